@@ -1,0 +1,48 @@
+# budare: see README.md. Every target works on a fresh Debian machine with Go.
+SHELL := /bin/bash
+GO ?= go
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -s -w -X main.version=$(VERSION)
+BIN := bin
+# Tools built outside the repo and reused across runs (MinIO takes minutes).
+export BUDARE_CACHE ?= $(HOME)/.cache/budare
+
+.PHONY: all build test test-deps bench soak lint deb demo clean fuzz
+
+all: build
+
+build:
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/budare-agent ./agent
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/budare-central ./central
+
+# test-deps installs Mosquitto and Chromium from Debian packages when missing
+# and builds the pinned MinIO server into $(BUDARE_CACHE).
+test-deps:
+	bash .ci/setup.sh
+
+test: test-deps
+	source <(bash .ci/setup.sh --env) && $(GO) vet ./... && \
+	$(GO) test -race -count=1 -timeout 18m ./...
+
+bench: test-deps build
+	source <(bash .ci/setup.sh --env) && bash .ci/bench.sh
+
+soak: test-deps
+	source <(bash .ci/setup.sh --env) && BUDARE_SOAK=1 $(GO) test -race -count=1 -timeout 60m -run Soak ./...
+
+lint:
+	$(GO) vet ./...
+	bash .ci/setup.sh --staticcheck
+	"$(BUDARE_CACHE)/bin/staticcheck" ./...
+
+fuzz:
+	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime 30s ./internal/record
+
+deb:
+	$(GO) run ./packaging/build -version '$(VERSION)' -out dist
+
+demo: test-deps build
+	source <(bash .ci/setup.sh --env) && bash .ci/demo.sh
+
+clean:
+	rm -rf $(BIN) dist

@@ -1,0 +1,262 @@
+// Package record defines the cooking records that machines publish on MQTT and
+// that travel, one JSON object per line, in the daily windows uploaded to the
+// object store. It is the single decoder of outside input for both programs.
+package record
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"strings"
+	"time"
+)
+
+// Record types, as in the MQTT topic suffix.
+const (
+	TypeCook  = "cook"
+	TypeEvent = "event"
+)
+
+// Event kinds. Failures and faults are what the models predict.
+const (
+	KindFailure     = "failure"
+	KindFault       = "fault"
+	KindMaintenance = "maintenance"
+)
+
+// MaxPayload is the largest MQTT payload accepted; larger ones are quarantined.
+const MaxPayload = 64 << 10
+
+// MaxFuture is how far ahead of the receiver's clock a timestamp may be.
+const MaxFuture = 24 * time.Hour
+
+// Record is one cook cycle or one event of one machine. Marshalled as JSON it
+// is one line of a daily window (windows/<kitchen>/<day>.ndjson.gz).
+type Record struct {
+	Machine string             `json:"machine"`
+	Type    string             `json:"type"` // TypeCook or TypeEvent
+	TS      time.Time          `json:"ts"`
+	Seq     int64              `json:"seq"`
+	Arepa   string             `json:"arepa,omitempty"`   // cook only
+	Metrics map[string]float64 `json:"metrics,omitempty"` // cook only
+	Kind    string             `json:"kind,omitempty"`    // event only
+	Code    string             `json:"code,omitempty"`    // event only
+	Note    string             `json:"note,omitempty"`    // event only
+}
+
+// IsFailure reports whether r is an event the models learn to predict.
+func (r *Record) IsFailure() bool {
+	return r.Type == TypeEvent && (r.Kind == KindFailure || r.Kind == KindFault)
+}
+
+// Reason is why a payload was rejected. It is a short, stable label fit for a
+// Prometheus label value and for a person reading the quarantine.
+type Reason string
+
+// Rejection reasons.
+const (
+	ReasonTopic     Reason = "bad_topic"
+	ReasonTooLarge  Reason = "too_large"
+	ReasonNotJSON   Reason = "not_json"
+	ReasonBadType   Reason = "wrong_type"
+	ReasonVersion   Reason = "unknown_version"
+	ReasonMissing   Reason = "missing_field"
+	ReasonNotFinite Reason = "not_finite"
+	ReasonFuture    Reason = "future_timestamp"
+	ReasonBadValue  Reason = "bad_value"
+)
+
+// Reasons lists every rejection reason, so counters can be pre-registered.
+var Reasons = []Reason{ReasonTopic, ReasonTooLarge, ReasonNotJSON, ReasonBadType,
+	ReasonVersion, ReasonMissing, ReasonNotFinite, ReasonFuture, ReasonBadValue}
+
+// Error is a rejected payload: the reason plus a one-line detail.
+type Error struct {
+	Reason Reason
+	Detail string
+}
+
+func (e *Error) Error() string { return string(e.Reason) + ": " + e.Detail }
+
+func reject(r Reason, format string, args ...any) *Error {
+	return &Error{Reason: r, Detail: fmt.Sprintf(format, args...)}
+}
+
+// ReasonOf returns the rejection reason of err, or "" if err is not a *Error.
+func ReasonOf(err error) Reason {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Reason
+	}
+	return ""
+}
+
+// ParseTopic splits budare/<kitchen>/<machine>/<cook|event>. It returns the
+// machine and record type, or an error when the topic is not one of the
+// kitchen's input topics.
+func ParseTopic(kitchen, topic string) (machine, typ string, err error) {
+	parts := strings.Split(topic, "/")
+	if len(parts) != 4 || parts[0] != "budare" || parts[1] != kitchen {
+		return "", "", reject(ReasonTopic, "topic %q is not budare/%s/<machine>/<cook|event>", topic, kitchen)
+	}
+	if err := validName(parts[2]); err != nil {
+		return "", "", reject(ReasonTopic, "topic %q: machine %v", topic, err)
+	}
+	switch parts[3] {
+	case TypeCook, TypeEvent:
+		return parts[2], parts[3], nil
+	}
+	return "", "", reject(ReasonTopic, "topic %q: unknown suffix %q", topic, parts[3])
+}
+
+func validName(s string) error {
+	if s == "" || len(s) > 128 {
+		return fmt.Errorf("name must be 1-128 bytes")
+	}
+	for _, c := range s {
+		if c < 0x21 || c == 0x7f || c == '/' || c == '+' || c == '#' || c == '"' || c == '\\' {
+			return fmt.Errorf("name %q has a forbidden character", s)
+		}
+	}
+	return nil
+}
+
+// wire is the MQTT payload, v1. Pointers tell missing from zero.
+type wire struct {
+	V       *int           `json:"v"`
+	TS      *string        `json:"ts"`
+	Seq     *json.Number   `json:"seq"`
+	Arepa   *string        `json:"arepa"`
+	Metrics map[string]any `json:"metrics"`
+	Kind    *string        `json:"kind"`
+	Code    *string        `json:"code"`
+	Note    *string        `json:"note"`
+	_       struct{}       `json:"-"`
+}
+
+// Decode parses and validates a v1 MQTT payload of the given machine and type
+// ("cook" or "event"), received at now. Every rejection is an *Error.
+func Decode(machine, typ string, payload []byte, now time.Time) (Record, error) {
+	if len(payload) > MaxPayload {
+		return Record{}, reject(ReasonTooLarge, "payload is %d bytes, limit %d", len(payload), MaxPayload)
+	}
+	var w wire
+	dec := json.NewDecoder(bytes.NewReader(payload))
+	dec.UseNumber()
+	if err := dec.Decode(&w); err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) {
+			return Record{}, reject(ReasonBadType, "field %q: expected %s, got %s", te.Field, te.Type, te.Value)
+		}
+		return Record{}, reject(ReasonNotJSON, "%v", err)
+	}
+	if dec.More() {
+		return Record{}, reject(ReasonNotJSON, "trailing data after the JSON object")
+	}
+	if w.V == nil {
+		return Record{}, reject(ReasonMissing, "field \"v\" is missing")
+	}
+	if *w.V != 1 {
+		return Record{}, reject(ReasonVersion, "v=%d, this agent understands v=1", *w.V)
+	}
+	if w.TS == nil {
+		return Record{}, reject(ReasonMissing, "field \"ts\" is missing")
+	}
+	ts, err := time.Parse(time.RFC3339Nano, *w.TS)
+	if err != nil {
+		return Record{}, reject(ReasonBadValue, "ts %q is not RFC 3339", *w.TS)
+	}
+	ts = ts.UTC()
+	if ts.After(now.Add(MaxFuture)) {
+		return Record{}, reject(ReasonFuture, "ts %s is more than %s ahead of %s", ts.Format(time.RFC3339), MaxFuture, now.UTC().Format(time.RFC3339))
+	}
+	if ts.Year() < 2000 {
+		return Record{}, reject(ReasonBadValue, "ts %s is before 2000", ts.Format(time.RFC3339))
+	}
+	if w.Seq == nil {
+		return Record{}, reject(ReasonMissing, "field \"seq\" is missing")
+	}
+	seq, err := w.Seq.Int64()
+	if err != nil || seq < 0 {
+		return Record{}, reject(ReasonBadValue, "seq %s is not a non-negative integer", w.Seq.String())
+	}
+	r := Record{Machine: machine, Type: typ, TS: ts, Seq: seq}
+	switch typ {
+	case TypeCook:
+		if w.Arepa == nil || *w.Arepa == "" {
+			return Record{}, reject(ReasonMissing, "field \"arepa\" is missing")
+		}
+		if err := validName(*w.Arepa); err != nil {
+			return Record{}, reject(ReasonBadValue, "arepa: %v", err)
+		}
+		if w.Metrics == nil {
+			return Record{}, reject(ReasonMissing, "field \"metrics\" is missing")
+		}
+		r.Arepa = *w.Arepa
+		r.Metrics = make(map[string]float64, len(w.Metrics))
+		for k, v := range w.Metrics {
+			if err := validName(k); err != nil {
+				return Record{}, reject(ReasonBadValue, "metric name: %v", err)
+			}
+			f, err := number(v)
+			if err != nil {
+				return Record{}, reject(ReasonBadType, "metric %q: %v", k, err)
+			}
+			if math.IsNaN(f) || math.IsInf(f, 0) {
+				return Record{}, reject(ReasonNotFinite, "metric %q is not finite", k)
+			}
+			r.Metrics[k] = f
+		}
+	case TypeEvent:
+		if w.Kind == nil {
+			return Record{}, reject(ReasonMissing, "field \"kind\" is missing")
+		}
+		switch *w.Kind {
+		case KindFailure, KindFault, KindMaintenance:
+		default:
+			return Record{}, reject(ReasonBadValue, "kind %q is not failure, fault or maintenance", *w.Kind)
+		}
+		r.Kind = *w.Kind
+		if w.Code != nil {
+			r.Code = *w.Code
+		}
+		if w.Note != nil {
+			r.Note = *w.Note
+		}
+	default:
+		return Record{}, reject(ReasonTopic, "unknown record type %q", typ)
+	}
+	return r, nil
+}
+
+// number accepts a JSON number, and the strings "NaN"/"Inf" some firmwares
+// send, so they are reported as not finite rather than as a type error.
+func number(v any) (float64, error) {
+	switch x := v.(type) {
+	case json.Number:
+		f, err := x.Float64()
+		if err != nil {
+			// Out of float64 range parses as ±Inf with an error.
+			if math.IsInf(f, 0) {
+				return f, nil
+			}
+			return 0, fmt.Errorf("%q is not a number", x.String())
+		}
+		return f, nil
+	case string:
+		switch strings.ToLower(x) {
+		case "nan", "inf", "+inf", "-inf", "infinity", "-infinity":
+			return math.NaN(), nil
+		}
+		return 0, fmt.Errorf("got string %q, want a number", x)
+	default:
+		return 0, fmt.Errorf("got %T, want a number", v)
+	}
+}
+
+// LocalDay returns the calendar day of t in loc as yyyy-mm-dd.
+func LocalDay(t time.Time, loc *time.Location) string {
+	return t.In(loc).Format(time.DateOnly)
+}
