@@ -1,0 +1,253 @@
+// Package objstore connects to the central S3 object store (MinIO in tests
+// and production) from an [s3] config section shared by both programs. It
+// keeps secrets in files, never in the config, and turns the usual failures
+// (wrong credentials, missing bucket, unreachable endpoint, TLS) into one
+// line a person understands.
+package objstore
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/minio/minio-go/v7"
+	"github.com/minio/minio-go/v7/pkg/credentials"
+)
+
+// Config is the [s3] section of both programs' config files.
+type Config struct {
+	Endpoint      string `toml:"endpoint"`        // host:port, no scheme
+	Bucket        string `toml:"bucket"`          // default "budare"
+	Region        string `toml:"region"`          // optional
+	AccessKeyFile string `toml:"access_key_file"` // file holding the access key
+	SecretKeyFile string `toml:"secret_key_file"` // file holding the secret key, mode 0600
+	TLS           *bool  `toml:"tls"`             // default true; false only for loopback
+	CAFile        string `toml:"ca_file"`         // extra CA bundle (PEM)
+}
+
+// DefaultBucket is the bucket used when the config names none.
+const DefaultBucket = "budare"
+
+// UseTLS reports whether connections use TLS (the default).
+func (c Config) UseTLS() bool { return c.TLS == nil || *c.TLS }
+
+// BucketName returns the configured bucket or the default.
+func (c Config) BucketName() string {
+	if c.Bucket == "" {
+		return DefaultBucket
+	}
+	return c.Bucket
+}
+
+// Problems returns every problem with the config, one line each, without
+// touching the network. Relative key files are resolved against credDir
+// (systemd's $CREDENTIALS_DIRECTORY) when it is set.
+func (c Config) Problems(credDir string) []string {
+	var ps []string
+	if c.Endpoint == "" {
+		ps = append(ps, "s3.endpoint is empty (want host:port)")
+	} else if strings.Contains(c.Endpoint, "://") {
+		ps = append(ps, fmt.Sprintf("s3.endpoint %q must be host:port without a scheme (use s3.tls to choose https)", c.Endpoint))
+	} else if _, _, err := net.SplitHostPort(c.Endpoint); err != nil {
+		ps = append(ps, fmt.Sprintf("s3.endpoint %q is not host:port", c.Endpoint))
+	}
+	if !c.UseTLS() && c.Endpoint != "" && !isLoopback(c.Endpoint) {
+		ps = append(ps, fmt.Sprintf("s3.tls = false is only allowed for a loopback endpoint, not %q", c.Endpoint))
+	}
+	for _, kf := range []struct{ key, path string }{{"s3.access_key_file", c.AccessKeyFile}, {"s3.secret_key_file", c.SecretKeyFile}} {
+		if kf.path == "" {
+			ps = append(ps, kf.key+" is empty")
+			continue
+		}
+		if _, err := ReadSecretFile(ResolveCredential(kf.path, credDir)); err != nil {
+			ps = append(ps, fmt.Sprintf("%s: %v", kf.key, err))
+		}
+	}
+	if c.CAFile != "" {
+		if _, err := os.ReadFile(c.CAFile); err != nil {
+			ps = append(ps, fmt.Sprintf("s3.ca_file: %v", err))
+		}
+	}
+	return ps
+}
+
+func isLoopback(hostport string) bool {
+	host, _, err := net.SplitHostPort(hostport)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// ResolveCredential resolves a relative secret file name against credDir
+// (systemd LoadCredential=), so units can say `secret_key_file = "s3-secret-key"`.
+func ResolveCredential(path, credDir string) string {
+	if path == "" || filepath.IsAbs(path) || credDir == "" {
+		return path
+	}
+	return filepath.Join(credDir, path)
+}
+
+// ReadSecretFile reads a secret from a file, trimmed of surrounding space. It
+// refuses a file that others can read, because a leaked key lets anyone
+// write to the chain's models.
+func ReadSecretFile(path string) (string, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return "", fmt.Errorf("secret file: %w", err)
+	}
+	if fi.Mode().Perm()&0o007 != 0 {
+		return "", fmt.Errorf("secret file %s is readable by others (mode %04o); run chmod 600 %s", path, fi.Mode().Perm(), path)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", fmt.Errorf("secret file: %w", err)
+	}
+	s := strings.TrimSpace(string(b))
+	if s == "" {
+		return "", fmt.Errorf("secret file %s is empty", path)
+	}
+	return s, nil
+}
+
+// Store is a connected bucket.
+type Store struct {
+	Client *minio.Client
+	Bucket string
+	cfg    Config
+}
+
+// New builds a client for the config. It does not touch the network; call
+// Check to find out whether the store is reachable and the bucket exists.
+func New(cfg Config, credDir string) (*Store, error) {
+	if ps := cfg.Problems(credDir); len(ps) > 0 {
+		return nil, fmt.Errorf("s3 config: %s", strings.Join(ps, "; "))
+	}
+	ak, err := ReadSecretFile(ResolveCredential(cfg.AccessKeyFile, credDir))
+	if err != nil {
+		return nil, fmt.Errorf("s3.access_key_file: %w", err)
+	}
+	sk, err := ReadSecretFile(ResolveCredential(cfg.SecretKeyFile, credDir))
+	if err != nil {
+		return nil, fmt.Errorf("s3.secret_key_file: %w", err)
+	}
+	opts := &minio.Options{
+		Creds:  credentials.NewStaticV4(ak, sk, ""),
+		Secure: cfg.UseTLS(),
+		Region: cfg.Region,
+	}
+	tr, err := minio.DefaultTransport(cfg.UseTLS())
+	if err != nil {
+		return nil, fmt.Errorf("s3 transport: %w", err)
+	}
+	// Flaky uplinks: fail a dead connection in seconds, not minutes.
+	tr.DialContext = (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext
+	tr.ResponseHeaderTimeout = 60 * time.Second
+	if cfg.CAFile != "" {
+		pem, err := os.ReadFile(cfg.CAFile)
+		if err != nil {
+			return nil, fmt.Errorf("s3.ca_file: %w", err)
+		}
+		pool, err := x509.SystemCertPool()
+		if err != nil {
+			pool = x509.NewCertPool()
+		}
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("s3.ca_file %s holds no PEM certificate", cfg.CAFile)
+		}
+		if tr.TLSClientConfig == nil {
+			tr.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12}
+		}
+		tr.TLSClientConfig.RootCAs = pool
+	}
+	opts.Transport = tr
+	// minio-go retries internally up to 10 times; callers run their own
+	// backoff, so one quick retry is enough and keeps errors prompt.
+	opts.MaxRetries = 1
+	c, err := minio.New(cfg.Endpoint, opts)
+	if err != nil {
+		return nil, fmt.Errorf("s3 client for %s: %w", cfg.Endpoint, err)
+	}
+	return &Store{Client: c, Bucket: cfg.BucketName(), cfg: cfg}, nil
+}
+
+// Check verifies that the endpoint answers, the credentials are accepted and
+// the bucket exists, returning one explained error otherwise.
+func (s *Store) Check(ctx context.Context) error {
+	ok, err := s.Client.BucketExists(ctx, s.Bucket)
+	if err != nil {
+		return s.Explain(err)
+	}
+	if !ok {
+		return fmt.Errorf("s3 bucket %q does not exist on %s (create it, or set s3.bucket)", s.Bucket, s.cfg.Endpoint)
+	}
+	return nil
+}
+
+// EnsureBucket creates the bucket if it is missing (central, demo and tests).
+func (s *Store) EnsureBucket(ctx context.Context) error {
+	ok, err := s.Client.BucketExists(ctx, s.Bucket)
+	if err != nil {
+		return s.Explain(err)
+	}
+	if ok {
+		return nil
+	}
+	if err := s.Client.MakeBucket(ctx, s.Bucket, minio.MakeBucketOptions{Region: s.cfg.Region}); err != nil {
+		return s.Explain(err)
+	}
+	return nil
+}
+
+// Explain turns a minio-go or network error into one line naming the
+// endpoint and the likely cause. The original error stays wrapped.
+func (s *Store) Explain(err error) error {
+	if err == nil {
+		return nil
+	}
+	ep := s.cfg.Endpoint
+	var resp minio.ErrorResponse
+	if errors.As(err, &resp) {
+		switch resp.Code {
+		case "InvalidAccessKeyId", "SignatureDoesNotMatch", "AccessDenied":
+			return fmt.Errorf("s3 %s rejected the credentials (%s): check s3.access_key_file and s3.secret_key_file: %w", ep, resp.Code, err)
+		case "NoSuchBucket":
+			return fmt.Errorf("s3 bucket %q does not exist on %s: %w", s.Bucket, ep, err)
+		}
+	}
+	var certErr *tls.CertificateVerificationError
+	var recErr tls.RecordHeaderError
+	var unknownAuth x509.UnknownAuthorityError
+	var hostErr x509.HostnameError
+	switch {
+	case errors.As(err, &certErr), errors.As(err, &unknownAuth), errors.As(err, &hostErr):
+		return fmt.Errorf("s3 %s: TLS certificate not trusted (set s3.ca_file, or check the host name): %w", ep, err)
+	case errors.As(err, &recErr), strings.Contains(err.Error(), "server gave HTTP response to HTTPS client"):
+		return fmt.Errorf("s3 %s: TLS handshake failed, the server does not speak TLS (set s3.tls = false for a loopback endpoint): %w", ep, err)
+	case strings.Contains(err.Error(), "malformed HTTP response"):
+		return fmt.Errorf("s3 %s: the server speaks TLS but s3.tls is false: %w", ep, err)
+	}
+	var opErr *net.OpError
+	var dnsErr *net.DNSError
+	if errors.As(err, &opErr) || errors.As(err, &dnsErr) || errors.Is(err, context.DeadlineExceeded) || isTimeout(err) {
+		return fmt.Errorf("s3 %s is unreachable: %w", ep, err)
+	}
+	return fmt.Errorf("s3 %s: %w", ep, err)
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
+

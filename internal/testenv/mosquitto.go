@@ -1,0 +1,116 @@
+package testenv
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+)
+
+// MosquittoOptions tune a test broker. The zero value is a persistent broker
+// with a queue deep enough for a day offline, as packaging/mosquitto/budare.conf.
+type MosquittoOptions struct {
+	// Extra lines appended to the generated mosquitto.conf.
+	Extra []string
+}
+
+// MosquittoServer is a running Mosquitto broker on 127.0.0.1.
+type MosquittoServer struct {
+	URL  string // tcp://127.0.0.1:port
+	Port int
+	Dir  string // config, persistence and log
+
+	bin string
+	mu  sync.Mutex
+	p   *proc
+}
+
+// StartMosquitto starts a broker in dir on a random free port.
+func StartMosquitto(ctx context.Context, dir string, opt MosquittoOptions) (*MosquittoServer, error) {
+	bin, err := findBinary("BUDARE_MOSQUITTO_BIN", "/usr/sbin/mosquitto", "mosquitto")
+	if err != nil {
+		return nil, err
+	}
+	port, err := FreePort()
+	if err != nil {
+		return nil, err
+	}
+	m := &MosquittoServer{URL: fmt.Sprintf("tcp://127.0.0.1:%d", port), Port: port, Dir: dir, bin: bin}
+	conf := fmt.Sprintf(`listener %d 127.0.0.1
+allow_anonymous true
+persistence true
+persistence_location %s/
+autosave_interval 1
+max_queued_messages 2000000
+max_queued_bytes 0
+max_inflight_messages 1000
+`, port, dir)
+	for _, l := range opt.Extra {
+		conf += l + "\n"
+	}
+	if err := os.WriteFile(filepath.Join(dir, "mosquitto.conf"), []byte(conf), 0o600); err != nil {
+		return nil, fmt.Errorf("write mosquitto.conf: %w", err)
+	}
+	if err := m.Start(ctx); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// Start (re)starts a stopped broker on the same port with the same data.
+func (m *MosquittoServer) Start(ctx context.Context) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.p != nil {
+		return nil
+	}
+	logPath := filepath.Join(m.Dir, "mosquitto.log")
+	p, err := startProc(m.bin, []string{"-c", filepath.Join(m.Dir, "mosquitto.conf")}, nil, logPath)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := waitTCP(ctx, fmt.Sprintf("127.0.0.1:%d", m.Port), p.exited); err != nil {
+		p.stop()
+		return fmt.Errorf("mosquitto: %w; log: %s", err, tail(logPath))
+	}
+	m.p = p
+	return nil
+}
+
+// Stop stops the broker gracefully (it saves its persistence file).
+func (m *MosquittoServer) Stop() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.p.stop()
+	m.p = nil
+}
+
+// Log returns the end of the broker's log, for failure messages.
+func (m *MosquittoServer) Log() string { return tail(filepath.Join(m.Dir, "mosquitto.log")) }
+
+// Mosquitto starts a broker for the test and stops it at cleanup.
+func Mosquitto(t testing.TB, opts ...MosquittoOptions) *MosquittoServer {
+	t.Helper()
+	var opt MosquittoOptions
+	if len(opts) > 0 {
+		opt = opts[0]
+	}
+	var m *MosquittoServer
+	var err error
+	for range 3 { // a random port can be taken between FreePort and bind
+		m, err = StartMosquitto(context.Background(), t.TempDir(), opt)
+		if err == nil {
+			break
+		}
+	}
+	if err != nil {
+		t.Fatalf("start mosquitto: %v", err)
+	}
+	t.Cleanup(m.Stop)
+	return m
+}
