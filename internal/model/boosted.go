@@ -1,0 +1,153 @@
+package model
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"slices"
+)
+
+// BoostedTechnique fits gradient-boosted decision stumps (Newton steps on the
+// log-loss, one split per round) on standardised features. Stumps capture
+// thresholds and saturation the linear model cannot, and stay readable: each
+// adds to the risk of one feature.
+type BoostedTechnique struct {
+	Rounds  int     // 0 means 200
+	Rate    float64 // learning rate; 0 means 0.1
+	Bins    int     // candidate splits per feature (quantiles); 0 means 32
+	Lambda  float64 // L2 on leaf values; 0 means 1
+	MinLeaf float64 // minimum hessian sum per side; 0 means 1
+}
+
+// Name implements Technique.
+func (BoostedTechnique) Name() string { return TechBoosted }
+
+// Fit implements Technique.
+func (t BoostedTechnique) Fit(ctx context.Context, d Dataset) (*Model, error) {
+	m, Z, err := newModel(TechBoosted, d)
+	if err != nil {
+		return nil, fmt.Errorf("boosted: %w", err)
+	}
+	rounds := cmp0(t.Rounds, 200)
+	bins := min(cmp0(t.Bins, 32), 255)
+	rate := cmpf(t.Rate, 0.1)
+	lambda := cmpf(t.Lambda, 1)
+	minLeaf := cmpf(t.MinLeaf, 1)
+	n, p := len(Z), m.Dim()
+
+	// Candidate splits per feature: distinct quantiles of its values.
+	splits := make([][]float64, p)
+	col := make([]float64, n)
+	for j := range p {
+		for i, z := range Z {
+			col[i] = z[j]
+		}
+		slices.Sort(col)
+		var s []float64
+		for b := 1; b < bins+1; b++ {
+			v := col[b*(n-1)/(bins+1)]
+			if v > col[0] && (len(s) == 0 || v > s[len(s)-1]) {
+				s = append(s, v)
+			}
+		}
+		splits[j] = s
+	}
+	// bin[i*p+j] = how many of feature j's splits are <= Z[i][j].
+	bin := make([]uint8, n*p)
+	for i, z := range Z {
+		for j, v := range z {
+			k, _ := slices.BinarySearch(splits[j], v)
+			if k < len(splits[j]) && splits[j][k] == v {
+				k++
+			}
+			bin[i*p+j] = uint8(k)
+		}
+	}
+
+	pos := float64(d.Positives())
+	rateBase := math.Min(math.Max(pos/float64(n), 1e-6), 1-1e-6)
+	base := math.Log(rateBase / (1 - rateBase))
+	F := make([]float64, n)
+	for i := range F {
+		F[i] = base
+	}
+	g := make([]float64, n)
+	h := make([]float64, n)
+	G := make([]float64, (bins+1)*p)
+	H := make([]float64, (bins+1)*p)
+	boost := &Boosted{Base: base}
+	for range rounds {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		var gt, ht float64
+		for i := range F {
+			pr := sigmoid(F[i])
+			y := 0.0
+			if d.Y[i] {
+				y = 1
+			}
+			g[i] = pr - y
+			h[i] = math.Max(pr*(1-pr), 1e-12)
+			gt += g[i]
+			ht += h[i]
+		}
+		clear(G)
+		clear(H)
+		for i := range n {
+			row := bin[i*p : (i+1)*p]
+			gi, hi := g[i], h[i]
+			for j, b := range row {
+				G[int(b)*p+j] += gi
+				H[int(b)*p+j] += hi
+			}
+		}
+		parent := gt * gt / (ht + lambda)
+		bestGain, bestJ, bestK := 1e-9, -1, -1
+		var bestL, bestR float64
+		for j := range p {
+			var gl, hl float64
+			for k := range splits[j] {
+				gl += G[k*p+j]
+				hl += H[k*p+j]
+				gr, hr := gt-gl, ht-hl
+				if hl < minLeaf || hr < minLeaf {
+					continue
+				}
+				gain := gl*gl/(hl+lambda) + gr*gr/(hr+lambda) - parent
+				if gain > bestGain {
+					bestGain, bestJ, bestK = gain, j, k
+					bestL, bestR = -gl/(hl+lambda), -gr/(hr+lambda)
+				}
+			}
+		}
+		if bestJ < 0 {
+			break
+		}
+		s := Stump{Feature: bestJ, Split: splits[bestJ][bestK], Left: rate * bestL, Right: rate * bestR}
+		boost.Stumps = append(boost.Stumps, s)
+		for i := range n {
+			if int(bin[i*p+bestJ]) <= bestK {
+				F[i] += s.Left
+			} else {
+				F[i] += s.Right
+			}
+		}
+	}
+	m.Boosted = boost
+	return m, nil
+}
+
+func cmp0(v, def int) int {
+	if v <= 0 {
+		return def
+	}
+	return v
+}
+
+func cmpf(v, def float64) float64 {
+	if v <= 0 {
+		return def
+	}
+	return v
+}

@@ -1,0 +1,242 @@
+package model
+
+import (
+	"encoding/json"
+	"math"
+	"slices"
+)
+
+// Metrics are a model's quality on one labelled set, at one threshold. A
+// metric that is undefined on the set (AUC with a single class) is NaN, and
+// null in JSON.
+type Metrics struct {
+	ROCAUC    float64 // area under the ROC curve, ties counted half
+	PRAUC     float64 // average precision (area under the precision-recall curve)
+	F1        float64 // at Threshold
+	Precision float64 // at Threshold; 0 when nothing is flagged
+	Recall    float64 // at Threshold; 0 when there are no positives
+	Brier     float64 // mean squared error of the risk
+	Threshold float64 // risk >= Threshold is flagged
+	N         int     // rows
+	Positives int     // rows labelled true
+}
+
+type metricsJSON struct {
+	ROCAUC    *float64 `json:"roc_auc"`
+	PRAUC     *float64 `json:"pr_auc"`
+	F1        *float64 `json:"f1"`
+	Precision *float64 `json:"precision"`
+	Recall    *float64 `json:"recall"`
+	Brier     *float64 `json:"brier"`
+	Threshold *float64 `json:"threshold"`
+	N         int      `json:"n"`
+	Positives int      `json:"positives"`
+}
+
+func nullable(x float64) *float64 {
+	if math.IsNaN(x) || math.IsInf(x, 0) {
+		return nil
+	}
+	return &x
+}
+
+func fromNullable(p *float64) float64 {
+	if p == nil {
+		return math.NaN()
+	}
+	return *p
+}
+
+// MarshalJSON writes snake_case keys and null for undefined metrics.
+func (m Metrics) MarshalJSON() ([]byte, error) {
+	return json.Marshal(metricsJSON{nullable(m.ROCAUC), nullable(m.PRAUC), nullable(m.F1),
+		nullable(m.Precision), nullable(m.Recall), nullable(m.Brier), nullable(m.Threshold), m.N, m.Positives})
+}
+
+// UnmarshalJSON reads what MarshalJSON writes; null becomes NaN.
+func (m *Metrics) UnmarshalJSON(b []byte) error {
+	var j metricsJSON
+	if err := json.Unmarshal(b, &j); err != nil {
+		return err
+	}
+	*m = Metrics{fromNullable(j.ROCAUC), fromNullable(j.PRAUC), fromNullable(j.F1), fromNullable(j.Precision),
+		fromNullable(j.Recall), fromNullable(j.Brier), fromNullable(j.Threshold), j.N, j.Positives}
+	return nil
+}
+
+// Evaluate computes every metric of scores against labels (same length) at
+// threshold.
+func Evaluate(scores []float64, labels []bool, threshold float64) Metrics {
+	m := Metrics{Threshold: threshold, N: len(scores)}
+	var tp, fp, fn int
+	brier := 0.0
+	for i, s := range scores {
+		y := 0.0
+		if labels[i] {
+			y = 1
+			m.Positives++
+		}
+		brier += (s - y) * (s - y)
+		switch pred := s >= threshold; {
+		case pred && labels[i]:
+			tp++
+		case pred:
+			fp++
+		case labels[i]:
+			fn++
+		}
+	}
+	m.Precision, m.Recall, m.F1 = prf(tp, fp, fn)
+	m.Brier = math.NaN()
+	if m.N > 0 {
+		m.Brier = brier / float64(m.N)
+	}
+	m.ROCAUC = ROCAUC(scores, labels)
+	m.PRAUC = PRAUC(scores, labels)
+	return m
+}
+
+func prf(tp, fp, fn int) (p, r, f1 float64) {
+	if tp+fp > 0 {
+		p = float64(tp) / float64(tp+fp)
+	}
+	if tp+fn > 0 {
+		r = float64(tp) / float64(tp+fn)
+	}
+	if p+r > 0 {
+		f1 = 2 * p * r / (p + r)
+	}
+	return p, r, f1
+}
+
+// order returns row indices sorted by descending score (index breaks ties,
+// so results never depend on the sort's internals).
+func order(scores []float64) []int {
+	idx := make([]int, len(scores))
+	for i := range idx {
+		idx[i] = i
+	}
+	slices.SortFunc(idx, func(a, b int) int {
+		switch {
+		case scores[a] > scores[b]:
+			return -1
+		case scores[a] < scores[b]:
+			return 1
+		}
+		return a - b
+	})
+	return idx
+}
+
+// ROCAUC is the probability that a random positive scores above a random
+// negative (ties count half); NaN when either class is absent.
+func ROCAUC(scores []float64, labels []bool) float64 {
+	idx := order(scores)
+	var pos, neg float64
+	for _, y := range labels {
+		if y {
+			pos++
+		} else {
+			neg++
+		}
+	}
+	if pos == 0 || neg == 0 {
+		return math.NaN()
+	}
+	// Walk groups of tied scores from the top: each positive wins against
+	// every negative below it and half of the negatives tied with it.
+	var wins, negAbove float64
+	for i := 0; i < len(idx); {
+		j := i
+		var gp, gn float64
+		for j < len(idx) && scores[idx[j]] == scores[idx[i]] {
+			if labels[idx[j]] {
+				gp++
+			} else {
+				gn++
+			}
+			j++
+		}
+		wins += gp * (neg - negAbove - gn + gn/2)
+		negAbove += gn
+		i = j
+	}
+	return wins / (pos * neg)
+}
+
+// PRAUC is the average precision: Σ (R_k - R_{k-1}) P_k over the distinct
+// score thresholds, as scikit-learn computes it; NaN with no positives.
+func PRAUC(scores []float64, labels []bool) float64 {
+	idx := order(scores)
+	pos := 0
+	for _, y := range labels {
+		if y {
+			pos++
+		}
+	}
+	if pos == 0 {
+		return math.NaN()
+	}
+	ap, tp, fp, prevR := 0.0, 0, 0, 0.0
+	for i := 0; i < len(idx); {
+		j := i
+		for j < len(idx) && scores[idx[j]] == scores[idx[i]] {
+			if labels[idx[j]] {
+				tp++
+			} else {
+				fp++
+			}
+			j++
+		}
+		r := float64(tp) / float64(pos)
+		ap += (r - prevR) * float64(tp) / float64(tp+fp)
+		prevR = r
+		i = j
+	}
+	return ap
+}
+
+// ChooseThreshold returns the risk threshold that maximises F1 on
+// (validation) scores and labels, halfway between the lowest flagged score and
+// the next lower one so that it is not tied to one sample's exact value. With
+// no positives it returns 1.
+func ChooseThreshold(scores []float64, labels []bool) float64 {
+	idx := order(scores)
+	pos := 0
+	for _, y := range labels {
+		if y {
+			pos++
+		}
+	}
+	if pos == 0 || len(idx) == 0 {
+		return 1
+	}
+	best, bestF1 := 1.0, -1.0
+	tp, fp := 0, 0
+	for i := 0; i < len(idx); {
+		j := i
+		for j < len(idx) && scores[idx[j]] == scores[idx[i]] {
+			if labels[idx[j]] {
+				tp++
+			} else {
+				fp++
+			}
+			j++
+		}
+		_, _, f1 := prf(tp, fp, pos-tp)
+		if f1 > bestF1 {
+			bestF1 = f1
+			hi := scores[idx[i]]
+			lo := 0.0
+			if j < len(idx) {
+				lo = scores[idx[j]]
+			}
+			best = (hi + lo) / 2
+			if best <= lo { // adjacent floats: keep the flagged score flagged
+				best = hi
+			}
+		}
+		i = j
+	}
+	return best
+}
