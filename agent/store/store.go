@@ -1,0 +1,562 @@
+// Package store is the agent's local bbolt database: every accepted record
+// (exactly once, keyed by machine, timestamp and sequence number), a bounded
+// quarantine of rejected payloads, a per-day index, and small JSON state
+// documents for the upload, model-sync and decision subsystems.
+//
+// Layout (bbolt buckets):
+//
+//	records/<machine>/<ts unix ns, 8 bytes BE><seq, 8 bytes BE> -> record JSON (a window line)
+//	machines/<machine>  -> MachineInfo JSON
+//	days/<yyyy-mm-dd>   -> DayInfo JSON (local day in the kitchen's time zone)
+//	quarantine/<id BE>  -> Quarantined JSON (newest QuarantineMax kept)
+//	meta/<counter>      -> uint64 BE
+//	state/<name>/<key>  -> JSON documents owned by other packages
+//
+// Reading one machine's last 7 days is a cursor range scan in its own bucket.
+package store
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/budare/budare/internal/record"
+)
+
+// QuarantineMax is how many rejected payloads are kept, newest first.
+const QuarantineMax = 1000
+
+var (
+	bRecords    = []byte("records")
+	bMachines   = []byte("machines")
+	bDays       = []byte("days")
+	bQuarantine = []byte("quarantine")
+	bMeta       = []byte("meta")
+	bState      = []byte("state")
+
+	kRecords     = []byte("records")
+	kDuplicates  = []byte("duplicates")
+	kQuarantined = []byte("quarantined")
+	kQuarLen     = []byte("quarantine_len")
+)
+
+// Options configure Open.
+type Options struct {
+	// Location is the kitchen's time zone; days are local days in it.
+	Location *time.Location
+	// ReadOnly opens the database shared, for inspection while the agent runs.
+	ReadOnly bool
+	// Timeout bounds the wait for the file lock (0 waits forever).
+	Timeout time.Duration
+}
+
+// Store is an open database.
+type Store struct {
+	db  *bolt.DB
+	loc *time.Location
+}
+
+// Open opens or creates the database at path.
+func Open(path string, opt Options) (*Store, error) {
+	if opt.Location == nil {
+		opt.Location = time.UTC
+	}
+	mode := bolt.Options{Timeout: opt.Timeout, ReadOnly: opt.ReadOnly, FreelistType: bolt.FreelistMapType}
+	db, err := bolt.Open(path, 0o600, &mode)
+	if err != nil {
+		if errors.Is(err, bolt.ErrTimeout) {
+			return nil, fmt.Errorf("open store %q: locked by another process (is the agent running? use a read-only open)", path)
+		}
+		return nil, fmt.Errorf("open store %q: %w", path, err)
+	}
+	s := &Store{db: db, loc: opt.Location}
+	if !opt.ReadOnly {
+		err = db.Update(func(tx *bolt.Tx) error {
+			for _, b := range [][]byte{bRecords, bMachines, bDays, bQuarantine, bMeta, bState} {
+				if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			db.Close()
+			return nil, fmt.Errorf("init store %q: %w", path, err)
+		}
+	}
+	return s, nil
+}
+
+// Close closes the database.
+func (s *Store) Close() error { return s.db.Close() }
+
+// Location is the time zone days are computed in.
+func (s *Store) Location() *time.Location { return s.loc }
+
+// DB exposes the bbolt handle for packages that keep their own buckets.
+func (s *Store) DB() *bolt.DB { return s.db }
+
+// Key returns the record key inside its machine's bucket: timestamp then
+// sequence, so keys sort by time.
+func Key(ts time.Time, seq int64) []byte {
+	k := make([]byte, 16)
+	binary.BigEndian.PutUint64(k, uint64(ts.UnixNano()))
+	binary.BigEndian.PutUint64(k[8:], uint64(seq))
+	return k
+}
+
+func tsKey(t time.Time) []byte {
+	k := make([]byte, 8)
+	binary.BigEndian.PutUint64(k, uint64(t.UnixNano()))
+	return k
+}
+
+// MachineInfo summarises one machine's stored records.
+type MachineInfo struct {
+	Machine string    `json:"machine"`
+	Records uint64    `json:"records"`
+	First   time.Time `json:"first"`
+	Last    time.Time `json:"last"`
+}
+
+// DayInfo summarises one local day's stored records. Version grows with
+// every record added to the day, so a day whose Version is newer than what
+// was uploaded needs uploading again.
+type DayInfo struct {
+	Day     string `json:"day"`
+	Records uint64 `json:"records"`
+	Version uint64 `json:"version"`
+	// Pruned is set when retention deleted the day's records locally.
+	Pruned bool `json:"pruned,omitempty"`
+}
+
+// Quarantined is a rejected payload kept for inspection.
+type Quarantined struct {
+	ID       uint64    `json:"id"`
+	Topic    string    `json:"topic"`
+	Reason   string    `json:"reason"`
+	Detail   string    `json:"detail"`
+	Received time.Time `json:"received"`
+	Payload  []byte    `json:"payload"` // raw bytes, base64 in JSON
+}
+
+// Batch is what one transaction commits.
+type Batch struct {
+	Records    []record.Record
+	Quarantine []Quarantined
+}
+
+// Result is what a commit did.
+type Result struct {
+	Added      int
+	Duplicates int
+	// Days are the local days that got new records.
+	Days []string
+}
+
+// Commit stores a batch in one transaction: new records are added, records
+// already stored (redeliveries) are counted as duplicates, and quarantined
+// payloads are appended with the oldest beyond QuarantineMax dropped. When
+// Commit returns nil the batch is durable (fsynced).
+func (s *Store) Commit(b *Batch) (Result, error) {
+	var res Result
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		res = Result{}
+		recs := tx.Bucket(bRecords)
+		machines := map[string]*MachineInfo{}
+		days := map[string]*DayInfo{}
+		for i := range b.Records {
+			r := &b.Records[i]
+			mb, err := recs.CreateBucketIfNotExists([]byte(r.Machine))
+			if err != nil {
+				return fmt.Errorf("machine bucket %q: %w", r.Machine, err)
+			}
+			k := Key(r.TS, r.Seq)
+			if mb.Get(k) != nil {
+				res.Duplicates++
+				continue
+			}
+			// bbolt keeps the value slice until commit: one allocation per record.
+			v, err := json.Marshal(r)
+			if err != nil {
+				return fmt.Errorf("encode record: %w", err)
+			}
+			if err := mb.Put(k, v); err != nil {
+				return fmt.Errorf("put record: %w", err)
+			}
+			res.Added++
+			mi := machines[r.Machine]
+			if mi == nil {
+				mi = &MachineInfo{Machine: r.Machine}
+				getJSON(tx.Bucket(bMachines), []byte(r.Machine), mi)
+				machines[r.Machine] = mi
+			}
+			mi.Records++
+			if mi.First.IsZero() || r.TS.Before(mi.First) {
+				mi.First = r.TS
+			}
+			if r.TS.After(mi.Last) {
+				mi.Last = r.TS
+			}
+			day := record.LocalDay(r.TS, s.loc)
+			di := days[day]
+			if di == nil {
+				di = &DayInfo{Day: day}
+				getJSON(tx.Bucket(bDays), []byte(day), di)
+				days[day] = di
+			}
+			di.Records++
+			di.Version++
+		}
+		for m, mi := range machines {
+			if err := putJSON(tx.Bucket(bMachines), []byte(m), mi); err != nil {
+				return err
+			}
+		}
+		for d, di := range days {
+			if err := putJSON(tx.Bucket(bDays), []byte(d), di); err != nil {
+				return err
+			}
+			res.Days = append(res.Days, d)
+		}
+		meta := tx.Bucket(bMeta)
+		if err := addCounter(meta, kRecords, uint64(res.Added)); err != nil {
+			return err
+		}
+		if err := addCounter(meta, kDuplicates, uint64(res.Duplicates)); err != nil {
+			return err
+		}
+		if len(b.Quarantine) > 0 {
+			if err := s.quarantine(tx, b.Quarantine); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return Result{}, fmt.Errorf("commit batch: %w", err)
+	}
+	return res, nil
+}
+
+func (s *Store) quarantine(tx *bolt.Tx, qs []Quarantined) error {
+	qb := tx.Bucket(bQuarantine)
+	meta := tx.Bucket(bMeta)
+	n := getCounter(meta, kQuarLen)
+	for i := range qs {
+		id, err := qb.NextSequence()
+		if err != nil {
+			return err
+		}
+		q := qs[i]
+		q.ID = id
+		if err := putJSON(qb, beUint(id), &q); err != nil {
+			return err
+		}
+		n++
+	}
+	// Drop the oldest beyond the bound; keys are increasing ids.
+	c := qb.Cursor()
+	for k, _ := c.First(); k != nil && n > QuarantineMax; k, _ = c.First() {
+		if err := c.Delete(); err != nil {
+			return err
+		}
+		n--
+	}
+	if err := setCounter(meta, kQuarLen, n); err != nil {
+		return err
+	}
+	return addCounter(meta, kQuarantined, uint64(len(qs)))
+}
+
+// Scan calls fn for each of machine's records with from <= ts < to, in time
+// order. It is a range scan of the machine's bucket.
+func (s *Store) Scan(machine string, from, to time.Time, fn func(record.Record) error) error {
+	return s.db.View(func(tx *bolt.Tx) error {
+		return scanMachine(tx.Bucket(bRecords), machine, from, to, fn)
+	})
+}
+
+func scanMachine(recs *bolt.Bucket, machine string, from, to time.Time, fn func(record.Record) error) error {
+	mb := recs.Bucket([]byte(machine))
+	if mb == nil {
+		return nil
+	}
+	end := tsKey(to)
+	c := mb.Cursor()
+	for k, v := c.Seek(tsKey(from)); k != nil && string(k[:8]) < string(end); k, v = c.Next() {
+		var r record.Record
+		if err := json.Unmarshal(v, &r); err != nil {
+			return fmt.Errorf("decode stored record %s/%x: %w", machine, k, err)
+		}
+		if err := fn(r); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// DayBounds returns the UTC instants at which local day (yyyy-mm-dd) starts
+// and ends; a DST day is 23 or 25 hours long.
+func (s *Store) DayBounds(day string) (from, to time.Time, err error) {
+	d, err := time.ParseInLocation(time.DateOnly, day, s.loc)
+	if err != nil {
+		return time.Time{}, time.Time{}, fmt.Errorf("day %q: want yyyy-mm-dd", day)
+	}
+	return d, time.Date(d.Year(), d.Month(), d.Day()+1, 0, 0, 0, 0, s.loc), nil
+}
+
+// RawDay calls fn with each stored record's JSON (a window line) of local
+// day, machine by machine in name order, each machine in time order. The
+// bytes are only valid during the call.
+func (s *Store) RawDay(day string, fn func(machine string, line []byte) error) error {
+	from, to, err := s.DayBounds(day)
+	if err != nil {
+		return err
+	}
+	start, end := tsKey(from), tsKey(to)
+	return s.db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bRecords).ForEachBucket(func(m []byte) error {
+			c := tx.Bucket(bRecords).Bucket(m).Cursor()
+			for k, v := c.Seek(start); k != nil && string(k[:8]) < string(end); k, v = c.Next() {
+				if err := fn(string(m), v); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	})
+}
+
+// Machines returns every machine's summary, sorted by name.
+func (s *Store) Machines() ([]MachineInfo, error) {
+	var out []MachineInfo
+	err := s.db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bMachines).ForEach(func(k, v []byte) error {
+			var mi MachineInfo
+			if err := json.Unmarshal(v, &mi); err != nil {
+				return fmt.Errorf("decode machine %q: %w", k, err)
+			}
+			out = append(out, mi)
+			return nil
+		})
+	})
+	return out, err
+}
+
+// Days returns every local day's summary, oldest first.
+func (s *Store) Days() ([]DayInfo, error) {
+	var out []DayInfo
+	err := s.db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bDays).ForEach(func(k, v []byte) error {
+			var di DayInfo
+			if err := json.Unmarshal(v, &di); err != nil {
+				return fmt.Errorf("decode day %q: %w", k, err)
+			}
+			out = append(out, di)
+			return nil
+		})
+	})
+	return out, err
+}
+
+// Day returns one day's summary; ok is false if nothing was ever stored for it.
+func (s *Store) Day(day string) (di DayInfo, ok bool, err error) {
+	err = s.db.View(func(tx *bolt.Tx) error {
+		ok = getJSON(tx.Bucket(bDays), []byte(day), &di)
+		return nil
+	})
+	return di, ok, err
+}
+
+// PruneDay deletes a local day's records (retention). The day's entry stays,
+// marked Pruned, so late records for it are recognised. The caller must have
+// verified the day's upload first.
+func (s *Store) PruneDay(day string) (deleted int, err error) {
+	from, to, err := s.DayBounds(day)
+	if err != nil {
+		return 0, err
+	}
+	start, end := tsKey(from), tsKey(to)
+	err = s.db.Update(func(tx *bolt.Tx) error {
+		deleted = 0
+		recs := tx.Bucket(bRecords)
+		err := recs.ForEachBucket(func(m []byte) error {
+			mb := recs.Bucket(m)
+			c := mb.Cursor()
+			n := 0
+			for k, _ := c.Seek(start); k != nil && string(k[:8]) < string(end); k, _ = c.Seek(start) {
+				if err := c.Delete(); err != nil {
+					return err
+				}
+				n++
+			}
+			if n == 0 {
+				return nil
+			}
+			deleted += n
+			var mi MachineInfo
+			getJSON(tx.Bucket(bMachines), m, &mi)
+			mi.Machine = string(m)
+			mi.Records -= min(mi.Records, uint64(n))
+			if k, v := mb.Cursor().First(); k != nil {
+				var r record.Record
+				if json.Unmarshal(v, &r) == nil {
+					mi.First = r.TS
+				}
+			}
+			return putJSON(tx.Bucket(bMachines), m, &mi)
+		})
+		if err != nil {
+			return err
+		}
+		var di DayInfo
+		getJSON(tx.Bucket(bDays), []byte(day), &di)
+		di.Day, di.Records, di.Pruned = day, 0, true
+		return putJSON(tx.Bucket(bDays), []byte(day), &di)
+	})
+	if err != nil {
+		return 0, fmt.Errorf("prune day %s: %w", day, err)
+	}
+	return deleted, nil
+}
+
+// Stats are the store's totals.
+type Stats struct {
+	Records       uint64 `json:"records"`
+	Duplicates    uint64 `json:"duplicates"`
+	Quarantined   uint64 `json:"quarantined"`
+	QuarantineLen uint64 `json:"quarantine_kept"`
+}
+
+// Stats returns the store's totals.
+func (s *Store) Stats() (Stats, error) {
+	var st Stats
+	err := s.db.View(func(tx *bolt.Tx) error {
+		m := tx.Bucket(bMeta)
+		if m == nil {
+			return nil
+		}
+		st = Stats{
+			Records:       getCounter(m, kRecords),
+			Duplicates:    getCounter(m, kDuplicates),
+			Quarantined:   getCounter(m, kQuarantined),
+			QuarantineLen: getCounter(m, kQuarLen),
+		}
+		return nil
+	})
+	return st, err
+}
+
+// Quarantine returns up to limit kept payloads, newest first.
+func (s *Store) Quarantine(limit int) ([]Quarantined, error) {
+	var out []Quarantined
+	err := s.db.View(func(tx *bolt.Tx) error {
+		c := tx.Bucket(bQuarantine).Cursor()
+		for k, v := c.Last(); k != nil && len(out) < limit; k, v = c.Prev() {
+			var q Quarantined
+			if err := json.Unmarshal(v, &q); err != nil {
+				return fmt.Errorf("decode quarantine entry: %w", err)
+			}
+			out = append(out, q)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// GetState reads the JSON document name/key into v; ok is false if absent.
+func (s *Store) GetState(name, key string, v any) (ok bool, err error) {
+	err = s.db.View(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bState).Bucket([]byte(name))
+		if b == nil {
+			return nil
+		}
+		raw := b.Get([]byte(key))
+		if raw == nil {
+			return nil
+		}
+		ok = true
+		if err := json.Unmarshal(raw, v); err != nil {
+			return fmt.Errorf("decode state %s/%s: %w", name, key, err)
+		}
+		return nil
+	})
+	return ok, err
+}
+
+// PutState writes v as the JSON document name/key, durably.
+func (s *Store) PutState(name, key string, v any) error {
+	return s.db.Update(func(tx *bolt.Tx) error {
+		b, err := tx.Bucket(bState).CreateBucketIfNotExists([]byte(name))
+		if err != nil {
+			return err
+		}
+		return putJSON(b, []byte(key), v)
+	})
+}
+
+// DeleteState removes name/key.
+func (s *Store) DeleteState(name, key string) error {
+	return s.db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bState).Bucket([]byte(name))
+		if b == nil {
+			return nil
+		}
+		return b.Delete([]byte(key))
+	})
+}
+
+// ListState calls fn for each document of name in key order.
+func (s *Store) ListState(name string, fn func(key string, raw []byte) error) error {
+	return s.db.View(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bState).Bucket([]byte(name))
+		if b == nil {
+			return nil
+		}
+		return b.ForEach(func(k, v []byte) error { return fn(string(k), v) })
+	})
+}
+
+func getJSON(b *bolt.Bucket, k []byte, v any) bool {
+	raw := b.Get(k)
+	if raw == nil {
+		return false
+	}
+	return json.Unmarshal(raw, v) == nil
+}
+
+func putJSON(b *bolt.Bucket, k []byte, v any) error {
+	raw, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("encode %s: %w", k, err)
+	}
+	return b.Put(k, raw)
+}
+
+func beUint(v uint64) []byte {
+	b := make([]byte, 8)
+	binary.BigEndian.PutUint64(b, v)
+	return b
+}
+
+func getCounter(b *bolt.Bucket, k []byte) uint64 {
+	v := b.Get(k)
+	if len(v) != 8 {
+		return 0
+	}
+	return binary.BigEndian.Uint64(v)
+}
+
+func setCounter(b *bolt.Bucket, k []byte, v uint64) error { return b.Put(k, beUint(v)) }
+
+func addCounter(b *bolt.Bucket, k []byte, d uint64) error {
+	if d == 0 {
+		return nil
+	}
+	return setCounter(b, k, getCounter(b, k)+d)
+}
