@@ -125,4 +125,3 @@ func tail(path string) string {
 	}
 	return strings.TrimSpace(string(b))
 }
-
