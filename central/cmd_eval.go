@@ -2,11 +2,49 @@ package main
 
 import (
 	"context"
-	"errors"
+	"encoding/json"
+	"flag"
+	"fmt"
 	"io"
+	"os"
+
+	"github.com/budare/budare/central/cmapss"
 )
 
-// cmdEval is not built yet; its owner replaces this file.
-func cmdEval(_ context.Context, _ []string, _, _ io.Writer) error {
-	return errors.New("not implemented yet")
+// cmdEval runs the trainer on a public benchmark. Only C-MAPSS exists:
+//
+//	budare-central eval cmapss [--data DIR] [--subset FD001] [--window N] [--json]
+func cmdEval(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || args[0] != "cmapss" {
+		fmt.Fprintln(stderr, "usage: budare-central eval cmapss [--data DIR] [--subset FD001] [--window N] [--json]")
+		return errUsage
+	}
+	fs := flag.NewFlagSet("eval cmapss", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	defData := os.Getenv("BUDARE_CMAPSS_DIR")
+	if defData == "" {
+		defData = "central/cmapss/testdata"
+	}
+	data := fs.String("data", defData, "directory with train_/test_/RUL_<subset>.txt[.gz] (default $BUDARE_CMAPSS_DIR or the repo's copy)")
+	subset := fs.String("subset", "FD001", "C-MAPSS subset, e.g. FD001 or FD002")
+	window := fs.Int("window", 30, "cycles per feature window (the same for every subset)")
+	horizon := fs.Int("horizon", 30, "label: the engine fails within this many cycles")
+	asJSON := fs.Bool("json", false, "print one JSON object instead of a summary line")
+	if err := fs.Parse(args[1:]); err != nil {
+		return errUsage
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "eval cmapss: unexpected arguments %q\n", fs.Args())
+		return errUsage
+	}
+	res, err := cmapss.Run(ctx, cmapss.Options{Dir: *data, Subset: *subset, WindowDays: *window, Horizon: *horizon})
+	if err != nil {
+		return fmt.Errorf("eval cmapss: %w", err)
+	}
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		return enc.Encode(res)
+	}
+	_, err = fmt.Fprintln(stdout, res.Summary())
+	return err
 }
