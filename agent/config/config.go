@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"time"
@@ -235,6 +236,12 @@ func ParseClock(s string) (time.Duration, error) {
 	}
 	return time.Duration(t.Hour())*time.Hour + time.Duration(t.Minute())*time.Minute, nil
 }
+
+// StoreFile is the name of the bbolt store inside data_dir.
+const StoreFile = "agent.db"
+
+// StorePath is the bbolt store's path: data_dir/agent.db.
+func (c *Config) StorePath() string { return filepath.Join(c.DataDir, StoreFile) }
 
 // MQTTPassword reads the MQTT password file, if one is configured.
 func (c *Config) MQTTPassword() (string, error) {

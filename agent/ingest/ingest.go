@@ -1,0 +1,412 @@
+// Package ingest takes the machines' cooking records from the kitchen's MQTT
+// broker into the local store without losing or doubling one.
+//
+// Delivery: the agent holds a persistent session (clean session off, fixed
+// client id) subscribed at QoS 1, and acknowledges a message to the broker
+// only after the store transaction holding it has committed. A crash at any
+// moment therefore leaves every unacknowledged message in the broker's
+// session, to be redelivered; the store recognises redeliveries by
+// (machine, ts, seq) and counts them as duplicates.
+//
+// Flow: the MQTT client's router goroutine calls Ingester.Handle for every
+// message, in arrival order. Handle decodes and validates the payload (so
+// decoding overlaps with the previous batch's commit) and queues it. Run, one
+// goroutine, groups queued messages into a batch (up to BatchMax messages or
+// BatchWait after the first), commits it in one transaction (one fsync) and
+// then acknowledges every message of the batch. Bad input is committed to
+// the quarantine in the same transaction and acknowledged too, so it never
+// blocks the session. When a commit fails the same batch is retried with
+// backoff and nothing is acknowledged; the queue fills, Handle blocks, and
+// the broker stops sending once max_inflight_messages are unacknowledged.
+package ingest
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/budare/budare/agent/store"
+	"github.com/budare/budare/internal/record"
+)
+
+// Message is one MQTT message as the ingester needs it; paho's mqtt.Message
+// satisfies it.
+type Message interface {
+	Topic() string
+	Payload() []byte
+	// Ack acknowledges the message to the broker (PUBACK).
+	Ack()
+}
+
+// Committer stores a batch durably: when Commit returns nil, the batch
+// survives a crash. *store.Store implements it.
+type Committer interface {
+	Commit(*store.Batch) (store.Result, error)
+}
+
+// HealthReporter receives the ingester's health verdict (status.Health).
+type HealthReporter interface {
+	Set(name string, err error)
+}
+
+// HealthName is the subsystem name the ingester reports its health under.
+const HealthName = "ingest"
+
+// Options configure an Ingester. Zero values take the defaults noted.
+type Options struct {
+	Kitchen   string        // required: topics are budare/<Kitchen>/<machine>/<cook|event>
+	BatchMax  int           // messages per commit; default 1000
+	BatchWait time.Duration // longest a message waits for its commit; default 5ms
+	QueueLen  int           // decoded messages waiting for the batcher; default 2*BatchMax
+
+	MinBackoff time.Duration // first wait after a failed commit; default 100ms
+	MaxBackoff time.Duration // longest wait between retries; default 30s
+	LogEvery   time.Duration // repeated problems are logged at most this often; default 1m
+	// StopTimeout bounds the final commit at shutdown; default 5s.
+	StopTimeout time.Duration
+
+	Now     func() time.Time // default time.Now
+	Log     *slog.Logger     // default slog.Default()
+	Health  HealthReporter   // optional
+	Metrics *Metrics         // optional
+}
+
+func (o *Options) defaults() {
+	if o.BatchMax <= 0 {
+		o.BatchMax = 1000
+	}
+	if o.BatchWait <= 0 {
+		o.BatchWait = 5 * time.Millisecond
+	}
+	if o.QueueLen <= 0 {
+		o.QueueLen = 2 * o.BatchMax
+	}
+	if o.MinBackoff <= 0 {
+		o.MinBackoff = 100 * time.Millisecond
+	}
+	if o.MaxBackoff <= 0 {
+		o.MaxBackoff = 30 * time.Second
+	}
+	if o.LogEvery <= 0 {
+		o.LogEvery = time.Minute
+	}
+	if o.StopTimeout <= 0 {
+		o.StopTimeout = 5 * time.Second
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Log == nil {
+		o.Log = slog.Default()
+	}
+	if o.Metrics == nil {
+		o.Metrics, _ = NewMetrics(nil)
+	}
+}
+
+// item is one received message, decoded.
+type item struct {
+	msg Message
+	rec record.Record
+	bad bool
+	q   store.Quarantined
+}
+
+// Ingester batches decoded messages into store commits and acknowledges them
+// after each commit.
+type Ingester struct {
+	c   Committer
+	opt Options
+
+	in       chan item
+	stopping chan struct{}
+	stopOnce sync.Once
+	beat     atomic.Int64 // unix ns of the batching loop's last turn
+
+	// Owned by Run's goroutine.
+	batch        store.Batch
+	acks         []Message
+	failingSince time.Time
+	failures     int
+	lastFailLog  time.Time
+	quar         rateLog
+}
+
+// New returns an Ingester committing to c.
+func New(c Committer, opt Options) *Ingester {
+	opt.defaults()
+	g := &Ingester{c: c, opt: opt, in: make(chan item, opt.QueueLen), stopping: make(chan struct{})}
+	g.batch.Records = make([]record.Record, 0, opt.BatchMax)
+	g.acks = make([]Message, 0, opt.BatchMax)
+	g.quar = rateLog{every: opt.LogEvery, counts: map[string]int{}}
+	g.beat.Store(time.Now().UnixNano())
+	return g
+}
+
+// Handle decodes m and queues it for the next batch. It blocks while the
+// queue is full (a commit is slow or failing), which holds back the broker.
+// After shutdown has begun it returns at once, leaving m unacknowledged so
+// the broker redelivers it to the next session. Safe for one caller at a
+// time per message; paho calls it from its router goroutine.
+func (g *Ingester) Handle(m Message) {
+	g.opt.Metrics.received.Inc()
+	it := g.decode(m)
+	select {
+	case g.in <- it:
+	case <-g.stopping:
+	}
+}
+
+// quarantineKeep bounds the raw bytes kept of an oversized payload.
+const quarantineKeep = 4 << 10
+
+func (g *Ingester) decode(m Message) item {
+	topic, payload := m.Topic(), m.Payload()
+	now := g.opt.Now()
+	machine, typ, err := record.ParseTopic(g.opt.Kitchen, topic)
+	if err == nil {
+		var rec record.Record
+		if rec, err = record.Decode(machine, typ, payload, now); err == nil {
+			return item{msg: m, rec: rec}
+		}
+	}
+	reason := record.ReasonOf(err)
+	if reason == "" {
+		reason = record.ReasonBadValue
+	}
+	keep := payload
+	if len(keep) > record.MaxPayload {
+		keep = keep[:quarantineKeep]
+	}
+	return item{msg: m, bad: true, q: store.Quarantined{
+		Topic: topic, Reason: string(reason), Detail: err.Error(), Received: now.UTC(), Payload: bytes.Clone(keep)}}
+}
+
+// Alive reports whether the batching loop turned within the last d: false
+// means it is stuck (e.g. a commit hanging on a dead disk). A loop that is
+// retrying a failing commit is alive.
+func (g *Ingester) Alive(d time.Duration) bool {
+	return time.Since(time.Unix(0, g.beat.Load())) < d
+}
+
+func (g *Ingester) tick() { g.beat.Store(time.Now().UnixNano()) }
+
+func (g *Ingester) stop() { g.stopOnce.Do(func() { close(g.stopping) }) }
+
+func (g *Ingester) add(it item) {
+	if it.bad {
+		g.batch.Quarantine = append(g.batch.Quarantine, it.q)
+	} else {
+		g.batch.Records = append(g.batch.Records, it.rec)
+	}
+	g.acks = append(g.acks, it.msg)
+}
+
+// Run batches, commits and acknowledges until ctx ends. Then it commits and
+// acknowledges what it has already received and returns nil; messages that
+// arrive after that are left for the broker to redeliver. It returns an
+// error only when the store cannot commit at shutdown (nothing is lost: the
+// uncommitted messages were not acknowledged).
+func (g *Ingester) Run(ctx context.Context) error {
+	defer g.stop()
+	if g.opt.Health != nil {
+		g.opt.Health.Set(HealthName, nil)
+	}
+	idle := time.NewTicker(time.Second)
+	defer idle.Stop()
+	wait := time.NewTimer(time.Hour)
+	wait.Stop()
+	for {
+		g.tick()
+		select {
+		case it := <-g.in:
+			g.add(it)
+		case <-idle.C:
+			g.quar.flush(g.opt.Log, false)
+			continue
+		case <-ctx.Done():
+			return g.shutdown()
+		}
+		wait.Reset(g.opt.BatchWait)
+	fill:
+		for len(g.acks) < g.opt.BatchMax {
+			select {
+			case it := <-g.in:
+				g.add(it)
+			case <-wait.C:
+				break fill
+			case <-ctx.Done():
+				break fill
+			}
+		}
+		wait.Stop()
+		if err := g.commit(ctx); err != nil {
+			return err
+		}
+	}
+}
+
+// shutdown commits what the router has already handed over.
+func (g *Ingester) shutdown() error {
+	g.stop()
+	for drained := false; !drained; {
+		select {
+		case it := <-g.in:
+			g.add(it)
+		default:
+			drained = true
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), g.opt.StopTimeout)
+	defer cancel()
+	n := len(g.acks)
+	err := g.commit(ctx)
+	g.quar.flush(g.opt.Log, true)
+	if err == nil && n > 0 {
+		g.opt.Log.Info("ingest stopped: last batch committed and acknowledged", "messages", n)
+	}
+	return err
+}
+
+// commit stores the current batch, retrying with backoff while the store
+// fails, then acknowledges it. It returns an error only when ctx ends before
+// a commit succeeded; the batch is then left unacknowledged.
+func (g *Ingester) commit(ctx context.Context) error {
+	if len(g.acks) == 0 {
+		return nil
+	}
+	backoff := g.opt.MinBackoff
+	for {
+		start := time.Now()
+		res, err := g.c.Commit(&g.batch)
+		if err == nil {
+			g.committed(res, time.Since(start))
+			return nil
+		}
+		g.failed(err)
+		if !g.sleep(ctx, backoff) {
+			n := len(g.acks)
+			g.opt.Log.Error("ingest stopping with a batch not committed; the broker keeps it and redelivers it", "messages", n, "err", err)
+			return fmt.Errorf("ingest: %d messages not committed at shutdown (the broker redelivers them): %w", n, err)
+		}
+		backoff = min(2*backoff, g.opt.MaxBackoff)
+	}
+}
+
+// sleep waits d, turning the loop's heartbeat every second; false if ctx ended.
+func (g *Ingester) sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	beat := time.NewTicker(time.Second)
+	defer beat.Stop()
+	for {
+		g.tick()
+		select {
+		case <-t.C:
+			return true
+		case <-beat.C:
+		case <-ctx.Done():
+			return false
+		}
+	}
+}
+
+func (g *Ingester) failed(err error) {
+	g.opt.Metrics.commitErrors.Inc()
+	now := time.Now()
+	g.failures++
+	if g.failingSince.IsZero() {
+		g.failingSince = now
+	}
+	if g.opt.Health != nil {
+		g.opt.Health.Set(HealthName, fmt.Errorf("store commit failing, %d messages waiting unacknowledged: %w", len(g.acks), err))
+	}
+	// Once a minute, not once a message: a full disk fails every retry.
+	if g.lastFailLog.IsZero() || now.Sub(g.lastFailLog) >= g.opt.LogEvery {
+		g.lastFailLog = now
+		g.opt.Log.Error("ingest: store commit failed; batch not acknowledged, retrying with backoff",
+			"messages", len(g.acks), "failed_attempts", g.failures, "failing_for", now.Sub(g.failingSince).Round(time.Second).String(), "err", err)
+	}
+}
+
+func (g *Ingester) committed(res store.Result, took time.Duration) {
+	for _, m := range g.acks {
+		m.Ack()
+	}
+	m := g.opt.Metrics
+	m.commits.Inc()
+	m.commitSeconds.Observe(took.Seconds())
+	m.batchSize.Observe(float64(len(g.acks)))
+	m.stored.Add(float64(res.Added))
+	m.duplicates.Add(float64(res.Duplicates))
+	m.lastCommit.SetToCurrentTime()
+	for i := range g.batch.Quarantine {
+		q := &g.batch.Quarantine[i]
+		m.rejected.WithLabelValues(q.Reason).Inc()
+		g.quar.add(g.opt.Log, q)
+	}
+	if !g.failingSince.IsZero() {
+		g.opt.Log.Info("ingest: store commits work again", "failed_attempts", g.failures,
+			"failed_for", time.Since(g.failingSince).Round(time.Millisecond).String())
+		g.failingSince, g.failures, g.lastFailLog = time.Time{}, 0, time.Time{}
+		if g.opt.Health != nil {
+			g.opt.Health.Set(HealthName, nil)
+		}
+	}
+	// Drop references so decoded records can be collected, keep capacity.
+	clear(g.batch.Records)
+	clear(g.batch.Quarantine)
+	clear(g.acks)
+	g.batch.Records = g.batch.Records[:0]
+	g.batch.Quarantine = g.batch.Quarantine[:0]
+	g.acks = g.acks[:0]
+}
+
+// rateLog logs the first quarantined payload at once and then a summary of
+// the rest at most once per interval, so a misbehaving machine cannot flood
+// the journal.
+type rateLog struct {
+	every   time.Duration
+	last    time.Time
+	counts  map[string]int
+	pending int
+}
+
+func (r *rateLog) add(log *slog.Logger, q *store.Quarantined) {
+	now := time.Now()
+	if r.last.IsZero() || now.Sub(r.last) >= r.every {
+		r.flush(log, true)
+		r.last = now
+		log.Warn("ingest: payload rejected and quarantined", "topic", q.Topic, "reason", q.Reason, "detail", q.Detail)
+		return
+	}
+	r.counts[q.Reason]++
+	r.pending++
+}
+
+// flush logs the summary when the interval has passed, or now if force.
+func (r *rateLog) flush(log *slog.Logger, force bool) {
+	if r.pending == 0 || (!force && time.Since(r.last) < r.every) {
+		return
+	}
+	reasons := make([]string, 0, len(r.counts))
+	for k, v := range r.counts {
+		reasons = append(reasons, fmt.Sprintf("%s=%d", k, v))
+	}
+	sort.Strings(reasons)
+	log.Warn("ingest: more payloads rejected and quarantined (see `budare-agent inspect --quarantine N`)",
+		"count", r.pending, "reasons", strings.Join(reasons, " "))
+	clear(r.counts)
+	r.pending = 0
+	r.last = time.Now()
+}
+
+// ErrStopped is returned by Client methods after Close.
+var ErrStopped = errors.New("ingest: mqtt client stopped")

@@ -1,0 +1,253 @@
+package ingest
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	mqtt "github.com/eclipse/paho.mqtt.golang"
+)
+
+// Filters are the kitchen's input subscriptions, both at QoS 1.
+func Filters(kitchen string) map[string]byte {
+	return map[string]byte{
+		"budare/" + kitchen + "/+/cook":  1,
+		"budare/" + kitchen + "/+/event": 1,
+	}
+}
+
+// Will is the MQTT last will the broker publishes when the agent vanishes.
+type Will struct {
+	Topic    string
+	Payload  []byte
+	Retained bool
+}
+
+// ClientOptions configure the MQTT client.
+type ClientOptions struct {
+	Broker   string // tcp://host:port, ssl://host:port
+	ClientID string // fixed: it names the persistent session
+	Username string
+	Password string
+	CAFile   string // extra CA bundle (PEM) for ssl:// brokers
+	Kitchen  string
+	Will     *Will
+	// KeepAlive is the MQTT keepalive; default 30s.
+	KeepAlive time.Duration
+	Log       *slog.Logger
+	Health    HealthReporter
+	Metrics   *Metrics
+	// LogEvery bounds how often failed connection attempts are logged; default 1m.
+	LogEvery time.Duration
+}
+
+// MQTTHealthName is the subsystem name the connection reports its health under.
+const MQTTHealthName = "mqtt"
+
+// Client is the agent's connection to the kitchen broker: it receives the
+// input topics into a handler and publishes the agent's own messages.
+type Client struct {
+	c         mqtt.Client
+	opt       ClientOptions
+	connected chan struct{}
+	connOnce  sync.Once
+	closed    atomic.Bool
+
+	mu          sync.Mutex
+	lastFailLog time.Time
+	failures    int
+}
+
+// NewClient prepares a client that hands every message on the input topics
+// to handle. Nothing is sent until Start.
+//
+// Pitfalls handled here: with a persistent session the broker starts sending
+// queued messages right after CONNACK, before any SUBSCRIBE of ours is
+// answered, so handle is installed as the default publish handler (no
+// per-subscription handlers at all) and catches them too. Auto-ack is off:
+// the Ingester acknowledges after its commit. Order matters is on: one
+// router goroutine calls handle in arrival order, and handle's blocking is
+// the backpressure towards the broker.
+func NewClient(opt ClientOptions, handle func(Message)) (*Client, error) {
+	if opt.KeepAlive <= 0 {
+		opt.KeepAlive = 30 * time.Second
+	}
+	if opt.LogEvery <= 0 {
+		opt.LogEvery = time.Minute
+	}
+	if opt.Log == nil {
+		opt.Log = slog.Default()
+	}
+	if opt.Metrics == nil {
+		opt.Metrics, _ = NewMetrics(nil)
+	}
+	if opt.ClientID == "" {
+		return nil, fmt.Errorf("mqtt: a fixed client id is required for a persistent session")
+	}
+	cl := &Client{opt: opt, connected: make(chan struct{})}
+	o := mqtt.NewClientOptions().
+		AddBroker(opt.Broker).
+		SetClientID(opt.ClientID).
+		SetUsername(opt.Username).
+		SetPassword(opt.Password).
+		SetCleanSession(false).
+		SetResumeSubs(true).
+		SetAutoAckDisabled(true).
+		SetOrderMatters(true).
+		SetKeepAlive(opt.KeepAlive).
+		SetPingTimeout(10 * time.Second).
+		SetConnectTimeout(10 * time.Second).
+		SetWriteTimeout(10 * time.Second).
+		SetAutoReconnect(true).
+		SetConnectRetry(true).
+		SetConnectRetryInterval(2 * time.Second).
+		SetMaxReconnectInterval(30 * time.Second).
+		SetDefaultPublishHandler(func(_ mqtt.Client, m mqtt.Message) { handle(m) }).
+		SetOnConnectHandler(cl.onConnect).
+		SetConnectionLostHandler(cl.onLost).
+		SetConnectionNotificationHandler(cl.onNotification)
+	if opt.Will != nil {
+		o.SetBinaryWill(opt.Will.Topic, opt.Will.Payload, 1, opt.Will.Retained)
+	}
+	if strings.HasPrefix(opt.Broker, "ssl://") || strings.HasPrefix(opt.Broker, "tls://") ||
+		strings.HasPrefix(opt.Broker, "mqtts://") || strings.HasPrefix(opt.Broker, "wss://") {
+		tc := &tls.Config{MinVersion: tls.VersionTLS12}
+		if opt.CAFile != "" {
+			pem, err := os.ReadFile(opt.CAFile)
+			if err != nil {
+				return nil, fmt.Errorf("mqtt.ca_file: %w", err)
+			}
+			pool, err := x509.SystemCertPool()
+			if err != nil {
+				pool = x509.NewCertPool()
+			}
+			if !pool.AppendCertsFromPEM(pem) {
+				return nil, fmt.Errorf("mqtt.ca_file %s holds no PEM certificate", opt.CAFile)
+			}
+			tc.RootCAs = pool
+		}
+		o.SetTLSConfig(tc)
+	}
+	cl.c = mqtt.NewClient(o)
+	return cl, nil
+}
+
+// Start connects in the background; the client keeps retrying and
+// reconnecting until Close.
+func (cl *Client) Start() { cl.c.Connect() }
+
+// Connected is closed once the client has connected and subscribed for the
+// first time.
+func (cl *Client) Connected() <-chan struct{} { return cl.connected }
+
+// IsConnected reports whether the connection is up now.
+func (cl *Client) IsConnected() bool { return cl.c.IsConnectionOpen() }
+
+// Publish sends payload at QoS 1 and waits for the broker's PUBACK or ctx.
+func (cl *Client) Publish(ctx context.Context, topic string, retained bool, payload []byte) error {
+	if cl.closed.Load() {
+		return ErrStopped
+	}
+	t := cl.c.Publish(topic, 1, retained, payload)
+	select {
+	case <-t.Done():
+		if err := t.Error(); err != nil {
+			return fmt.Errorf("mqtt publish %s: %w", topic, err)
+		}
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("mqtt publish %s: %w", topic, ctx.Err())
+	}
+}
+
+// Close disconnects, giving in-flight acknowledgements quiesce to go out.
+// The session stays on the broker, which keeps queueing for the agent.
+func (cl *Client) Close(quiesce time.Duration) {
+	if cl.closed.Swap(true) {
+		return
+	}
+	cl.c.Disconnect(uint(quiesce / time.Millisecond))
+	cl.opt.Metrics.connected.Set(0)
+}
+
+func (cl *Client) onConnect(c mqtt.Client) {
+	cl.opt.Metrics.connected.Set(1)
+	cl.opt.Metrics.connects.Inc()
+	cl.mu.Lock()
+	cl.failures, cl.lastFailLog = 0, time.Time{}
+	cl.mu.Unlock()
+	// Subscribing again on every connection is harmless with a persistent
+	// session and repairs one the broker lost (e.g. persistence off).
+	filters := Filters(cl.opt.Kitchen)
+	var err error
+	for attempt := 0; attempt < 5 && !cl.closed.Load(); attempt++ {
+		if err = cl.subscribe(c, filters); err == nil {
+			break
+		}
+		time.Sleep(time.Second)
+	}
+	if err != nil {
+		cl.opt.Log.Error("mqtt: subscription failed; no records are received until it works (check the broker's ACL for this user)", "err", err)
+		cl.setHealth(err)
+		return
+	}
+	cl.opt.Log.Info("mqtt: connected and subscribed", "broker", cl.opt.Broker, "client_id", cl.opt.ClientID)
+	cl.setHealth(nil)
+	cl.connOnce.Do(func() { close(cl.connected) })
+}
+
+func (cl *Client) subscribe(c mqtt.Client, filters map[string]byte) error {
+	t := c.SubscribeMultiple(filters, nil) // nil: messages go to the default handler
+	if !t.WaitTimeout(10 * time.Second) {
+		return fmt.Errorf("subscribe: no SUBACK within 10s")
+	}
+	if err := t.Error(); err != nil {
+		return fmt.Errorf("subscribe: %w", err)
+	}
+	if st, ok := t.(*mqtt.SubscribeToken); ok {
+		for f, q := range st.Result() {
+			if q == 0x80 {
+				return fmt.Errorf("broker refused the subscription to %s", f)
+			}
+		}
+	}
+	return nil
+}
+
+func (cl *Client) onLost(_ mqtt.Client, err error) {
+	cl.opt.Metrics.connected.Set(0)
+	cl.opt.Log.Warn("mqtt: connection lost; reconnecting (unacknowledged messages are redelivered)", "err", err)
+	cl.setHealth(fmt.Errorf("connection lost: %w", err))
+}
+
+func (cl *Client) onNotification(_ mqtt.Client, n mqtt.ConnectionNotification) {
+	f, ok := n.(mqtt.ConnectionNotificationFailed)
+	if !ok {
+		return
+	}
+	cl.setHealth(fmt.Errorf("cannot connect to %s: %w", cl.opt.Broker, f.Reason))
+	cl.mu.Lock()
+	cl.failures++
+	logNow := cl.lastFailLog.IsZero() || time.Since(cl.lastFailLog) >= cl.opt.LogEvery
+	if logNow {
+		cl.lastFailLog = time.Now()
+	}
+	n2 := cl.failures
+	cl.mu.Unlock()
+	if logNow {
+		cl.opt.Log.Error("mqtt: cannot connect to the kitchen broker; retrying", "broker", cl.opt.Broker, "failed_attempts", n2, "err", f.Reason)
+	}
+}
+
+func (cl *Client) setHealth(err error) {
+	if cl.opt.Health != nil {
+		cl.opt.Health.Set(MQTTHealthName, err)
+	}
+}
