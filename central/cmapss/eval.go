@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"slices"
 	"sync"
 	"time"
 
@@ -105,7 +106,7 @@ func Evaluate(ctx context.Context, s *Subset, o Options) (*Result, error) {
 	for _, u := range s.Train {
 		trainRows = append(trainRows, u.Rows...)
 	}
-	regimes := FitRegimes(trainRows, o.MaxRegimes, 0.99)
+	regimes := FitRegimes(trainRows, o.MaxRegimes, 0.999)
 	nz, err := FitNormalizer(trainRows, regimes)
 	if err != nil {
 		return nil, err
@@ -192,27 +193,22 @@ func unitRows(ctx context.Context, spec features.Spec, nz *Normalizer, units []U
 					days[c] = recs[c : c+1 : c+1]
 				}
 				p := &parts[k]
-				first := 1
-				if last {
-					first = len(u.Rows)
-				}
-				flat := make([]float64, (len(u.Rows)-first+1)*spec.Len())
-				for c := first; c <= len(u.Rows); c++ {
-					// Window ending with cycle c: cycles c-W+1..c.
-					w := features.Window{Days: days[max(0, c-spec.Days()):c]}
-					vec := flat[:spec.Len():spec.Len()]
-					ok := spec.ComputeInto(vec, w)
+				spec.Series(days, func(c int, vec []float64, ok bool) bool {
+					// The window ending with cycle c (cycles c-W+1..c)
+					// predicts from cycle c on.
+					if last && c < len(days) {
+						return true
+					}
 					if !ok && !last {
-						continue
+						return true
 					}
 					if !ok {
 						p.unknown++
 					}
-					flat = flat[spec.Len():]
-					rul := len(u.Rows) - c + u.RUL
-					p.X = append(p.X, vec)
-					p.Y = append(p.Y, rul <= horizon)
-				}
+					p.X = append(p.X, slices.Clone(vec))
+					p.Y = append(p.Y, len(days)-c+u.RUL <= horizon)
+					return true
+				})
 			}
 		}()
 	}

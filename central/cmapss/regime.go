@@ -7,7 +7,7 @@ import (
 
 // Regimes finds the operating conditions from the settings columns: k-means on
 // the standardised, non-constant settings, with k the smallest in 1..maxK
-// whose clusters explain at least explain (e.g. 0.99) of the settings'
+// whose clusters explain at least explain (e.g. 0.999) of the settings'
 // variance. Settings that are noise around one condition (FD001) never reach
 // that share, so they form one regime; discrete conditions (FD002's six) do.
 type Regimes struct {

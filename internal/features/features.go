@@ -163,124 +163,173 @@ func (s Spec) Compute(w Window) (vec []float64, ok bool) {
 func (s Spec) ComputeInto(vec []float64, w Window) (ok bool) {
 	n := s.Days()
 	days := w.Days
-	off := 0 // window position of days[0]
 	if len(days) > n {
 		days = days[len(days)-n:]
-	} else {
-		off = n - len(days)
 	}
-	nm := len(s.Metrics)
-	// Running sums per metric over the window and per day.
-	// Per metric k, acc[5k:5k+5] holds count, sum, sum of squares, min, max.
-	acc := make([]float64, 5*nm)
-	for k := range nm {
-		acc[5*k+3] = math.Inf(1)
-		acc[5*k+4] = math.Inf(-1)
+	st := s.newAggs(len(days))
+	for i, recs := range days {
+		st.add(i, recs)
 	}
-	slope := make([][4]float64, nm) // per metric over days with data: n, sum x, sum y, sum xy
-	sxx := make([]float64, nm)
-	lastDay := make([]int, nm)
-	lastMean := make([]float64, nm)
-	for k := range lastDay {
-		lastDay[k] = -1
-	}
-	daySum := make([]float64, nm)
-	dayCnt := make([]float64, nm)
+	return st.compute(vec, 0, len(days), n)
+}
 
-	cooks, active := 0, 0
+// Series computes the vector of every window along a run of consecutive
+// days of one machine and arepa type (days[i] as in Window.Days): for each
+// end in 1..len(days), fn gets the vector of the window days[end-W:end]
+// (shorter at the start), i.e. the features for the day after days[end-1].
+// It gives exactly what Compute gives for each window, but summarises every
+// day once, so a trainer can walk a machine's history cheaply. vec is reused
+// between calls: copy it to keep it. fn returning false stops the walk.
+func (s Spec) Series(days [][]record.Record, fn func(end int, vec []float64, ok bool) bool) {
+	n := s.Days()
+	st := s.newAggs(len(days))
+	for i, recs := range days {
+		st.add(i, recs)
+	}
+	vec := make([]float64, s.Len())
+	for end := 1; end <= len(days); end++ {
+		from := max(0, end-n)
+		ok := st.compute(vec, from, end, n)
+		if !fn(end, vec, ok) {
+			return
+		}
+	}
+}
+
+// Per-day summary layout: for each metric k, 5 values at 5k (count, sum, sum
+// of squares, min, max), then the day's cook count, failures, faults and
+// maintenance events.
+const (
+	perMetric = 5
+	dayCooks  = 0
+	dayFail   = 1
+	dayFault  = 2
+	dayMaint  = 3
+	dayExtra  = 4
+)
+
+type aggs struct {
+	spec   Spec
+	stride int
+	days   []float64 // stride values per day
+}
+
+func (s Spec) newAggs(days int) *aggs {
+	stride := perMetric*len(s.Metrics) + dayExtra
+	return &aggs{spec: s, stride: stride, days: make([]float64, stride*days)}
+}
+
+// add summarises day i's records.
+func (a *aggs) add(i int, recs []record.Record) {
+	d := a.days[i*a.stride : (i+1)*a.stride]
+	nm := len(a.spec.Metrics)
+	for k := range nm {
+		d[perMetric*k+3] = math.Inf(1)
+		d[perMetric*k+4] = math.Inf(-1)
+	}
+	extra := d[perMetric*nm:]
+	for ri := range recs {
+		r := &recs[ri]
+		switch r.Type {
+		case record.TypeEvent:
+			switch r.Kind {
+			case record.KindFailure:
+				extra[dayFail]++
+			case record.KindFault:
+				extra[dayFault]++
+			case record.KindMaintenance:
+				extra[dayMaint]++
+			}
+			continue
+		case record.TypeCook:
+		default:
+			continue
+		}
+		extra[dayCooks]++
+		for k, m := range a.spec.Metrics {
+			v, has := r.Metrics[m]
+			if !has || math.IsNaN(v) || math.IsInf(v, 0) {
+				continue
+			}
+			c := d[perMetric*k : perMetric*k+perMetric]
+			c[0]++
+			c[1] += v
+			c[2] += v * v
+			c[3] = math.Min(c[3], v)
+			c[4] = math.Max(c[4], v)
+		}
+	}
+}
+
+// compute writes the vector of the window made of summarised days
+// [from, to), which stands for the last to-from of n window days.
+func (a *aggs) compute(vec []float64, from, to, n int) bool {
+	nm := len(a.spec.Metrics)
+	off := n - (to - from) // window position of day `from`
+	cooks, active := 0.0, 0
 	var failures, faults, maint float64
 	lastMaint := -1
-	for i, recs := range days {
-		x := float64(off + i)
-		clear(daySum)
-		clear(dayCnt)
-		dayCooks := 0
-		for ri := range recs {
-			r := &recs[ri]
-			switch r.Type {
-			case record.TypeEvent:
-				switch r.Kind {
-				case record.KindFailure:
-					failures++
-				case record.KindFault:
-					faults++
-				case record.KindMaintenance:
-					maint++
-					lastMaint = off + i
-				}
-				continue
-			case record.TypeCook:
-			default:
-				continue
-			}
-			dayCooks++
-			for k, m := range s.Metrics {
-				v, has := r.Metrics[m]
-				if !has || math.IsNaN(v) || math.IsInf(v, 0) {
-					continue
-				}
-				a := acc[5*k : 5*k+5]
-				a[0]++
-				a[1] += v
-				a[2] += v * v
-				a[3] = math.Min(a[3], v)
-				a[4] = math.Max(a[4], v)
-				daySum[k] += v
-				dayCnt[k]++
-			}
-		}
-		if dayCooks > 0 {
-			cooks += dayCooks
+	for i := from; i < to; i++ {
+		extra := a.days[i*a.stride+perMetric*nm : (i+1)*a.stride]
+		if extra[dayCooks] > 0 {
+			cooks += extra[dayCooks]
 			active++
 		}
-		for k := range nm {
-			if dayCnt[k] == 0 {
-				continue
-			}
-			y := daySum[k] / dayCnt[k]
-			sl := &slope[k]
-			sl[0]++
-			sl[1] += x
-			sl[2] += y
-			sl[3] += x * y
-			sxx[k] += x * x
-			lastDay[k] = off + i
-			lastMean[k] = y
+		failures += extra[dayFail]
+		faults += extra[dayFault]
+		maint += extra[dayMaint]
+		if extra[dayMaint] > 0 {
+			lastMaint = off + i - from
 		}
 	}
-
 	for k := range nm {
-		a := acc[5*k : 5*k+5]
+		var cnt, sum, sumsq float64
+		lo, hi := math.Inf(1), math.Inf(-1)
+		// Least squares of daily means on window position, over days with data.
+		var nd, sx, sy, sxy, sxx, last float64
+		for i := from; i < to; i++ {
+			c := a.days[i*a.stride+perMetric*k : i*a.stride+perMetric*k+perMetric]
+			if c[0] == 0 {
+				continue
+			}
+			cnt += c[0]
+			sum += c[1]
+			sumsq += c[2]
+			lo = math.Min(lo, c[3])
+			hi = math.Max(hi, c[4])
+			x := float64(off + i - from)
+			y := c[1] / c[0]
+			nd++
+			sx += x
+			sy += y
+			sxy += x * y
+			sxx += x * x
+			last = y
+		}
 		v := vec[k*len(stats) : (k+1)*len(stats)]
-		if a[0] == 0 {
+		if cnt == 0 {
 			for j := range v {
 				v[j] = math.NaN()
 			}
 			continue
 		}
-		mean := a[1] / a[0]
-		variance := a[2]/a[0] - mean*mean
-		if variance < 0 {
-			variance = 0
-		}
-		sl := slope[k]
+		mean := sum / cnt
+		variance := math.Max(sumsq/cnt-mean*mean, 0)
 		b := 0.0
-		if sl[0] >= 2 {
-			den := sl[0]*sxx[k] - sl[1]*sl[1]
-			if den > 0 {
-				b = (sl[0]*sl[3] - sl[1]*sl[2]) / den
-			}
+		if den := nd*sxx - sx*sx; nd >= 2 && den > 0 {
+			b = (nd*sxy - sx*sy) / den
 		}
 		v[0] = mean
 		v[1] = math.Sqrt(variance)
 		v[2] = b
-		v[3] = a[3]
-		v[4] = a[4]
-		v[5] = lastMean[k] - mean
+		v[3] = lo
+		v[4] = hi
+		v[5] = last - mean
 	}
 	g := vec[nm*len(stats):]
+	g[0] = 0
 	if active > 0 {
-		g[0] = float64(cooks) / float64(active)
+		g[0] = cooks / float64(active)
 	}
 	g[1] = float64(active)
 	g[2] = failures
@@ -290,7 +339,7 @@ func (s Spec) ComputeInto(vec []float64, w Window) (ok bool) {
 	if lastMaint >= 0 {
 		g[5] = float64(n - lastMaint)
 	}
-	return active >= s.MinActiveDays()
+	return active >= a.spec.MinActiveDays()
 }
 
 // DiscoverMetrics returns the sorted names of every metric present in the

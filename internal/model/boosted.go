@@ -52,7 +52,8 @@ func (t BoostedTechnique) Fit(ctx context.Context, d Dataset) (*Model, error) {
 		}
 		splits[j] = s
 	}
-	// bin[i*p+j] = how many of feature j's splits are <= Z[i][j].
+	// bin[j*n+i] = how many of feature j's splits are <= Z[i][j]; stored by
+	// feature so each histogram pass reads memory in order.
 	bin := make([]uint8, n*p)
 	for i, z := range Z {
 		for j, v := range z {
@@ -60,7 +61,7 @@ func (t BoostedTechnique) Fit(ctx context.Context, d Dataset) (*Model, error) {
 			if k < len(splits[j]) && splits[j][k] == v {
 				k++
 			}
-			bin[i*p+j] = uint8(k)
+			bin[j*n+i] = uint8(k)
 		}
 	}
 
@@ -73,8 +74,9 @@ func (t BoostedTechnique) Fit(ctx context.Context, d Dataset) (*Model, error) {
 	}
 	g := make([]float64, n)
 	h := make([]float64, n)
-	G := make([]float64, (bins+1)*p)
-	H := make([]float64, (bins+1)*p)
+	nb := bins + 1
+	G := make([]float64, nb*p)
+	H := make([]float64, nb*p)
 	boost := &Boosted{Base: base}
 	for range rounds {
 		if ctx.Err() != nil {
@@ -92,24 +94,27 @@ func (t BoostedTechnique) Fit(ctx context.Context, d Dataset) (*Model, error) {
 			gt += g[i]
 			ht += h[i]
 		}
-		clear(G)
-		clear(H)
-		for i := range n {
-			row := bin[i*p : (i+1)*p]
-			gi, hi := g[i], h[i]
-			for j, b := range row {
-				G[int(b)*p+j] += gi
-				H[int(b)*p+j] += hi
+		// Histograms per feature (G[j*nb+b]): each feature's sums run over
+		// the rows in order whatever the split of features across goroutines.
+		parallel(p, n, func(_, lo, hi int) {
+			for j := lo; j < hi; j++ {
+				Gj, Hj := G[j*nb:(j+1)*nb], H[j*nb:(j+1)*nb]
+				clear(Gj)
+				clear(Hj)
+				for i, b := range bin[j*n : (j+1)*n] {
+					Gj[b] += g[i]
+					Hj[b] += h[i]
+				}
 			}
-		}
+		})
 		parent := gt * gt / (ht + lambda)
 		bestGain, bestJ, bestK := 1e-9, -1, -1
 		var bestL, bestR float64
 		for j := range p {
 			var gl, hl float64
 			for k := range splits[j] {
-				gl += G[k*p+j]
-				hl += H[k*p+j]
+				gl += G[j*nb+k]
+				hl += H[j*nb+k]
 				gr, hr := gt-gl, ht-hl
 				if hl < minLeaf || hr < minLeaf {
 					continue
@@ -126,8 +131,8 @@ func (t BoostedTechnique) Fit(ctx context.Context, d Dataset) (*Model, error) {
 		}
 		s := Stump{Feature: bestJ, Split: splits[bestJ][bestK], Left: rate * bestL, Right: rate * bestR}
 		boost.Stumps = append(boost.Stumps, s)
-		for i := range n {
-			if int(bin[i*p+bestJ]) <= bestK {
+		for i, b := range bin[bestJ*n : (bestJ+1)*n] {
+			if int(b) <= bestK {
 				F[i] += s.Left
 			} else {
 				F[i] += s.Right

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 
 	"gonum.org/v1/gonum/optimize"
 )
@@ -57,7 +58,6 @@ func fitLogistic(ctx context.Context, Z [][]float64, y []bool, weight []float64,
 			n += w
 		}
 	}
-	lin := make([]float64, len(Z))
 	// Start the bias at the log-odds of the base rate: fewer iterations.
 	pos := 0.0
 	for i, yi := range y {
@@ -73,33 +73,41 @@ func fitLogistic(ctx context.Context, Z [][]float64, y []bool, weight []float64,
 	rate := math.Min(math.Max(pos/n, 1e-6), 1-1e-6)
 	x0[p] = math.Log(rate / (1 - rate))
 
-	fg := func(grad, x []float64) float64 {
-		w, b := x[:p], x[p]
-		loss := 0.0
-		if grad != nil {
-			clear(grad)
+	// One pass computes loss and gradient; the optimizer asks for them
+	// separately at the same point, so the last pair is cached.
+	partLoss := make([]float64, chunks)
+	partGrad := make([]float64, chunks*(p+1))
+	var lastX, lastGrad []float64
+	var lastF float64
+	fg := func(x []float64) {
+		if lastX != nil && slices.Equal(lastX, x) {
+			return
 		}
-		for i, z := range Z {
-			s := b + dot(w, z)
-			lin[i] = s
-			wi := 1.0
-			if weight != nil {
-				wi = weight[i]
-			}
-			// log(1+e^s) - y*s, computed stably.
-			var l float64
-			if s > 0 {
-				l = s + math.Log1p(math.Exp(-s))
-			} else {
-				l = math.Log1p(math.Exp(s))
-			}
-			yi := 0.0
-			if y[i] {
-				yi = 1
-				l -= s
-			}
-			loss += wi * l
-			if grad != nil {
+		w, b := x[:p], x[p]
+		parallel(len(Z), p, func(c, lo, hi int) {
+			grad := partGrad[c*(p+1) : (c+1)*(p+1)]
+			clear(grad)
+			loss := 0.0
+			for i := lo; i < hi; i++ {
+				z := Z[i]
+				s := b + dot(w, z)
+				wi := 1.0
+				if weight != nil {
+					wi = weight[i]
+				}
+				// log(1+e^s) - y*s, computed stably.
+				var l float64
+				if s > 0 {
+					l = s + math.Log1p(math.Exp(-s))
+				} else {
+					l = math.Log1p(math.Exp(s))
+				}
+				yi := 0.0
+				if y[i] {
+					yi = 1
+					l -= s
+				}
+				loss += wi * l
 				r := wi * (sigmoid(s) - yi)
 				g := grad[:p]
 				for j, zj := range z {
@@ -107,25 +115,33 @@ func fitLogistic(ctx context.Context, Z [][]float64, y []bool, weight []float64,
 				}
 				grad[p] += r
 			}
+			partLoss[c] = loss
+		})
+		if lastGrad == nil {
+			lastGrad = make([]float64, p+1)
 		}
-		loss /= n
+		clear(lastGrad)
+		loss := 0.0
+		for c := range chunks {
+			loss += partLoss[c]
+			for j, g := range partGrad[c*(p+1) : (c+1)*(p+1)] {
+				lastGrad[j] += g
+			}
+		}
 		reg := 0.0
-		for _, wj := range w {
+		for j := range lastGrad {
+			lastGrad[j] /= n
+		}
+		for j, wj := range w {
 			reg += wj * wj
+			lastGrad[j] += lambda * wj
 		}
-		if grad != nil {
-			for j := range grad {
-				grad[j] /= n
-			}
-			for j := range p {
-				grad[j] += lambda * w[j]
-			}
-		}
-		return loss + lambda/2*reg
+		lastF = loss/n + lambda/2*reg
+		lastX = append(lastX[:0], x...)
 	}
 	problem := optimize.Problem{
-		Func: func(x []float64) float64 { return fg(nil, x) },
-		Grad: func(grad, x []float64) { fg(grad, x) },
+		Func: func(x []float64) float64 { fg(x); return lastF },
+		Grad: func(grad, x []float64) { fg(x); copy(grad, lastGrad) },
 	}
 	settings := &optimize.Settings{
 		GradientThreshold: 1e-6,
