@@ -235,7 +235,8 @@ func (s *Store) Explain(err error) error {
 		return fmt.Errorf("s3 %s: TLS certificate not trusted (set s3.ca_file, or check the host name): %w", ep, err)
 	case errors.As(err, &recErr), strings.Contains(err.Error(), "server gave HTTP response to HTTPS client"):
 		return fmt.Errorf("s3 %s: TLS handshake failed, the server does not speak TLS (set s3.tls = false for a loopback endpoint): %w", ep, err)
-	case strings.Contains(err.Error(), "malformed HTTP response"):
+	case strings.Contains(err.Error(), "malformed HTTP response"),
+		strings.Contains(err.Error(), "HTTP request to an HTTPS server"): // Go TLS servers (MinIO) answer plain HTTP with a 400 saying so
 		return fmt.Errorf("s3 %s: the server speaks TLS but s3.tls is false: %w", ep, err)
 	}
 	var opErr *net.OpError
