@@ -1,0 +1,485 @@
+package dashboard
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"path"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/budare/budare/internal/release"
+)
+
+// KitchenSummary is one kitchen's row on the overview.
+type KitchenSummary struct {
+	Kitchen  string         `json:"kitchen"`
+	Phase    string         `json:"phase,omitempty"`
+	Timezone string         `json:"timezone,omitempty"`
+	Date     string         `json:"date,omitempty"` // latest day with actions
+	AgeDays  int            `json:"age_days"`       // days between Date and the kitchen's today
+	Stale    bool           `json:"stale"`          // Date is older than yesterday
+	Machines int            `json:"machines"`
+	Counts   map[string]int `json:"counts"`
+	Release  int64          `json:"model_release,omitempty"` // newest release the actions used
+	Error    string         `json:"error,omitempty"`
+}
+
+// Overview is the body of /api/overview.
+type Overview struct {
+	GeneratedAt    time.Time        `json:"generated_at"`
+	CurrentRelease int64            `json:"current_release"`
+	Kitchens       []KitchenSummary `json:"kitchens"`
+	Totals         map[string]int   `json:"totals"`
+	Notices        []string         `json:"notices"`
+}
+
+func (s *Server) handleOverview(w http.ResponseWriter, r *http.Request) {
+	ov, err := s.overview(r.Context())
+	if err != nil {
+		s.fail(w, r, storeStatus(err), err)
+		return
+	}
+	s.writeJSON(w, http.StatusOK, ov)
+}
+
+// overview returns the cached overview while fresh, else loads it.
+func (s *Server) overview(ctx context.Context) (*Overview, error) {
+	now := s.opt.Now()
+	s.mu.Lock()
+	if s.cached != nil && s.opt.CacheTTL > 0 && now.Sub(s.cachedAt) < s.opt.CacheTTL {
+		ov := s.cached
+		s.mu.Unlock()
+		return ov, nil
+	}
+	s.mu.Unlock()
+	ctx, cancel := context.WithTimeout(ctx, s.opt.StoreTimeout)
+	defer cancel()
+	ov, err := s.loadOverview(ctx, now)
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	s.cached, s.cachedAt = ov, now
+	s.mu.Unlock()
+	return ov, nil
+}
+
+func (s *Server) loadOverview(ctx context.Context, now time.Time) (*Overview, error) {
+	ov := &Overview{GeneratedAt: now.UTC(), Kitchens: []KitchenSummary{}, Notices: []string{}, Totals: countLevels(nil)}
+	kitchens, notes, err := s.kitchens(ctx)
+	if err != nil {
+		return nil, err
+	}
+	ov.Notices = append(ov.Notices, notes...)
+	cur, err := s.currentRelease(ctx)
+	if err != nil {
+		ov.Notices = append(ov.Notices, oneLine(err.Error()))
+	}
+	ov.CurrentRelease = cur
+
+	ov.Kitchens = make([]KitchenSummary, len(kitchens))
+	s.parallel(len(kitchens), func(i int) {
+		ov.Kitchens[i] = s.summarize(ctx, kitchens[i], now)
+	})
+	for _, k := range ov.Kitchens {
+		for l, n := range k.Counts {
+			ov.Totals[l] += n
+		}
+	}
+	// Worst kitchens first: that is where someone has to act today.
+	slices.SortStableFunc(ov.Kitchens, func(a, b KitchenSummary) int {
+		for _, l := range []string{"stop", "service", "inspect", "unknown"} {
+			if d := b.Counts[l] - a.Counts[l]; d != 0 {
+				return d
+			}
+		}
+		return strings.Compare(a.Kitchen, b.Kitchen)
+	})
+	return ov, nil
+}
+
+// kitchens returns the kitchens to show: the inventory's, or, while there is
+// no usable inventory, those that uploaded actions.
+func (s *Server) kitchens(ctx context.Context) ([]Kitchen, []string, error) {
+	var notes []string
+	b, err := s.store.Get(ctx, InventoryKey, maxInventory)
+	switch {
+	case err == nil:
+		inv, perr := ParseInventory(b)
+		if perr == nil {
+			return inv, nil, nil
+		}
+		notes = append(notes, oneLine(perr.Error())+"; showing the kitchens that uploaded actions instead")
+	case isNotFound(err):
+		notes = append(notes, InventoryKey+" is missing; showing the kitchens that uploaded actions")
+	default:
+		return nil, nil, fmt.Errorf("read %s: %w", InventoryKey, err)
+	}
+	keys, err := s.store.List(ctx, "actions/")
+	if err != nil {
+		return nil, nil, fmt.Errorf("list actions: %w", err)
+	}
+	var out []Kitchen
+	for _, k := range keys {
+		parts := strings.Split(k, "/")
+		if len(parts) != 3 || !validName(parts[1]) {
+			continue
+		}
+		if len(out) == 0 || out[len(out)-1].Kitchen != parts[1] {
+			out = append(out, Kitchen{Kitchen: parts[1]})
+		}
+	}
+	out = slices.CompactFunc(out, func(a, b Kitchen) bool { return a.Kitchen == b.Kitchen })
+	return out, notes, nil
+}
+
+// currentRelease reads models/current; 0 when there is none yet.
+func (s *Server) currentRelease(ctx context.Context) (int64, error) {
+	b, err := s.store.Get(ctx, release.CurrentKey, 64)
+	if isNotFound(err) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("read %s: %w", release.CurrentKey, err)
+	}
+	return release.ParseCurrent(b)
+}
+
+func (s *Server) summarize(ctx context.Context, k Kitchen, now time.Time) KitchenSummary {
+	sum := KitchenSummary{Kitchen: k.Kitchen, Phase: k.Phase, Timezone: k.Timezone, Counts: countLevels(nil)}
+	keys, err := s.store.List(ctx, "actions/"+k.Kitchen+"/")
+	if err != nil {
+		sum.Error = oneLine(err.Error())
+		return sum
+	}
+	dates := actionDates(k.Kitchen, keys)
+	if len(dates) == 0 {
+		return sum
+	}
+	sum.Date = dates[0]
+	sum.AgeDays = ageDays(sum.Date, k.Timezone, now)
+	sum.Stale = sum.AgeDays >= 2
+	acts, err := s.readActions(ctx, k.Kitchen, sum.Date)
+	if err != nil {
+		sum.Error = oneLine(err.Error())
+		return sum
+	}
+	sum.Machines = len(acts)
+	sum.Counts = countLevels(acts)
+	for _, a := range acts {
+		sum.Release = max(sum.Release, a.ModelRelease)
+	}
+	return sum
+}
+
+// ageDays is how many days date lies before today in the kitchen's time
+// zone (UTC when the zone is unknown).
+func ageDays(date, tz string, now time.Time) int {
+	loc := time.UTC
+	if tz != "" {
+		if l, err := time.LoadLocation(tz); err == nil {
+			loc = l
+		}
+	}
+	d, err := time.Parse(time.DateOnly, date)
+	if err != nil {
+		return 0
+	}
+	t := now.In(loc)
+	today := time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC)
+	return int(today.Sub(d).Hours() / 24)
+}
+
+func (s *Server) readActions(ctx context.Context, kitchen, date string) ([]Action, error) {
+	key := actionsKey(kitchen, date)
+	b, err := s.store.Get(ctx, key, maxActionsFile)
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", key, err)
+	}
+	acts, err := ParseActions(b)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", key, err)
+	}
+	return acts, nil
+}
+
+// HistoryCell is a machine's level on one day of the kitchen's history.
+type HistoryCell struct {
+	Level string   `json:"level"`
+	Risk  *float64 `json:"risk"`
+}
+
+// KitchenView is the body of /api/kitchen/{kitchen}.
+type KitchenView struct {
+	Kitchen string         `json:"kitchen"`
+	Date    string         `json:"date"` // "" when the kitchen has no actions yet
+	Days    []string       `json:"days"` // days with actions, newest first
+	Counts  map[string]int `json:"counts"`
+	Actions []Action       `json:"actions"`
+	// HistoryDays are the days of History, oldest first, ending at Date.
+	HistoryDays []string `json:"history_days"`
+	// History maps each machine to its cells on HistoryDays; null where the
+	// machine had no action that day.
+	History map[string][]*HistoryCell `json:"history"`
+	Notices []string                  `json:"notices"`
+}
+
+const (
+	historyDays = 7
+	maxDayLinks = 60
+)
+
+func (s *Server) handleKitchen(w http.ResponseWriter, r *http.Request) {
+	kitchen := r.PathValue("kitchen")
+	if !validName(kitchen) {
+		s.fail(w, r, http.StatusBadRequest, fmt.Errorf("bad kitchen name %q", oneLine(kitchen)))
+		return
+	}
+	date := r.URL.Query().Get("date")
+	if date != "" && !dateRE.MatchString(date) {
+		s.fail(w, r, http.StatusBadRequest, fmt.Errorf("bad date %q (want yyyy-mm-dd)", oneLine(date)))
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), s.opt.StoreTimeout)
+	defer cancel()
+	v, status, err := s.kitchenView(ctx, kitchen, date)
+	if err != nil {
+		s.fail(w, r, status, err)
+		return
+	}
+	s.writeJSON(w, http.StatusOK, v)
+}
+
+func (s *Server) kitchenView(ctx context.Context, kitchen, date string) (*KitchenView, int, error) {
+	v := &KitchenView{Kitchen: kitchen, Days: []string{}, Counts: countLevels(nil), Actions: []Action{},
+		HistoryDays: []string{}, History: map[string][]*HistoryCell{}, Notices: []string{}}
+	keys, err := s.store.List(ctx, "actions/"+kitchen+"/")
+	if err != nil {
+		return nil, storeStatus(err), err
+	}
+	dates := actionDates(kitchen, keys)
+	if len(dates) == 0 {
+		return v, 0, nil
+	}
+	idx := 0
+	if date != "" {
+		idx = slices.Index(dates, date)
+		if idx < 0 {
+			return nil, http.StatusNotFound, fmt.Errorf("kitchen %s has no actions for %s", kitchen, date)
+		}
+	}
+	v.Date = dates[idx]
+	v.Days = dates[:min(len(dates), maxDayLinks)]
+
+	// History: the selected day and the days with actions before it.
+	hist := slices.Clone(dates[idx:min(len(dates), idx+historyDays)])
+	slices.Reverse(hist)
+	lists := make([][]Action, len(hist))
+	errs := make([]error, len(hist))
+	s.parallel(len(hist), func(i int) {
+		lists[i], errs[i] = s.readActions(ctx, kitchen, hist[i])
+	})
+	last := len(hist) - 1
+	if errs[last] != nil {
+		err := errs[last]
+		if isNotFound(err) {
+			return nil, http.StatusNotFound, err
+		}
+		return nil, storeStatus(err), err
+	}
+	v.Actions = lists[last]
+	v.Counts = countLevels(v.Actions)
+	for _, a := range v.Actions {
+		v.History[a.Machine] = make([]*HistoryCell, 0, len(hist))
+	}
+	for i, d := range hist {
+		if errs[i] != nil {
+			v.Notices = append(v.Notices, oneLine(errs[i].Error()))
+			continue
+		}
+		v.HistoryDays = append(v.HistoryDays, d)
+		col := len(v.HistoryDays) - 1
+		for _, a := range lists[i] {
+			cells, ok := v.History[a.Machine]
+			if !ok {
+				continue // a machine no longer in today's actions
+			}
+			for len(cells) <= col {
+				cells = append(cells, nil)
+			}
+			cells[col] = &HistoryCell{Level: a.Level, Risk: a.Risk}
+			v.History[a.Machine] = cells
+		}
+	}
+	for m, cells := range v.History {
+		for len(cells) < len(v.HistoryDays) {
+			cells = append(cells, nil)
+		}
+		v.History[m] = cells
+	}
+	return v, 0, nil
+}
+
+// ArepaModel is one arepa type's model in the shown release.
+type ArepaModel struct {
+	Arepa     string              `json:"arepa"`
+	Technique string              `json:"technique"`
+	Trained   int64               `json:"trained,omitempty"`
+	Threshold float64             `json:"threshold"`
+	Key       string              `json:"key"`
+	SHA256    string              `json:"sha256"`
+	Size      int64               `json:"size"`
+	Holdout   map[string]*float64 `json:"holdout"`
+	Card      *Card               `json:"card,omitempty"`
+	CardError string              `json:"card_error,omitempty"`
+}
+
+// ModelsView is the body of /api/models.
+type ModelsView struct {
+	Current  int64        `json:"current"`  // models/current; 0 if none
+	Release  int64        `json:"release"`  // the release shown; 0 if none exists
+	Releases []int64      `json:"releases"` // newest first
+	Created  *time.Time   `json:"created,omitempty"`
+	Expires  *time.Time   `json:"expires,omitempty"`
+	Expired  bool         `json:"expired"`
+	Phase    int          `json:"phase,omitempty"`
+	Note     string       `json:"note,omitempty"`
+	Arepas   []ArepaModel `json:"arepas"`
+	Notices  []string     `json:"notices"`
+}
+
+const (
+	maxManifest     = 4 << 20
+	maxReleaseLinks = 50
+)
+
+func (s *Server) handleModels(w http.ResponseWriter, r *http.Request) {
+	var want int64
+	if q := r.URL.Query().Get("release"); q != "" {
+		n, err := strconv.ParseInt(q, 10, 64)
+		if err != nil || n <= 0 {
+			s.fail(w, r, http.StatusBadRequest, fmt.Errorf("bad release %q (want a positive number)", oneLine(q)))
+			return
+		}
+		want = n
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), s.opt.StoreTimeout)
+	defer cancel()
+	v, status, err := s.modelsView(ctx, want)
+	if err != nil {
+		s.fail(w, r, status, err)
+		return
+	}
+	s.writeJSON(w, http.StatusOK, v)
+}
+
+func (s *Server) modelsView(ctx context.Context, want int64) (*ModelsView, int, error) {
+	v := &ModelsView{Releases: []int64{}, Arepas: []ArepaModel{}, Notices: []string{}}
+	keys, err := s.store.List(ctx, release.ReleasesPrefix)
+	if err != nil {
+		return nil, storeStatus(err), fmt.Errorf("list releases: %w", err)
+	}
+	for _, k := range keys {
+		if n, ok := release.ParseManifestKey(k); ok {
+			v.Releases = append(v.Releases, n)
+		}
+	}
+	slices.Sort(v.Releases)
+	slices.Reverse(v.Releases)
+	cur, err := s.currentRelease(ctx)
+	if err != nil {
+		v.Notices = append(v.Notices, oneLine(err.Error()))
+	}
+	v.Current = cur
+	all := v.Releases
+	v.Releases = v.Releases[:min(len(v.Releases), maxReleaseLinks)]
+
+	switch {
+	case want > 0:
+		if !slices.Contains(all, want) {
+			return nil, http.StatusNotFound, fmt.Errorf("release %d does not exist", want)
+		}
+		v.Release = want
+	case cur > 0:
+		v.Release = cur
+	case len(all) > 0:
+		v.Release = all[0]
+		v.Notices = append(v.Notices, fmt.Sprintf("%s is missing; showing the newest release, %d", release.CurrentKey, all[0]))
+	default:
+		return v, 0, nil // no release yet
+	}
+
+	key := release.ManifestKey(v.Release)
+	b, err := s.store.Get(ctx, key, maxManifest)
+	if err != nil {
+		if isNotFound(err) {
+			return nil, http.StatusNotFound, fmt.Errorf("release %d: %s is missing", v.Release, key)
+		}
+		return nil, storeStatus(err), fmt.Errorf("read %s: %w", key, err)
+	}
+	m, err := release.Parse(b)
+	if err != nil {
+		return nil, http.StatusBadGateway, fmt.Errorf("%s: %w", key, err)
+	}
+	v.Created, v.Expires, v.Phase, v.Note = &m.Created, &m.Expires, m.Phase, m.Note
+	v.Expired = !s.opt.Now().Before(m.Expires)
+
+	arepas := m.Arepas()
+	v.Arepas = make([]ArepaModel, len(arepas))
+	s.parallel(len(arepas), func(i int) {
+		v.Arepas[i] = s.arepaModel(ctx, arepas[i], m.Models[arepas[i]])
+	})
+	return v, 0, nil
+}
+
+func (s *Server) arepaModel(ctx context.Context, arepa string, e release.Entry) ArepaModel {
+	am := ArepaModel{Arepa: arepa, Technique: e.Technique, Trained: e.Trained, Threshold: e.Threshold,
+		Key: e.Key, SHA256: e.SHA256, Size: e.Size, Holdout: map[string]*float64{}}
+	for _, name := range metricNames {
+		if x, ok := e.Holdout[name]; ok {
+			am.Holdout[name] = &x
+		}
+	}
+	cardKey := e.Card
+	if cardKey == "" {
+		cardKey = path.Dir(e.Key) + "/card.json"
+	}
+	if !strings.HasPrefix(cardKey, "models/") || strings.Contains(cardKey, "..") {
+		am.CardError = fmt.Sprintf("card key %q is outside models/", oneLine(cardKey))
+		return am
+	}
+	b, err := s.store.Get(ctx, cardKey, maxCard)
+	if err != nil {
+		if isNotFound(err) {
+			am.CardError = cardKey + " is missing"
+		} else {
+			am.CardError = oneLine(fmt.Sprintf("read %s: %v", cardKey, err))
+		}
+		return am
+	}
+	c, err := ParseCard(b)
+	if err != nil {
+		am.CardError = oneLine(fmt.Sprintf("%s: %v", cardKey, err))
+		return am
+	}
+	am.Card = c
+	return am
+}
+
+// parallel runs f(0..n-1) with at most Options.Concurrency at once.
+func (s *Server) parallel(n int, f func(i int)) {
+	sem := make(chan struct{}, s.opt.Concurrency)
+	var wg sync.WaitGroup
+	for i := range n {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			f(i)
+		})
+	}
+	wg.Wait()
+}
