@@ -29,6 +29,10 @@ type Options struct {
 	Techniques []model.Technique
 	// MaxRegimes bounds the operating-condition clustering; default 8.
 	MaxRegimes int
+	// Stride takes a training row every Stride cycles of each training unit
+	// (counted back from its last cycle, so the cycles near failure are always
+	// in); consecutive windows overlap almost entirely. Default 3.
+	Stride int
 }
 
 func (o *Options) defaults() {
@@ -49,6 +53,9 @@ func (o *Options) defaults() {
 	}
 	if o.MaxRegimes <= 0 {
 		o.MaxRegimes = 8
+	}
+	if o.Stride <= 0 {
+		o.Stride = 3
 	}
 }
 
@@ -126,11 +133,11 @@ func Evaluate(ctx context.Context, s *Subset, o Options) (*Result, error) {
 			trainIdx = append(trainIdx, i)
 		}
 	}
-	train, err := unitRows(ctx, spec, nz, s.Train, trainIdx, o.Horizon, false)
+	train, err := unitRows(ctx, spec, nz, s.Train, trainIdx, o.Horizon, o.Stride)
 	if err != nil {
 		return nil, err
 	}
-	valid, err := unitRows(ctx, spec, nz, s.Train, validIdx, o.Horizon, false)
+	valid, err := unitRows(ctx, spec, nz, s.Train, validIdx, o.Horizon, o.Stride)
 	if err != nil {
 		return nil, err
 	}
@@ -145,7 +152,7 @@ func Evaluate(ctx context.Context, s *Subset, o Options) (*Result, error) {
 	for i := range allTest {
 		allTest[i] = i
 	}
-	test, err := unitRows(ctx, spec, nz, s.Test, allTest, o.Horizon, true)
+	test, err := unitRows(ctx, spec, nz, s.Test, allTest, o.Horizon, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -166,11 +173,13 @@ type rows struct {
 	unknown int
 }
 
-// unitRows computes feature rows for the chosen units. With last, each unit
-// gives one row at its last cycle (scored even if its window is short, and
-// counted in unknown); otherwise every cycle with a trusted window gives a
-// row. Units are processed in parallel; the output order is fixed.
-func unitRows(ctx context.Context, spec features.Spec, nz *Normalizer, units []Unit, idx []int, horizon int, last bool) (rows, error) {
+// unitRows computes feature rows for the chosen units. With stride 0, each
+// unit gives one row at its last cycle (scored even if its window is short,
+// and counted in unknown); otherwise every stride-th cycle back from the last
+// with a trusted window gives a row. Units are processed in parallel; the
+// output order is fixed.
+func unitRows(ctx context.Context, spec features.Spec, nz *Normalizer, units []Unit, idx []int, horizon int, stride int) (rows, error) {
+	last := stride == 0
 	type part struct {
 		X       [][]float64
 		Y       []bool
@@ -193,12 +202,19 @@ func unitRows(ctx context.Context, spec features.Spec, nz *Normalizer, units []U
 					days[c] = recs[c : c+1 : c+1]
 				}
 				p := &parts[k]
-				spec.Series(days, func(c int, vec []float64, ok bool) bool {
+				var ends []int
+				if last {
+					ends = []int{len(days)}
+				} else {
+					for c := len(days) % stride; c <= len(days); c += stride {
+						if c > 0 {
+							ends = append(ends, c)
+						}
+					}
+				}
+				spec.SeriesAt(days, ends, func(c int, vec []float64, ok bool) bool {
 					// The window ending with cycle c (cycles c-W+1..c)
 					// predicts from cycle c on.
-					if last && c < len(days) {
-						return true
-					}
 					if !ok && !last {
 						return true
 					}

@@ -3,6 +3,7 @@ package cmapss
 import (
 	"fmt"
 	"math"
+	"slices"
 )
 
 // Regimes finds the operating conditions from the settings columns: k-means on
@@ -41,9 +42,12 @@ func FitRegimes(rows []Row, maxK int, explain float64) *Regimes {
 		g.Centers = [][]float64{make([]float64, d)}
 		return g
 	}
-	X := make([][]float64, len(rows))
-	for i := range rows {
-		X[i] = g.point(&rows[i])
+	// A systematic sample is plenty to find operating conditions and keeps
+	// the k scan cheap on large subsets.
+	step := max(1, len(rows)/4000)
+	X := make([][]float64, 0, len(rows)/step+1)
+	for i := 0; i < len(rows); i += step {
+		X = append(X, g.point(&rows[i]))
 	}
 	total := 0.0 // about the mean, which is 0 after standardising
 	for _, x := range X {
@@ -52,7 +56,7 @@ func FitRegimes(rows []Row, maxK int, explain float64) *Regimes {
 		}
 	}
 	g.Centers = [][]float64{make([]float64, d)}
-	for k := 2; k <= maxK && k <= len(rows); k++ {
+	for k := 2; k <= maxK && k <= len(X); k++ {
 		centers, wss := kmeans(X, k)
 		if wss <= (1-explain)*total {
 			g.Centers = centers
@@ -178,6 +182,7 @@ type Normalizer struct {
 	Sensors []int       // kept sensor indexes (0-based)
 	Mean    [][]float64 // [regime][sensor]
 	Std     [][]float64 // [regime][sensor]; 0 means constant there
+	names   []string    // metric names of Sensors
 }
 
 // FitNormalizer computes per-regime sensor statistics on training rows.
@@ -218,6 +223,7 @@ func FitNormalizer(rows []Row, g *Regimes) (*Normalizer, error) {
 	for s, ok := range keep {
 		if ok {
 			nz.Sensors = append(nz.Sensors, s)
+			nz.names = append(nz.names, SensorName(s))
 		}
 	}
 	if len(nz.Sensors) == 0 {
@@ -230,23 +236,19 @@ func FitNormalizer(rows []Row, g *Regimes) (*Normalizer, error) {
 func (nz *Normalizer) Metrics(r *Row) map[string]float64 {
 	g := nz.Regimes.Of(r)
 	out := make(map[string]float64, len(nz.Sensors))
-	for _, s := range nz.Sensors {
+	for i, s := range nz.Sensors {
 		v := 0.0
 		if sd := nz.Std[g][s]; sd > 0 {
 			v = (r.Sensors[s] - nz.Mean[g][s]) / sd
 		}
-		out[SensorName(s)] = v
+		out[nz.names[i]] = v
 	}
 	return out
 }
 
 // Names returns the kept sensors' metric names, sorted.
 func (nz *Normalizer) Names() []string {
-	out := make([]string, len(nz.Sensors))
-	for i, s := range nz.Sensors {
-		out[i] = SensorName(s)
-	}
-	return out
+	return slices.Clone(nz.names)
 }
 
 // SensorName is the metric name of 0-based sensor s: "sensor_01".."sensor_21".

@@ -181,16 +181,35 @@ func (s Spec) ComputeInto(vec []float64, w Window) (ok bool) {
 // day once, so a trainer can walk a machine's history cheaply. vec is reused
 // between calls: copy it to keep it. fn returning false stops the walk.
 func (s Spec) Series(days [][]record.Record, fn func(end int, vec []float64, ok bool) bool) {
+	s.SeriesAt(days, nil, fn)
+}
+
+// SeriesAt is Series for the chosen window ends only (ascending, each in
+// 1..len(days); nil means all), for callers that sample a long history.
+func (s Spec) SeriesAt(days [][]record.Record, ends []int, fn func(end int, vec []float64, ok bool) bool) {
 	n := s.Days()
 	st := s.newAggs(len(days))
 	for i, recs := range days {
 		st.add(i, recs)
 	}
 	vec := make([]float64, s.Len())
-	for end := 1; end <= len(days); end++ {
-		from := max(0, end-n)
-		ok := st.compute(vec, from, end, n)
-		if !fn(end, vec, ok) {
+	step := func(end int) bool {
+		if end < 1 || end > len(days) {
+			return true
+		}
+		ok := st.compute(vec, max(0, end-n), end, n)
+		return fn(end, vec, ok)
+	}
+	if ends == nil {
+		for end := 1; end <= len(days); end++ {
+			if !step(end) {
+				return
+			}
+		}
+		return
+	}
+	for _, end := range ends {
+		if !step(end) {
 			return
 		}
 	}

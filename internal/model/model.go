@@ -146,11 +146,14 @@ func (g *Gaussian) mahalanobis2(z, contrib []float64) float64 {
 	total := 0.0
 	for i := range d {
 		row := g.Precision[i*d : (i+1)*d]
-		c := diff[i] * dot(row, diff)
 		if contrib != nil {
+			c := diff[i] * dot(row, diff)
 			contrib[i] = c
+			total += c
+			continue
 		}
-		total += c
+		// P is symmetric: the diagonal once, the upper triangle twice.
+		total += diff[i] * (row[i]*diff[i] + 2*dot(row[i+1:], diff[i+1:]))
 	}
 	if total < 0 {
 		total = 0
