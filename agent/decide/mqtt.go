@@ -1,0 +1,188 @@
+package decide
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"sync"
+	"time"
+
+	mqtt "github.com/eclipse/paho.mqtt.golang"
+)
+
+// The publisher uses its own MQTT connection, separate from ingest's
+// persistent subscriber session: client id "<client_id>-pub", clean
+// session, and the agent's last will (status "offline", retained) is set on
+// this connection. The broker thus marks the agent offline when the
+// publishing side is gone, which is what the displays depend on.
+
+// MQTTOptions configure the publisher's connection.
+type MQTTOptions struct {
+	Broker   string // tcp://host:port
+	ClientID string // the agent's client id; "-pub" is appended
+	Username string
+	Password string
+	CAFile   string
+	Kitchen  string
+	Version  string
+	// Release returns the installed model release for the status payload.
+	Release func() int64
+	// OnConnect runs (in its own goroutine) after every (re)connection,
+	// once the online status is published: a good moment to publish
+	// anything still pending.
+	OnConnect func()
+	Logger    *slog.Logger
+	// PublishTimeout bounds the wait for the broker's PUBACK (default 10s).
+	PublishTimeout time.Duration
+}
+
+// AgentStatus is the payload of budare/<kitchen>/agent/status.
+type AgentStatus struct {
+	State        string    `json:"state"` // online | offline
+	Version      string    `json:"version"`
+	ModelRelease int64     `json:"model_release"`
+	Since        time.Time `json:"since,omitzero"`
+}
+
+// StatusTopic is the agent status topic.
+func StatusTopic(kitchen string) string { return "budare/" + kitchen + "/agent/status" }
+
+// MQTT publishes actions and the agent status.
+type MQTT struct {
+	opt    MQTTOptions
+	client mqtt.Client
+	log    *slog.Logger
+
+	mu    sync.Mutex
+	since time.Time
+}
+
+// DialMQTT connects the publisher. The connection is retried in the
+// background if the broker is down; publishing fails until it is up.
+func DialMQTT(opt MQTTOptions) (*MQTT, error) {
+	if opt.PublishTimeout <= 0 {
+		opt.PublishTimeout = 10 * time.Second
+	}
+	if opt.Release == nil {
+		opt.Release = func() int64 { return 0 }
+	}
+	if opt.Logger == nil {
+		opt.Logger = slog.Default()
+	}
+	m := &MQTT{opt: opt, log: opt.Logger.With("component", "mqtt-pub")}
+	o := mqtt.NewClientOptions().
+		AddBroker(opt.Broker).
+		SetClientID(opt.ClientID + "-pub").
+		SetCleanSession(true).
+		SetAutoReconnect(true).
+		SetConnectRetry(true).
+		SetConnectRetryInterval(2 * time.Second).
+		SetMaxReconnectInterval(30 * time.Second).
+		SetKeepAlive(30 * time.Second).
+		SetOrderMatters(false)
+	if opt.Username != "" {
+		o.SetUsername(opt.Username)
+		o.SetPassword(opt.Password)
+	}
+	if opt.CAFile != "" {
+		pem, err := os.ReadFile(opt.CAFile)
+		if err != nil {
+			return nil, fmt.Errorf("mqtt.ca_file: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("mqtt.ca_file %s holds no PEM certificate", opt.CAFile)
+		}
+		o.SetTLSConfig(&tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12})
+	}
+	will, _ := json.Marshal(AgentStatus{State: "offline", Version: opt.Version, ModelRelease: opt.Release()})
+	o.SetBinaryWill(StatusTopic(opt.Kitchen), will, 1, true)
+	o.SetOnConnectHandler(func(mqtt.Client) {
+		go func() {
+			m.mu.Lock()
+			m.since = time.Now().UTC()
+			m.mu.Unlock()
+			ctx, cancel := context.WithTimeout(context.Background(), opt.PublishTimeout)
+			defer cancel()
+			if err := m.PublishStatus(ctx); err != nil {
+				m.log.Warn("publish agent status", "err", err)
+			}
+			if opt.OnConnect != nil {
+				opt.OnConnect()
+			}
+		}()
+	})
+	o.SetConnectionLostHandler(func(_ mqtt.Client, err error) {
+		m.log.Warn("MQTT publisher connection lost; reconnecting", "err", err)
+	})
+	m.client = mqtt.NewClient(o)
+	// With ConnectRetry the token completes only once connected; do not
+	// wait for it, so a broker that is down does not block the agent.
+	m.client.Connect()
+	return m, nil
+}
+
+// WaitConnected waits until the publisher is connected or ctx ends.
+func (m *MQTT) WaitConnected(ctx context.Context) error {
+	for !m.client.IsConnectionOpen() {
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("MQTT broker %s: not connected: %w", m.opt.Broker, ctx.Err())
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	return nil
+}
+
+// Publish sends one QoS 1 message and waits for the broker's PUBACK.
+func (m *MQTT) Publish(ctx context.Context, topic string, payload []byte, retained bool) error {
+	if !m.client.IsConnectionOpen() {
+		return fmt.Errorf("MQTT broker %s: not connected", m.opt.Broker)
+	}
+	tok := m.client.Publish(topic, 1, retained, payload)
+	t := time.NewTimer(m.opt.PublishTimeout)
+	defer t.Stop()
+	select {
+	case <-tok.Done():
+		if err := tok.Error(); err != nil {
+			return fmt.Errorf("publish %s: %w", topic, err)
+		}
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return fmt.Errorf("publish %s: no PUBACK within %s", topic, m.opt.PublishTimeout)
+	}
+}
+
+// PublishStatus publishes the online status (retained), e.g. after a new
+// model release is installed.
+func (m *MQTT) PublishStatus(ctx context.Context) error {
+	m.mu.Lock()
+	since := m.since
+	m.mu.Unlock()
+	b, _ := json.Marshal(AgentStatus{State: "online", Version: m.opt.Version, ModelRelease: m.opt.Release(), Since: since})
+	return m.Publish(ctx, StatusTopic(m.opt.Kitchen), b, true)
+}
+
+// Close publishes the offline status (a clean disconnect does not send the
+// will) and disconnects.
+func (m *MQTT) Close() error {
+	var err error
+	if m.client.IsConnectionOpen() {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		b, _ := json.Marshal(AgentStatus{State: "offline", Version: m.opt.Version, ModelRelease: m.opt.Release(), Since: time.Now().UTC()})
+		err = m.Publish(ctx, StatusTopic(m.opt.Kitchen), b, true)
+		cancel()
+	}
+	m.client.Disconnect(500)
+	if err != nil {
+		return errors.Join(errors.New("publish offline status"), err)
+	}
+	return nil
+}

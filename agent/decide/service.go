@@ -1,0 +1,526 @@
+package decide
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/budare/budare/agent/store"
+)
+
+// Publisher sends one MQTT message at QoS 1 and returns once the broker
+// acknowledged it.
+type Publisher interface {
+	Publish(ctx context.Context, topic string, payload []byte, retained bool) error
+}
+
+// PutFunc writes one object to the central store.
+type PutFunc func(ctx context.Context, key string, data []byte, meta map[string]string) error
+
+// StateStore persists JSON documents; *store.Store satisfies it.
+type StateStore interface {
+	GetState(name, key string, v any) (bool, error)
+	PutState(name, key string, v any) error
+	DeleteState(name, key string) error
+	ListState(name string, fn func(key string, raw []byte) error) error
+}
+
+// State document names.
+const (
+	StateDays    = "decisions"        // <yyyy-mm-dd> -> dayDoc
+	StateCleared = "decision-cleared" // <machine> -> clearedDoc
+)
+
+// keepDays is how long decided days stay in the store.
+const keepDays = 35
+
+// dayDoc is one decided day and what has been done with it, in one
+// document so the decision and its bookkeeping commit together.
+type dayDoc struct {
+	Day *Day `json:"day"`
+	// Published lists machines whose action the broker acknowledged.
+	Published        map[string]bool `json:"published"`
+	SummaryPublished bool            `json:"summary_published"`
+	Uploaded         bool            `json:"uploaded"`
+	UploadError      string          `json:"upload_error,omitempty"`
+}
+
+func (d *dayDoc) pendingPublish() int {
+	n := 0
+	for _, a := range d.Day.Actions {
+		if !d.Published[a.Machine] {
+			n++
+		}
+	}
+	if !d.SummaryPublished {
+		n++
+	}
+	return n
+}
+
+type clearedDoc struct {
+	Last    time.Time `json:"last"` // the machine's last record when cleared
+	Cleared time.Time `json:"cleared"`
+}
+
+// Service runs the decision once per local day at StartOfDay and carries
+// its results out: retained MQTT actions, the kitchen summary, clearing of
+// long-unseen machines, and the upload to actions/<kitchen>/<day>.json.
+type Service struct {
+	Decider *Decider
+	State   StateStore
+	// Pub publishes actions; nil means no broker (decisions are still made
+	// and persisted, and published once one is set).
+	Pub Publisher
+	// Put uploads the day's actions; nil means no central store.
+	Put PutFunc
+	// StartOfDay is the local time of day (offset from midnight) the
+	// decision is made at.
+	StartOfDay time.Duration
+	// UnseenClearDays: machines silent this long get their action cleared.
+	UnseenClearDays int
+	Now             func() time.Time
+	Logger          *slog.Logger
+
+	mu      sync.Mutex
+	status  Status
+	metrics *metrics
+	retry   time.Duration
+	done    string // the local day fully decided, published and cleared
+}
+
+// Status is what the decision service reports.
+type Status struct {
+	LastDay         string         `json:"last_day,omitempty"`
+	LastDecidedAt   time.Time      `json:"last_decided_at,omitzero"`
+	Machines        int            `json:"machines"`
+	Counts          map[string]int `json:"counts,omitempty"`
+	ModelRelease    int64          `json:"model_release"`
+	PendingPublish  int            `json:"pending_publish"`
+	PendingUploads  []string       `json:"pending_uploads,omitempty"`
+	NextDecision    time.Time      `json:"next_decision,omitzero"`
+	LastError       string         `json:"last_error,omitempty"`
+	LastErrorAt     time.Time      `json:"last_error_at,omitzero"`
+	DecisionSeconds float64        `json:"decision_seconds"`
+}
+
+type metrics struct {
+	decisions *prometheus.CounterVec
+	duration  prometheus.Gauge
+	errors    *prometheus.CounterVec
+	pending   prometheus.Gauge
+}
+
+// Register adds the service's metrics to reg. Call before Run.
+func (s *Service) Register(reg prometheus.Registerer) error {
+	m := s.ensureMetrics()
+	for _, c := range []prometheus.Collector{m.decisions, m.duration, m.errors, m.pending} {
+		if err := reg.Register(c); err != nil {
+			return fmt.Errorf("decide: register metrics: %w", err)
+		}
+	}
+	return nil
+}
+
+func (s *Service) ensureMetrics() *metrics {
+	if s.metrics != nil {
+		return s.metrics
+	}
+	s.metrics = &metrics{
+		decisions: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "budare_agent_decisions_total", Help: "Machine actions decided, by level.",
+		}, []string{"level"}),
+		duration: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "budare_agent_decision_seconds", Help: "Duration of the last decision run.",
+		}),
+		errors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "budare_agent_decision_errors_total", Help: "Decision-service failures, by step (decide, publish, clear, upload).",
+		}, []string{"step"}),
+		pending: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "budare_agent_actions_pending_upload", Help: "Decided days not yet uploaded.",
+		}),
+	}
+	for _, l := range Levels {
+		s.metrics.decisions.WithLabelValues(l)
+	}
+	for _, st := range []string{"decide", "publish", "clear", "upload"} {
+		s.metrics.errors.WithLabelValues(st)
+	}
+	return s.metrics
+}
+
+func (s *Service) now() time.Time {
+	if s.Now != nil {
+		return s.Now()
+	}
+	return time.Now()
+}
+
+func (s *Service) log() *slog.Logger {
+	if s.Logger != nil {
+		return s.Logger.With("component", "decide")
+	}
+	return slog.Default().With("component", "decide")
+}
+
+func (s *Service) loc() *time.Location { return s.Decider.Location }
+
+// DecisionTime returns the instant of day's start-of-day decision. Computed
+// from the local calendar day, so it is right on 23- and 25-hour DST days;
+// a start time that falls in a spring-forward gap moves forward by the gap.
+func (s *Service) DecisionTime(day string) (time.Time, error) {
+	d, err := time.ParseInLocation(time.DateOnly, day, s.loc())
+	if err != nil {
+		return time.Time{}, fmt.Errorf("day %q: want yyyy-mm-dd", day)
+	}
+	h := int(s.StartOfDay / time.Hour)
+	m := int(s.StartOfDay % time.Hour / time.Minute)
+	return time.Date(d.Year(), d.Month(), d.Day(), h, m, 0, 0, s.loc()), nil
+}
+
+// Status returns a snapshot of the service's status.
+func (s *Service) Status() Status {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st := s.status
+	return st
+}
+
+func (s *Service) fail(step string, err error) {
+	s.ensureMetrics().errors.WithLabelValues(step).Inc()
+	s.status.LastError = fmt.Sprintf("%s: %v", step, err)
+	s.status.LastErrorAt = s.now()
+}
+
+// Tick does whatever is due at now — today's decision once start of day
+// has passed, publishing and uploads still pending — and returns when it
+// wants to be called next. Tests drive it with an injected clock.
+func (s *Service) Tick(ctx context.Context, now time.Time) time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.ensureMetrics()
+	loc := s.loc()
+	today := now.In(loc).Format(time.DateOnly)
+	at, err := s.DecisionTime(today)
+	if err != nil {
+		s.fail("decide", err)
+		return now.Add(time.Minute)
+	}
+	pending := false
+	if !now.Before(at) && s.done != today {
+		if err := s.ensureDay(ctx, today, now); err != nil {
+			pending = true
+		} else {
+			s.done = today
+		}
+	}
+	if s.uploadPending(ctx) {
+		pending = true
+	}
+	next := at
+	if !now.Before(at) {
+		tomorrow := time.Date(at.Year(), at.Month(), at.Day()+1, 0, 0, 0, 0, loc).Format(time.DateOnly)
+		next, _ = s.DecisionTime(tomorrow)
+	}
+	s.status.NextDecision = next
+	if pending {
+		if s.retry == 0 {
+			s.retry = 15 * time.Second
+		} else {
+			s.retry = min(2*s.retry, 5*time.Minute)
+		}
+		if r := now.Add(s.retry); r.Before(next) {
+			next = r
+		}
+	} else {
+		s.retry = 0
+	}
+	return next
+}
+
+// ensureDay makes sure day is decided, persisted, published and its unseen
+// machines cleared. A decided day is never decided again; only its
+// unpublished parts are published.
+func (s *Service) ensureDay(ctx context.Context, day string, now time.Time) error {
+	doc, err := s.loadDay(day)
+	if err != nil {
+		s.fail("decide", err)
+		return err
+	}
+	if doc == nil {
+		t0 := time.Now()
+		d, err := s.Decider.Decide(ctx, day, now)
+		if err != nil {
+			s.fail("decide", err)
+			s.log().Error("decision failed", "day", day, "err", err)
+			return err
+		}
+		secs := time.Since(t0).Seconds()
+		doc = &dayDoc{Day: d, Published: map[string]bool{}}
+		if err := s.State.PutState(StateDays, day, doc); err != nil {
+			s.fail("decide", err)
+			return fmt.Errorf("persist decision of %s: %w", day, err)
+		}
+		for _, a := range d.Actions {
+			s.metrics.decisions.WithLabelValues(a.Level).Inc()
+		}
+		s.metrics.duration.Set(secs)
+		s.status.DecisionSeconds = secs
+		s.log().Info("decided", "day", day, "machines", len(d.Actions), "counts", d.Counts,
+			"model_release", d.ModelRelease, "seconds", secs)
+		s.prune(day)
+	}
+	s.status.LastDay, s.status.LastDecidedAt = day, doc.Day.DecidedAt
+	s.status.Machines, s.status.Counts, s.status.ModelRelease = len(doc.Day.Actions), doc.Day.Counts, doc.Day.ModelRelease
+	perr := s.publishDay(ctx, day, doc)
+	s.status.PendingPublish = doc.pendingPublish()
+	if perr != nil {
+		return perr
+	}
+	return s.clearUnseen(ctx, day, now)
+}
+
+func (s *Service) loadDay(day string) (*dayDoc, error) {
+	var doc dayDoc
+	ok, err := s.State.GetState(StateDays, day, &doc)
+	if err != nil {
+		return nil, err
+	}
+	if !ok || doc.Day == nil {
+		return nil, nil
+	}
+	if doc.Published == nil {
+		doc.Published = map[string]bool{}
+	}
+	return &doc, nil
+}
+
+// Topics.
+func actionTopic(kitchen, machine string) string {
+	return "budare/" + kitchen + "/" + machine + "/action"
+}
+
+// SummaryTopic is the kitchen summary's topic.
+func SummaryTopic(kitchen string) string { return "budare/" + kitchen + "/actions" }
+
+// publishDay publishes the day's unpublished actions and the summary,
+// recording progress so a restart does not publish them again.
+func (s *Service) publishDay(ctx context.Context, day string, doc *dayDoc) error {
+	if doc.pendingPublish() == 0 {
+		return nil
+	}
+	if s.Pub == nil {
+		return errors.New("no MQTT publisher")
+	}
+	var perr error
+	changed := false
+	for _, a := range doc.Day.Actions {
+		if doc.Published[a.Machine] {
+			continue
+		}
+		b, err := json.Marshal(a)
+		if err != nil {
+			perr = err
+			break
+		}
+		if err := s.Pub.Publish(ctx, actionTopic(doc.Day.Kitchen, a.Machine), b, true); err != nil {
+			perr = fmt.Errorf("publish action of %s: %w", a.Machine, err)
+			break
+		}
+		doc.Published[a.Machine] = true
+		changed = true
+	}
+	if perr == nil && !doc.SummaryPublished {
+		b, err := json.Marshal(doc.Day)
+		if err == nil {
+			err = s.Pub.Publish(ctx, SummaryTopic(doc.Day.Kitchen), b, true)
+		}
+		if err != nil {
+			perr = fmt.Errorf("publish summary: %w", err)
+		} else {
+			doc.SummaryPublished, changed = true, true
+		}
+	}
+	if changed {
+		if err := s.State.PutState(StateDays, day, doc); err != nil && perr == nil {
+			perr = fmt.Errorf("persist publish progress: %w", err)
+		}
+	}
+	if perr != nil {
+		s.fail("publish", perr)
+		s.log().Warn("publishing actions", "day", day, "pending", doc.pendingPublish(), "err", perr)
+		return perr
+	}
+	s.log().Info("actions published", "day", day, "machines", len(doc.Day.Actions))
+	return nil
+}
+
+// clearUnseen removes the retained action of machines silent for
+// UnseenClearDays, once per silence.
+func (s *Service) clearUnseen(ctx context.Context, day string, now time.Time) error {
+	days := s.UnseenClearDays
+	if days <= 0 {
+		days = 14
+	}
+	horizon, err := DayStart(day, -days, s.loc())
+	if err != nil {
+		return err
+	}
+	ms, err := s.Decider.Records.Machines()
+	if err != nil {
+		s.fail("clear", err)
+		return err
+	}
+	for _, m := range ms {
+		if !m.Last.Before(horizon) {
+			continue
+		}
+		var c clearedDoc
+		ok, err := s.State.GetState(StateCleared, m.Machine, &c)
+		if err != nil {
+			s.fail("clear", err)
+			return err
+		}
+		if ok && c.Last.Equal(m.Last) {
+			continue
+		}
+		if s.Pub == nil {
+			return errors.New("no MQTT publisher")
+		}
+		// An empty retained message deletes the broker's retained action.
+		if err := s.Pub.Publish(ctx, actionTopic(s.Decider.Kitchen, m.Machine), nil, true); err != nil {
+			s.fail("clear", err)
+			return fmt.Errorf("clear action of %s: %w", m.Machine, err)
+		}
+		if err := s.State.PutState(StateCleared, m.Machine, &clearedDoc{Last: m.Last, Cleared: now.UTC()}); err != nil {
+			s.fail("clear", err)
+			return err
+		}
+		s.log().Info("cleared the action of an unseen machine", "machine", m.Machine, "last_seen", m.Last)
+	}
+	return nil
+}
+
+// ActionsKey is the object key of a day's actions.
+func ActionsKey(kitchen, day string) string { return "actions/" + kitchen + "/" + day + ".json" }
+
+// uploadPending uploads every decided day not yet uploaded, oldest first.
+// It reports whether some remain.
+func (s *Service) uploadPending(ctx context.Context) bool {
+	var days []string
+	err := s.State.ListState(StateDays, func(key string, raw []byte) error {
+		var d struct {
+			Uploaded bool `json:"uploaded"`
+		}
+		if json.Unmarshal(raw, &d) == nil && !d.Uploaded {
+			days = append(days, key)
+		}
+		return nil
+	})
+	if err != nil {
+		s.fail("upload", err)
+		return true
+	}
+	sort.Strings(days)
+	s.status.PendingUploads = days
+	s.metrics.pending.Set(float64(len(days)))
+	if len(days) == 0 || s.Put == nil {
+		return false // without a central store there is nothing to retry
+	}
+	for i, day := range days {
+		doc, err := s.loadDay(day)
+		if err != nil || doc == nil {
+			continue
+		}
+		b, err := json.MarshalIndent(doc.Day, "", " ")
+		if err != nil {
+			continue
+		}
+		sum := sha256.Sum256(b)
+		if err := s.Put(ctx, ActionsKey(doc.Day.Kitchen, day), b, map[string]string{"sha256": hex.EncodeToString(sum[:])}); err != nil {
+			s.fail("upload", err)
+			doc.UploadError = err.Error()
+			_ = s.State.PutState(StateDays, day, doc)
+			s.log().Warn("upload of actions queued", "day", day, "err", err)
+			return true
+		}
+		doc.Uploaded, doc.UploadError = true, ""
+		if err := s.State.PutState(StateDays, day, doc); err != nil {
+			s.fail("upload", err)
+			return true
+		}
+		s.status.PendingUploads = days[i+1:]
+		s.metrics.pending.Set(float64(len(days) - i - 1))
+	}
+	return false
+}
+
+// prune forgets decided days older than keepDays.
+func (s *Service) prune(today string) {
+	cut, err := DayStart(today, -keepDays, s.loc())
+	if err != nil {
+		return
+	}
+	old := cut.Format(time.DateOnly)
+	var del []string
+	_ = s.State.ListState(StateDays, func(key string, raw []byte) error {
+		if key < old {
+			var d struct {
+				Uploaded bool `json:"uploaded"`
+			}
+			if json.Unmarshal(raw, &d) == nil && d.Uploaded {
+				del = append(del, key)
+			}
+		}
+		return nil
+	})
+	for _, k := range del {
+		_ = s.State.DeleteState(StateDays, k)
+	}
+}
+
+// Stored returns the persisted decision of day, or nil.
+func (s *Service) Stored(day string) (*Day, error) {
+	doc, err := s.loadDay(day)
+	if err != nil || doc == nil {
+		return nil, err
+	}
+	return doc.Day, nil
+}
+
+// Run calls Tick at the times it asks for, until ctx ends. It wakes at
+// least once a minute so a wall-clock jump (NTP, suspend) is noticed.
+func (s *Service) Run(ctx context.Context) error {
+	for {
+		next := s.Tick(ctx, s.now())
+		for {
+			d := next.Sub(s.now())
+			if d <= 0 {
+				break
+			}
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-time.After(min(d, time.Minute)):
+			}
+		}
+		if ctx.Err() != nil {
+			return nil
+		}
+	}
+}
+
+// Kick asks a running service to look again now (e.g. after a new model
+// release or the broker reconnecting); it is a no-op if nothing is due.
+func (s *Service) Kick(ctx context.Context) { s.Tick(ctx, s.now()) }
+
+var _ StateStore = (*store.Store)(nil)
