@@ -2,11 +2,86 @@ package main
 
 import (
 	"context"
-	"errors"
+	"encoding/json"
+	"flag"
+	"fmt"
 	"io"
+	"os"
+	"runtime"
+
+	"github.com/budare/budare/central/simulate"
+	"github.com/budare/budare/central/train"
 )
 
-// cmdSimulate is not built yet; its owner replaces this file.
-func cmdSimulate(_ context.Context, _ []string, _, _ io.Writer) error {
-	return errors.New("not implemented yet")
+// cmdSimulate writes synthetic kitchens in the window format, with
+// inventory/kitchens.csv and the ground truth:
+//
+//	budare-central simulate --out DIR [--kitchens N --machines M --types T --days D --seed S]
+//	budare-central simulate --config FILE ...   (straight into the [s3] bucket)
+func cmdSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("simulate", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var sf storeFlags
+	sf.register(fs)
+	out := fs.String("out", "", "write into this directory, laid out like the bucket (same as --dir)")
+	d := simulate.Defaults()
+	fs.Uint64Var(&d.Seed, "seed", d.Seed, "random seed; the same seed gives the same data")
+	fs.IntVar(&d.Kitchens, "kitchens", d.Kitchens, "kitchens")
+	fs.IntVar(&d.Machines, "machines", d.Machines, "machines per kitchen")
+	fs.IntVar(&d.Types, "types", d.Types, "arepa types in all")
+	fs.IntVar(&d.MenuSize, "menu", 0, "arepa types each kitchen cooks (default about two thirds of --types)")
+	fs.IntVar(&d.Days, "days", d.Days, "days to simulate")
+	fs.StringVar(&d.End, "end", d.End, "last simulated local day, yyyy-mm-dd")
+	fs.IntVar(&d.Phases, "phases", d.Phases, "kitchens are spread over phases 1..N")
+	fs.IntVar(&d.CooksPerDay, "cooks", d.CooksPerDay, "mean cook cycles per machine per weekday")
+	fs.Float64Var(&d.MeanDaysBetweenFailures, "mtbf", d.MeanDaysBetweenFailures, "mean days until a healthy machine starts degrading")
+	workers := fs.Int("workers", runtime.GOMAXPROCS(0), "goroutines compressing and uploading windows")
+	typesOut := fs.String("types-file", "", "also write the simulated arepa types to this file (for train --types)")
+	if err := fs.Parse(args); err != nil {
+		return errUsage
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "simulate: unexpected arguments %q\n", fs.Args())
+		return errUsage
+	}
+	if *out != "" {
+		if sf.dir != "" && sf.dir != *out {
+			return fmt.Errorf("simulate: --out and --dir name different directories: %w", errUsage)
+		}
+		sf.dir = *out
+	}
+	_, b, log, err := sf.open(ctx, stderr)
+	if err != nil {
+		return err
+	}
+	if st, ok := b.(train.Store); ok {
+		if err := st.S.EnsureBucket(ctx); err != nil {
+			return err
+		}
+	}
+	truth, err := simulate.Write(ctx, d, b, *workers)
+	if err != nil {
+		return err
+	}
+	if *typesOut != "" {
+		if err := writeTypes(*typesOut, truth.Types); err != nil {
+			return err
+		}
+	}
+	log.Info("simulated", "kitchens", len(truth.Kitchens), "days", truth.First+".."+truth.Last,
+		"cooks", truth.Cooks, "failures", len(truth.Failures), "faults", truth.Faults)
+	return json.NewEncoder(stdout).Encode(map[string]any{"kitchens": len(truth.Kitchens), "first_day": truth.First,
+		"last_day": truth.Last, "cooks": truth.Cooks, "failures": len(truth.Failures), "faults": truth.Faults,
+		"types": truth.Types, "ground_truth": simulate.TruthKey})
+}
+
+func writeTypes(path string, types []string) error {
+	data := "# arepa types written by budare-central simulate\n"
+	for _, t := range types {
+		data += t + "\n"
+	}
+	if err := os.WriteFile(path, []byte(data), 0o644); err != nil {
+		return fmt.Errorf("simulate: %w", err)
+	}
+	return nil
 }

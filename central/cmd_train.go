@@ -2,36 +2,486 @@ package main
 
 import (
 	"context"
+	"crypto/ed25519"
+	"encoding/json"
 	"errors"
+	"flag"
+	"fmt"
 	"io"
+	"log/slog"
+	"math"
+	"os"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/budare/budare/central/config"
+	"github.com/budare/budare/central/train"
+	"github.com/budare/budare/internal/logging"
+	"github.com/budare/budare/internal/objstore"
+	"github.com/budare/budare/internal/release"
 )
 
-// cmdTrain is not built yet; its owner replaces this file.
-func cmdTrain(_ context.Context, _ []string, _, _ io.Writer) error {
-	return errors.New("not implemented yet")
+// storeFlags are the flags every command that touches the bucket shares.
+type storeFlags struct {
+	config string
+	dir    string
+	log    logging.Options
 }
 
-// cmdAssemble is not built yet; its owner replaces this file.
-func cmdAssemble(_ context.Context, _ []string, _, _ io.Writer) error {
-	return errors.New("not implemented yet")
+func (s *storeFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&s.config, "config", "", "central config file (TOML)")
+	fs.StringVar(&s.dir, "dir", "", "use a local directory laid out like the bucket instead of the [s3] store")
+	s.log.Register(fs)
 }
 
-// cmdKeygen is not built yet; its owner replaces this file.
-func cmdKeygen(_ context.Context, _ []string, _, _ io.Writer) error {
-	return errors.New("not implemented yet")
+// open loads the config (defaults when there is none and --dir is given)
+// and connects to the bucket.
+func (s *storeFlags) open(ctx context.Context, stderr io.Writer) (*config.Config, train.Bucket, *slog.Logger, error) {
+	log, err := s.log.New(stderr)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	var cfg *config.Config
+	switch {
+	case s.config != "":
+		cfg, err = config.Load(s.config)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		for _, w := range cfg.Warnings {
+			log.Warn("config: " + w)
+		}
+	case s.dir != "":
+		cfg, err = config.Parse(nil)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+	default:
+		return nil, nil, nil, fmt.Errorf("give --config FILE (or --dir DIR for a local bucket): %w", errUsage)
+	}
+	if s.dir != "" {
+		return cfg, train.Dir(s.dir), log, nil
+	}
+	st, err := objstore.New(cfg.S3, os.Getenv("CREDENTIALS_DIRECTORY"))
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if err := st.Check(ctx); err != nil {
+		return nil, nil, nil, err
+	}
+	return cfg, train.Store{S: st}, log, nil
 }
 
-// cmdReleases is not built yet; its owner replaces this file.
-func cmdReleases(_ context.Context, _ []string, _, _ io.Writer) error {
-	return errors.New("not implemented yet")
+// signingKey loads the private key named by the config, or by --key.
+func signingKey(cfg *config.Config, flagPath string) (ed25519.PrivateKey, error) {
+	path := flagPath
+	if path == "" {
+		path = cfg.SigningKeyFile
+	}
+	if path == "" {
+		return nil, errors.New("no signing key: set signing_key_file in the config or give --key FILE (make one with budare-central keygen)")
+	}
+	return release.LoadPrivateKey(path)
 }
 
-// cmdPromote is not built yet; its owner replaces this file.
-func cmdPromote(_ context.Context, _ []string, _, _ io.Writer) error {
-	return errors.New("not implemented yet")
+// cmdTrain trains one model per arepa type and publishes a signed release:
+//
+//	budare-central train --config FILE --types arepa-types.txt --phase 1 [--date D] [--shard i/n]
+func cmdTrain(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("train", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var sf storeFlags
+	sf.register(fs)
+	typesFile := fs.String("types", "", "arepa types file, one per line (wins over types in the config)")
+	phase := fs.Int("phase", 1, "train on the kitchens of this phase (inventory/kitchens.csv)")
+	date := fs.String("date", "", "run date yyyy-mm-dd; the span ends the day before (default: today in the config's timezone)")
+	shard := fs.String("shard", "", "train only part i/n of the types and stage the result for assemble (i is 0-based)")
+	key := fs.String("key", "", "signing key file (default: signing_key_file from the config)")
+	noCurrent := fs.Bool("no-current", false, "publish the release without making it current (promote it later)")
+	asJSON := fs.Bool("json", false, "print the outcome as JSON")
+	if err := fs.Parse(args); err != nil {
+		return errUsage
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "train: unexpected arguments %q\n", fs.Args())
+		return errUsage
+	}
+	cfg, b, log, err := sf.open(ctx, stderr)
+	if err != nil {
+		return err
+	}
+	types, err := train.LoadTypes(*typesFile, cfg.Types)
+	if err != nil {
+		return err
+	}
+	d, err := runDate(*date, cfg.Loc)
+	if err != nil {
+		return err
+	}
+	var sh train.Shard
+	if *shard != "" {
+		if sh, err = train.ParseShard(*shard); err != nil {
+			return err
+		}
+	}
+	priv, keyErr := signingKey(cfg, *key)
+	if keyErr != nil && *shard == "" {
+		return keyErr // fail before hours of training, not after
+	}
+	opts := train.Options{Bucket: b, Types: types, Phase: *phase, Date: d, Shard: sh, Train: cfg.Train, Log: log}
+	if priv != nil {
+		opts.Public = priv.Public().(ed25519.PublicKey)
+	} else {
+		log.Warn("no signing key on this shard worker: the current release's signature is not checked", "err", keyErr)
+	}
+	start := time.Now()
+	out, err := train.Run(ctx, opts)
+	if err != nil {
+		return fmt.Errorf("train: %w", err)
+	}
+	log.Info("trained", "seconds", math.Round(time.Since(start).Seconds()*10)/10, "windows", out.Stats.Windows,
+		"records", out.Stats.Records, "rows", out.Stats.Rows)
+	if *shard != "" {
+		k, err := train.WriteStaging(ctx, b, out, sh)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "shard %s of %s phase %d staged at %s; run budare-central assemble --date %s --phase %d --shards %d\n",
+			sh, d, *phase, k, d, *phase, sh.N)
+		return printOutcome(stdout, []*train.Outcome{out}, nil, *asJSON)
+	}
+	p := &train.Publisher{Bucket: b, Key: priv, Expiry: cfg.ReleaseExpiry.Duration, Log: log, NoCurrent: *noCurrent}
+	m, err := p.Publish(ctx, []*train.Outcome{out})
+	if err != nil {
+		return fmt.Errorf("train: %w", err)
+	}
+	return printOutcome(stdout, []*train.Outcome{out}, m, *asJSON)
 }
 
-// cmdRollback is not built yet; its owner replaces this file.
-func cmdRollback(_ context.Context, _ []string, _, _ io.Writer) error {
-	return errors.New("not implemented yet")
+func runDate(s string, loc *time.Location) (string, error) {
+	if s == "" {
+		return time.Now().In(loc).Format(time.DateOnly), nil
+	}
+	if _, err := time.Parse(time.DateOnly, s); err != nil {
+		return "", fmt.Errorf("--date %q is not yyyy-mm-dd", s)
+	}
+	return s, nil
+}
+
+// printOutcome prints one line per arepa type (or JSON).
+func printOutcome(w io.Writer, outs []*train.Outcome, m *release.Manifest, asJSON bool) error {
+	if asJSON {
+		type line struct {
+			Arepa     string             `json:"arepa"`
+			Status    string             `json:"status"`
+			Technique string             `json:"technique,omitempty"`
+			Decision  string             `json:"decision,omitempty"`
+			Warning   string             `json:"warning,omitempty"`
+			Holdout   map[string]float64 `json:"holdout,omitempty"`
+		}
+		var res struct {
+			Release int64         `json:"release,omitempty"`
+			Types   []line        `json:"types"`
+			Stats   []train.Stats `json:"stats"`
+		}
+		if m != nil {
+			res.Release = m.Release
+		}
+		for _, o := range outs {
+			res.Stats = append(res.Stats, o.Stats)
+			for _, r := range o.Results {
+				l := line{Arepa: r.Arepa, Status: r.Status, Warning: r.Warning}
+				if r.Card != nil {
+					l.Technique, l.Decision = r.Card.Chosen, r.Card.Decision
+				}
+				if m != nil {
+					l.Holdout = m.Models[r.Arepa].Holdout
+				}
+				res.Types = append(res.Types, l)
+			}
+		}
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", " ")
+		return enc.Encode(res)
+	}
+	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "AREPA\tSTATUS\tCHOSEN\tDECISION")
+	for _, o := range outs {
+		for _, r := range o.Results {
+			chosen, decision := "-", r.Warning
+			if r.Card != nil {
+				if r.Card.Chosen != "" {
+					chosen = r.Card.Chosen
+				}
+				decision = r.Card.Decision
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", r.Arepa, r.Status, chosen, decision)
+		}
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if m != nil {
+		_, err := fmt.Fprintf(w, "release %d published with %d models, expires %s\n", m.Release, len(m.Models), m.Expires.Format(time.RFC3339))
+		return err
+	}
+	return nil
+}
+
+// cmdAssemble publishes one release from every shard's staged outcome:
+//
+//	budare-central assemble --config FILE --shards n [--phase 1] [--date D]
+func cmdAssemble(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("assemble", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var sf storeFlags
+	sf.register(fs)
+	phase := fs.Int("phase", 1, "phase the shards trained")
+	date := fs.String("date", "", "run date the shards used (default: today in the config's timezone)")
+	shards := fs.Int("shards", 0, "number of shards n (every one of 0..n-1 must have finished)")
+	key := fs.String("key", "", "signing key file (default: signing_key_file from the config)")
+	noCurrent := fs.Bool("no-current", false, "publish the release without making it current")
+	asJSON := fs.Bool("json", false, "print the outcome as JSON")
+	if err := fs.Parse(args); err != nil {
+		return errUsage
+	}
+	if fs.NArg() > 0 || *shards < 1 {
+		fmt.Fprintln(stderr, "usage: budare-central assemble --config FILE --shards n [--phase P] [--date D]")
+		return errUsage
+	}
+	cfg, b, log, err := sf.open(ctx, stderr)
+	if err != nil {
+		return err
+	}
+	d, err := runDate(*date, cfg.Loc)
+	if err != nil {
+		return err
+	}
+	priv, err := signingKey(cfg, *key)
+	if err != nil {
+		return err
+	}
+	outs, err := train.ReadStaging(ctx, b, *phase, d, *shards)
+	if err != nil {
+		return fmt.Errorf("assemble: %w", err)
+	}
+	p := &train.Publisher{Bucket: b, Key: priv, Expiry: cfg.ReleaseExpiry.Duration, Log: log, NoCurrent: *noCurrent}
+	m, err := p.Publish(ctx, outs)
+	if err != nil {
+		return fmt.Errorf("assemble: %w", err)
+	}
+	return printOutcome(stdout, outs, m, *asJSON)
+}
+
+// cmdKeygen makes the release signing key pair:
+//
+//	budare-central keygen [--private release.key] [--public release.pub]
+func cmdKeygen(_ context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("keygen", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	privPath := fs.String("private", "release.key", "private key file to create (mode 0600; never overwritten)")
+	pubPath := fs.String("public", "", "public key file for the agents' release_public_key_file (default: the private key's name with .pub)")
+	if err := fs.Parse(args); err != nil {
+		return errUsage
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "keygen: unexpected arguments %q\n", fs.Args())
+		return errUsage
+	}
+	if *pubPath == "" {
+		*pubPath = strings.TrimSuffix(*privPath, ".key") + ".pub"
+	}
+	if *pubPath == *privPath {
+		return fmt.Errorf("keygen: public and private key files are both %s", *privPath)
+	}
+	if _, err := release.GenerateKeys(*privPath, *pubPath); err != nil {
+		return fmt.Errorf("keygen: %w", err)
+	}
+	_, err := fmt.Fprintf(stdout, "private key %s (keep it secret: signing_key_file)\npublic key  %s (agents: release_public_key_file)\n", *privPath, *pubPath)
+	return err
+}
+
+// cmdReleases lists the releases:
+//
+//	budare-central releases --config FILE [--json]
+func cmdReleases(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("releases", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var sf storeFlags
+	sf.register(fs)
+	key := fs.String("key", "", "signing key file to verify signatures with (default: signing_key_file from the config)")
+	pubFile := fs.String("public", "", "verify with this public key file instead")
+	asJSON := fs.Bool("json", false, "print JSON")
+	if err := fs.Parse(args); err != nil {
+		return errUsage
+	}
+	cfg, b, _, err := sf.open(ctx, stderr)
+	if err != nil {
+		return err
+	}
+	var pub ed25519.PublicKey
+	if *pubFile != "" {
+		if pub, err = release.LoadPublicKey(*pubFile); err != nil {
+			return err
+		}
+	} else if priv, err := signingKey(cfg, *key); err == nil {
+		pub = priv.Public().(ed25519.PublicKey)
+	}
+	infos, err := train.List(ctx, b, pub)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		type line struct {
+			Release int64             `json:"release"`
+			Current bool              `json:"current"`
+			Problem string            `json:"problem,omitempty"`
+			Created time.Time         `json:"created"`
+			Expires time.Time         `json:"expires"`
+			Note    string            `json:"note,omitempty"`
+			Models  map[string]string `json:"models,omitempty"` // arepa -> technique@trained
+		}
+		var out []line
+		for _, in := range infos {
+			l := line{Release: in.Release, Current: in.Current}
+			if in.Err != nil {
+				l.Problem = in.Err.Error()
+			}
+			if m := in.Manifest; m != nil {
+				l.Created, l.Expires, l.Note, l.Models = m.Created, m.Expires, m.Note, map[string]string{}
+				for a, e := range m.Models {
+					l.Models[a] = e.Technique + "@" + strconv.FormatInt(e.Trained, 10)
+				}
+			}
+			out = append(out, l)
+		}
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", " ")
+		return enc.Encode(out)
+	}
+	tw := tabwriter.NewWriter(stdout, 2, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "RELEASE\tCURRENT\tCREATED\tEXPIRES\tMODELS\tNEW\tNOTE")
+	for _, in := range infos {
+		cur := ""
+		if in.Current {
+			cur = "*"
+		}
+		if in.Err != nil {
+			fmt.Fprintf(tw, "%d\t%s\t-\t-\t-\t-\tPROBLEM: %v\n", in.Release, cur, in.Err)
+			continue
+		}
+		m := in.Manifest
+		fresh := 0
+		for _, e := range m.Models {
+			if e.Trained == m.Release {
+				fresh++
+			}
+		}
+		note := m.Note
+		if pub == nil {
+			note = strings.TrimSpace(note + " (signature not checked: no key)")
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%d\t%d\t%s\n", in.Release, cur, m.Created.Format(time.RFC3339),
+			m.Expires.Format(time.RFC3339), len(m.Models), fresh, note)
+	}
+	return tw.Flush()
+}
+
+// releaseArg reads the release number from --release or the one argument.
+func releaseArg(fs *flag.FlagSet, flagVal int64, name string, stderr io.Writer) (int64, error) {
+	n := flagVal
+	switch {
+	case fs.NArg() == 1 && n == 0:
+		v, err := strconv.ParseInt(fs.Arg(0), 10, 64)
+		if err != nil {
+			fmt.Fprintf(stderr, "%s: %q is not a release number\n", name, fs.Arg(0))
+			return 0, errUsage
+		}
+		n = v
+	case fs.NArg() > 0:
+		fmt.Fprintf(stderr, "%s: unexpected arguments %q\n", name, fs.Args())
+		return 0, errUsage
+	}
+	if n <= 0 {
+		fmt.Fprintf(stderr, "usage: budare-central %s --config FILE <release>\n", name)
+		return 0, errUsage
+	}
+	return n, nil
+}
+
+// cmdPromote makes an existing, valid release current:
+//
+//	budare-central promote --config FILE N
+func cmdPromote(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("promote", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var sf storeFlags
+	sf.register(fs)
+	rel := fs.Int64("release", 0, "release to make current (or give it as the argument)")
+	key := fs.String("key", "", "signing key file (default: signing_key_file from the config)")
+	if err := fs.Parse(args); err != nil {
+		return errUsage
+	}
+	n, err := releaseArg(fs, *rel, "promote", stderr)
+	if err != nil {
+		return err
+	}
+	cfg, b, log, err := sf.open(ctx, stderr)
+	if err != nil {
+		return err
+	}
+	priv, err := signingKey(cfg, *key)
+	if err != nil {
+		return err
+	}
+	cur, _, err := train.Current(ctx, b, nil)
+	if err != nil {
+		return err
+	}
+	if cur > n {
+		log.Warn("promoting a lower release: agents that accepted a higher one keep it; use rollback to make them go back",
+			"current", cur, "release", n)
+	}
+	p := &train.Publisher{Bucket: b, Key: priv, Expiry: cfg.ReleaseExpiry.Duration, Log: log}
+	if _, err := p.Promote(ctx, n); err != nil {
+		return fmt.Errorf("promote: %w", err)
+	}
+	_, err = fmt.Fprintf(stdout, "release %d is current\n", n)
+	return err
+}
+
+// cmdRollback publishes a new release pointing at an older release's models:
+//
+//	budare-central rollback --config FILE N
+func cmdRollback(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("rollback", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var sf storeFlags
+	sf.register(fs)
+	rel := fs.Int64("to", 0, "release whose models to go back to (or give it as the argument)")
+	key := fs.String("key", "", "signing key file (default: signing_key_file from the config)")
+	if err := fs.Parse(args); err != nil {
+		return errUsage
+	}
+	n, err := releaseArg(fs, *rel, "rollback", stderr)
+	if err != nil {
+		return err
+	}
+	cfg, b, log, err := sf.open(ctx, stderr)
+	if err != nil {
+		return err
+	}
+	priv, err := signingKey(cfg, *key)
+	if err != nil {
+		return err
+	}
+	p := &train.Publisher{Bucket: b, Key: priv, Expiry: cfg.ReleaseExpiry.Duration, Log: log}
+	m, err := p.Rollback(ctx, n)
+	if err != nil {
+		return fmt.Errorf("rollback: %w", err)
+	}
+	_, err = fmt.Fprintf(stdout, "release %d published and current: the models of release %d\n", m.Release, n)
+	return err
 }

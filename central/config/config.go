@@ -1,0 +1,211 @@
+// Package config loads budare-central's TOML config file: the central time
+// zone, the object store, the signing key and the training settings.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/BurntSushi/toml"
+
+	"github.com/budare/budare/internal/objstore"
+)
+
+// Config is budare-central's config file.
+//
+//	timezone = "America/Caracas"
+//	signing_key_file = "/etc/budare/release.key"
+//	release_expiry = "720h"
+//	types = ["reina-pepiada", "domino"]   # a --types file wins
+//	[train]
+//	span_days = 42
+//	horizon_days = 3
+//	...
+//	[s3]
+//	endpoint = "minio.example:9000"
+//	...
+type Config struct {
+	Timezone       string          `toml:"timezone"`
+	SigningKeyFile string          `toml:"signing_key_file"`
+	ReleaseExpiry  Duration        `toml:"release_expiry"`
+	Types          []string        `toml:"types"`
+	Train          Train           `toml:"train"`
+	S3             objstore.Config `toml:"s3"`
+
+	// Loc is Timezone loaded (UTC when empty).
+	Loc *time.Location `toml:"-"`
+	// Warnings lists keys the file sets that this build does not know.
+	Warnings []string `toml:"-"`
+}
+
+// Train holds the training settings; zero values take the defaults.
+type Train struct {
+	// SpanDays is how many days of windows, ending the day before the run
+	// date, the rows are built from (each row also needs its 7-day window
+	// before it, inside the span).
+	SpanDays int `toml:"span_days"`
+	// HorizonDays is H: a row is positive when the machine fails within
+	// days D..D+H-1.
+	HorizonDays int `toml:"horizon_days"`
+	// HoldoutDays and ValidationDays are the latest row days kept for
+	// judging (holdout) and, before them, for choosing thresholds and the
+	// best technique (validation).
+	HoldoutDays    int `toml:"holdout_days"`
+	ValidationDays int `toml:"validation_days"`
+	// Metric is the holdout metric champion and challenger are compared on:
+	// "pr_auc" (default), "roc_auc" or "f1".
+	Metric string `toml:"metric"`
+	// Margin is how much better (in Metric) a challenger must be; it is
+	// DefaultMargin when the file does not set it (0 is allowed).
+	Margin    float64  `toml:"-"`
+	MarginSet *float64 `toml:"margin"`
+	// MinMetricShare keeps a metric as a feature only if at least this share
+	// of a type's cook records carry it.
+	MinMetricShare float64 `toml:"min_metric_share"`
+	// Workers is how many kitchens are read in parallel (0 = number of CPUs).
+	Workers int `toml:"workers"`
+	// Techniques restricts the competing techniques (empty = all).
+	Techniques []string `toml:"techniques"`
+}
+
+// Defaults.
+const (
+	DefaultSpanDays       = 42
+	DefaultHorizonDays    = 3
+	DefaultHoldoutDays    = 7
+	DefaultValidationDays = 7
+	DefaultMetric         = "pr_auc"
+	DefaultMargin         = 0.01
+	DefaultMinMetricShare = 0.5
+	DefaultReleaseExpiry  = 30 * 24 * time.Hour
+)
+
+// Duration is a time.Duration written as "720h" in TOML.
+type Duration struct{ time.Duration }
+
+// UnmarshalText parses a Go duration, or a number of days like "30d".
+func (d *Duration) UnmarshalText(b []byte) error {
+	s := strings.TrimSpace(string(b))
+	if n, ok := strings.CutSuffix(s, "d"); ok {
+		var days int
+		if _, err := fmt.Sscanf(n, "%d", &days); err != nil || fmt.Sprint(days) != n {
+			return fmt.Errorf("duration %q: want e.g. 720h or 30d", s)
+		}
+		d.Duration = time.Duration(days) * 24 * time.Hour
+		return nil
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return fmt.Errorf("duration %q: want e.g. 720h or 30d", s)
+	}
+	d.Duration = v
+	return nil
+}
+
+// MarshalText writes the duration back.
+func (d Duration) MarshalText() ([]byte, error) { return []byte(d.String()), nil }
+
+// Load reads and checks the config file; every problem is reported, one per
+// line, in the returned error.
+func Load(path string) (*Config, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	c, err := Parse(b)
+	if err != nil {
+		return nil, fmt.Errorf("config %s: %w", path, err)
+	}
+	return c, nil
+}
+
+// Parse decodes a config and fills defaults.
+func Parse(b []byte) (*Config, error) {
+	var c Config
+	md, err := toml.Decode(string(b), &c)
+	if err != nil {
+		return nil, err
+	}
+	for _, k := range md.Undecoded() {
+		// Other central components may add their own tables; warn rather
+		// than fail so one config file serves them all.
+		c.Warnings = append(c.Warnings, fmt.Sprintf("unknown key %q ignored", k.String()))
+	}
+	if err := c.fill(); err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
+
+func (c *Config) fill() error {
+	var ps []string
+	c.Loc = time.UTC
+	if c.Timezone != "" {
+		loc, err := time.LoadLocation(c.Timezone)
+		if err != nil {
+			ps = append(ps, fmt.Sprintf("timezone %q: %v", c.Timezone, err))
+		} else {
+			c.Loc = loc
+		}
+	}
+	if c.ReleaseExpiry.Duration == 0 {
+		c.ReleaseExpiry.Duration = DefaultReleaseExpiry
+	}
+	if c.ReleaseExpiry.Duration < time.Hour {
+		ps = append(ps, fmt.Sprintf("release_expiry %s is shorter than an hour", c.ReleaseExpiry))
+	}
+	t := &c.Train
+	def := func(v *int, d int) {
+		if *v == 0 {
+			*v = d
+		}
+	}
+	def(&t.SpanDays, DefaultSpanDays)
+	def(&t.HorizonDays, DefaultHorizonDays)
+	def(&t.HoldoutDays, DefaultHoldoutDays)
+	def(&t.ValidationDays, DefaultValidationDays)
+	if t.Metric == "" {
+		t.Metric = DefaultMetric
+	}
+	t.Margin = DefaultMargin
+	if t.MarginSet != nil {
+		t.Margin = *t.MarginSet
+	}
+	if t.MinMetricShare == 0 {
+		t.MinMetricShare = DefaultMinMetricShare
+	}
+	switch t.Metric {
+	case "pr_auc", "roc_auc", "f1":
+	default:
+		ps = append(ps, fmt.Sprintf("train.metric %q: want pr_auc, roc_auc or f1", t.Metric))
+	}
+	if t.HorizonDays < 1 || t.HorizonDays > 60 {
+		ps = append(ps, fmt.Sprintf("train.horizon_days %d: want 1..60", t.HorizonDays))
+	}
+	if t.HoldoutDays < 1 || t.ValidationDays < 1 {
+		ps = append(ps, "train.holdout_days and train.validation_days must be at least 1")
+	}
+	// Rows need a 7-day window before them and H days after them; the
+	// three slices need at least a few days each, with H-1 days purged
+	// between them.
+	minSpan := 7 + 2*t.HorizonDays + t.HoldoutDays + t.ValidationDays + 3
+	if t.SpanDays < minSpan || t.SpanDays > 3660 {
+		ps = append(ps, fmt.Sprintf("train.span_days %d: want %d..3660 with these horizon/holdout/validation days", t.SpanDays, minSpan))
+	}
+	if t.Margin < 0 || t.Margin > 1 {
+		ps = append(ps, fmt.Sprintf("train.margin %v: want 0..1", t.Margin))
+	}
+	if t.MinMetricShare < 0 || t.MinMetricShare > 1 {
+		ps = append(ps, fmt.Sprintf("train.min_metric_share %v: want 0..1", t.MinMetricShare))
+	}
+	if t.Workers < 0 {
+		ps = append(ps, "train.workers must not be negative")
+	}
+	if len(ps) > 0 {
+		return errors.New(strings.Join(ps, "; "))
+	}
+	return nil
+}

@@ -1,0 +1,362 @@
+package train
+
+import (
+	"bufio"
+	"bytes"
+	"compress/gzip"
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/budare/budare/internal/features"
+	"github.com/budare/budare/internal/record"
+)
+
+// WindowKey is the object key of a kitchen's local day.
+func WindowKey(kitchen, day string) string { return "windows/" + kitchen + "/" + day + ".ndjson.gz" }
+
+// Span is the run's calendar: every day index below is an offset from First.
+type Span struct {
+	First, Last string // windows read, inclusive
+	days        []string
+	Window      int // feature window length (days before a row's day)
+	Horizon     int // label horizon H
+	// Row days (as indexes into days) of each slice, inclusive; the gaps
+	// between them are H-1 days wide, so no label of an earlier slice looks
+	// at a day a later slice's rows are labelled on.
+	TrainFrom, TrainTo     int
+	ValidFrom, ValidTo     int
+	HoldoutFrom, HoldoutTo int
+}
+
+// Day returns the date of day index i.
+func (s *Span) Day(i int) string { return s.days[i] }
+
+// NewSpan lays out the span for run date date (yyyy-mm-dd): spanDays days
+// of windows ending the day before, rows on every day with a full window
+// before it and a full horizon after it, split by time into train,
+// validation and holdout (the latest days).
+func NewSpan(date string, spanDays, window, horizon, validDays, holdoutDays int) (*Span, error) {
+	d, err := time.Parse(time.DateOnly, date)
+	if err != nil {
+		return nil, fmt.Errorf("date %q is not yyyy-mm-dd", date)
+	}
+	s := &Span{Window: window, Horizon: horizon}
+	for i := spanDays; i >= 1; i-- {
+		s.days = append(s.days, d.AddDate(0, 0, -i).Format(time.DateOnly))
+	}
+	s.First, s.Last = s.days[0], s.days[len(s.days)-1]
+	lastRow := len(s.days) - horizon // label days lastRow..lastRow+H-1 are in the span
+	s.HoldoutTo = lastRow
+	s.HoldoutFrom = lastRow - holdoutDays + 1
+	s.ValidTo = s.HoldoutFrom - horizon
+	s.ValidFrom = s.ValidTo - validDays + 1
+	s.TrainTo = s.ValidFrom - horizon
+	s.TrainFrom = window
+	if s.TrainTo-s.TrainFrom < 2 {
+		return nil, fmt.Errorf("span of %d days is too short for a %d-day window, %d-day horizon, %d validation and %d holdout days",
+			spanDays, window, horizon, validDays, holdoutDays)
+	}
+	return s, nil
+}
+
+// Slice names.
+const (
+	SliceTrain   = 0
+	SliceValid   = 1
+	SliceHoldout = 2
+)
+
+// sliceOf returns which slice a row day belongs to, or -1 for a purged day.
+func (s *Span) sliceOf(day int) int {
+	switch {
+	case day >= s.TrainFrom && day <= s.TrainTo:
+		return SliceTrain
+	case day >= s.ValidFrom && day <= s.ValidTo:
+		return SliceValid
+	case day >= s.HoldoutFrom && day <= s.HoldoutTo:
+		return SliceHoldout
+	}
+	return -1
+}
+
+// rowSet is the rows of one arepa type from one kitchen (or all, merged).
+type rowSet struct {
+	dim, champDim int
+	x             []float64 // dim per row
+	// champ holds, for each holdout row in row order, its vector under the
+	// champion's own Spec (champDim each), when the champion has one.
+	champ   []float64
+	day     []int32
+	y       []bool
+	machine []string // kitchen/machine, for tests and diagnostics
+}
+
+func (r *rowSet) n() int { return len(r.y) }
+
+func (r *rowSet) append(o *rowSet) {
+	r.x = append(r.x, o.x...)
+	r.champ = append(r.champ, o.champ...)
+	r.day = append(r.day, o.day...)
+	r.y = append(r.y, o.y...)
+	r.machine = append(r.machine, o.machine...)
+}
+
+// machineDay is one machine's records of one day, cooks split by type.
+type machineDay struct {
+	cooks  map[string][]record.Record
+	events []record.Record
+}
+
+// dayData is one kitchen day.
+type dayData map[string]*machineDay
+
+// readStats counts what a kitchen's windows held.
+type readStats struct {
+	Windows, Missing, Records, BadLines int
+}
+
+// readDay reads and decodes one window; a missing window is an empty day.
+// Lines that are not records are counted and skipped. Only cook records of
+// the wanted types are kept.
+func readDay(ctx context.Context, b Bucket, kitchen, day string, want map[string]bool, st *readStats, log *slog.Logger) (dayData, error) {
+	data, err := b.Get(ctx, WindowKey(kitchen, day))
+	if IsNotFound(err) {
+		st.Missing++
+		return dayData{}, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	st.Windows++
+	dd := dayData{}
+	err = eachRecord(data, func(r *record.Record) {
+		st.Records++
+		md := dd[r.Machine]
+		if md == nil {
+			md = &machineDay{cooks: map[string][]record.Record{}}
+			dd[r.Machine] = md
+		}
+		switch r.Type {
+		case record.TypeEvent:
+			md.events = append(md.events, *r)
+		case record.TypeCook:
+			if want == nil || want[r.Arepa] {
+				md.cooks[r.Arepa] = append(md.cooks[r.Arepa], *r)
+			}
+		}
+	}, func(line int, err error) {
+		st.BadLines++
+		if st.BadLines <= 5 {
+			log.Warn("skipping a bad window line", "kitchen", kitchen, "day", day, "line", line, "err", err)
+		}
+	})
+	if err != nil {
+		return nil, fmt.Errorf("window %s: %w", WindowKey(kitchen, day), err)
+	}
+	return dd, nil
+}
+
+// eachRecord decodes a gzip NDJSON window, calling fn for every valid record
+// and bad for every line that is not one.
+func eachRecord(data []byte, fn func(*record.Record), bad func(line int, err error)) error {
+	zr, err := gzip.NewReader(bytes.NewReader(data))
+	if err != nil {
+		return fmt.Errorf("not gzip: %w", err)
+	}
+	defer zr.Close()
+	sc := bufio.NewScanner(zr)
+	sc.Buffer(make([]byte, 0, 64<<10), 4<<20)
+	for n := 1; sc.Scan(); n++ {
+		line := sc.Bytes()
+		if len(bytes.TrimSpace(line)) == 0 {
+			continue
+		}
+		var r record.Record
+		if err := json.Unmarshal(line, &r); err != nil {
+			bad(n, err)
+			continue
+		}
+		if r.Machine == "" || r.TS.IsZero() || (r.Type != record.TypeCook && r.Type != record.TypeEvent) ||
+			(r.Type == record.TypeCook && r.Arepa == "") {
+			bad(n, fmt.Errorf("not a cook or event record of a machine"))
+			continue
+		}
+		fn(&r)
+	}
+	if err := sc.Err(); err != nil {
+		return fmt.Errorf("read: %w", err)
+	}
+	return nil
+}
+
+// countMetrics reads a sample of each kitchen's days (every 7th, counting
+// back from the span's last day) and counts, per arepa type, cook records and
+// how many carry each metric, so every shard derives the same feature Spec
+// from the same data.
+func countMetrics(ctx context.Context, b Bucket, kitchens []Kitchen, span *Span, want map[string]bool, log *slog.Logger) (map[string]map[string]int, map[string]int, error) {
+	counts := map[string]map[string]int{}
+	cooks := map[string]int{}
+	for _, k := range kitchens {
+		for i := len(span.days) - 1; i >= 0; i -= 7 {
+			var st readStats
+			dd, err := readDay(ctx, b, k.Name, span.days[i], want, &st, log)
+			if err != nil {
+				return nil, nil, err
+			}
+			for _, md := range dd {
+				for a, recs := range md.cooks {
+					c := counts[a]
+					if c == nil {
+						c = map[string]int{}
+						counts[a] = c
+					}
+					for ri := range recs {
+						cooks[a]++
+						for m := range recs[ri].Metrics {
+							c[m]++
+						}
+					}
+				}
+			}
+		}
+	}
+	return counts, cooks, nil
+}
+
+// kitchenRows streams one kitchen's windows oldest first, keeping only the
+// last Window+Horizon days in memory, and returns its rows per arepa type.
+// specs gives each wanted type's feature Spec; champ, when set for a type,
+// is the champion's own Spec, computed for holdout rows too.
+func kitchenRows(ctx context.Context, b Bucket, k Kitchen, span *Span, specs, champ map[string]*features.Spec, log *slog.Logger) (map[string]*rowSet, readStats, error) {
+	var st readStats
+	want := make(map[string]bool, len(specs))
+	for a := range specs {
+		want[a] = true
+	}
+	out := map[string]*rowSet{}
+	for a, s := range specs {
+		rs := &rowSet{dim: s.Len()}
+		if c := champ[a]; c != nil {
+			rs.champDim = c.Len()
+		}
+		out[a] = rs
+	}
+	keep := span.Window + span.Horizon
+	ring := make([]dayData, keep) // ring[i%keep] holds day i
+	winBuf := make([][]record.Record, span.Window)
+	scratch := make([][]record.Record, span.Window)
+	vec := map[string][]float64{}
+	for a, s := range specs {
+		vec[a] = make([]float64, s.Len())
+	}
+	for i := range span.days {
+		dd, err := readDay(ctx, b, k.Name, span.days[i], want, &st, log)
+		if err != nil {
+			return nil, st, err
+		}
+		ring[i%keep] = dd
+		// Day i completes the horizon of row day d = i-H+1.
+		d := i - span.Horizon + 1
+		sl := span.sliceOf(d)
+		if d < span.Window || sl < 0 {
+			continue
+		}
+		// Machines seen in the window, sorted for a deterministic row order.
+		seen := map[string]bool{}
+		for j := d - span.Window; j < d; j++ {
+			for m := range ring[j%keep] {
+				seen[m] = true
+			}
+		}
+		machines := make([]string, 0, len(seen))
+		for m := range seen {
+			machines = append(machines, m)
+		}
+		slices.Sort(machines)
+		for _, m := range machines {
+			label := false
+			for j := d; j < d+span.Horizon; j++ {
+				if md := ring[j%keep][m]; md != nil {
+					for ei := range md.events {
+						label = label || md.events[ei].IsFailure()
+					}
+				}
+			}
+			types := map[string]bool{}
+			for j := d - span.Window; j < d; j++ {
+				if md := ring[j%keep][m]; md != nil {
+					for a := range md.cooks {
+						types[a] = true
+					}
+				}
+			}
+			for _, a := range sortedKeys(types) {
+				spec := specs[a]
+				for w := range span.Window {
+					winBuf[w] = winBuf[w][:0]
+					if md := ring[(d-span.Window+w)%keep][m]; md != nil {
+						winBuf[w] = append(append(winBuf[w], md.cooks[a]...), md.events...)
+					}
+					scratch[w] = winBuf[w]
+				}
+				win := features.Window{Days: scratch}
+				v := vec[a]
+				if !spec.ComputeInto(v, win) {
+					continue // too few days with data: not a trustworthy row
+				}
+				rs := out[a]
+				rs.x = append(rs.x, v...)
+				rs.day = append(rs.day, int32(d))
+				rs.y = append(rs.y, label)
+				rs.machine = append(rs.machine, k.Name+"/"+m)
+				if c := champ[a]; c != nil && sl == SliceHoldout {
+					cv := make([]float64, c.Len())
+					c.ComputeInto(cv, win)
+					rs.champ = append(rs.champ, cv...)
+				}
+			}
+		}
+		if err := ctx.Err(); err != nil {
+			return nil, st, err
+		}
+	}
+	return out, st, nil
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// specFor derives an arepa type's feature Spec from sampled metric counts;
+// a type missing from the sample gets the metrics common to all types.
+func specFor(a string, counts map[string]map[string]int, cooks map[string]int, share float64, window int) *features.Spec {
+	if cooks[a] > 0 {
+		return &features.Spec{Metrics: features.MetricsFromCounts(counts[a], cooks[a], share), WindowDays: window}
+	}
+	all, n := map[string]int{}, 0
+	for t, c := range counts {
+		n += cooks[t]
+		for m, v := range c {
+			all[m] += v
+		}
+	}
+	return &features.Spec{Metrics: features.MetricsFromCounts(all, n, share), WindowDays: window}
+}
+
+func joinNames(ks []Kitchen) string {
+	names := make([]string, len(ks))
+	for i, k := range ks {
+		names[i] = k.Name
+	}
+	return strings.Join(names, ",")
+}
