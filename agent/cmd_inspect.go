@@ -26,6 +26,7 @@ import (
 func inspectSections(cfg *config.Config) []inspect.Section {
 	var s []inspect.Section
 	// ---- add sections below ----
+	s = append(s, decisionSections()...) // models, decisions (agent/cmd_decide.go)
 
 	// ---- end of sections ----
 	_ = cfg

@@ -30,6 +30,11 @@ const memoryLimit = 24 << 20
 func subsystemServices(a *runner.Agent) ([]runner.Service, error) {
 	var s []runner.Service
 	// ---- add subsystems below (upload loop, model sync loop, decision scheduler) ----
+	ds, err := decisionServices(a) // model sync loop + decision scheduler (agent/cmd_decide.go)
+	if err != nil {
+		return nil, err
+	}
+	s = append(s, ds...)
 
 	// ---- end of subsystems ----
 	_ = a

@@ -16,20 +16,25 @@ import (
 )
 
 // The publisher uses its own MQTT connection, separate from ingest's
-// persistent subscriber session: client id "<client_id>-pub", clean
-// session, and the agent's last will (status "offline", retained) is set on
-// this connection. The broker thus marks the agent offline when the
-// publishing side is gone, which is what the displays depend on.
+// persistent subscriber session (whose acknowledgements are manual and
+// ordered): client id "<client_id>-pub", clean session. With AgentStatus
+// set, the agent's last will (status "offline", retained) is on this
+// connection and every (re)connection publishes status "online"; on a clean
+// stop Close publishes "offline" itself, since a clean disconnect does not
+// fire the will. `budare-agent decide` connects without AgentStatus, as
+// "<client_id>-decide", so running it by hand never marks the agent offline.
 
 // MQTTOptions configure the publisher's connection.
 type MQTTOptions struct {
 	Broker   string // tcp://host:port
-	ClientID string // the agent's client id; "-pub" is appended
+	ClientID string // the connection's client id, e.g. "<client_id>-pub"
 	Username string
 	Password string
 	CAFile   string
 	Kitchen  string
 	Version  string
+	// AgentStatus: hold the agent's last will and publish its online status.
+	AgentStatus bool
 	// Release returns the installed model release for the status payload.
 	Release func() int64
 	// OnConnect runs (in its own goroutine) after every (re)connection,
@@ -62,9 +67,8 @@ type MQTT struct {
 	since time.Time
 }
 
-// DialMQTT connects the publisher. The connection is retried in the
-// background if the broker is down; publishing fails until it is up.
-func DialMQTT(opt MQTTOptions) (*MQTT, error) {
+// NewMQTT prepares the publisher; Start connects it.
+func NewMQTT(opt MQTTOptions) (*MQTT, error) {
 	if opt.PublishTimeout <= 0 {
 		opt.PublishTimeout = 10 * time.Second
 	}
@@ -77,7 +81,7 @@ func DialMQTT(opt MQTTOptions) (*MQTT, error) {
 	m := &MQTT{opt: opt, log: opt.Logger.With("component", "mqtt-pub")}
 	o := mqtt.NewClientOptions().
 		AddBroker(opt.Broker).
-		SetClientID(opt.ClientID + "-pub").
+		SetClientID(opt.ClientID).
 		SetCleanSession(true).
 		SetAutoReconnect(true).
 		SetConnectRetry(true).
@@ -100,17 +104,21 @@ func DialMQTT(opt MQTTOptions) (*MQTT, error) {
 		}
 		o.SetTLSConfig(&tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12})
 	}
-	will, _ := json.Marshal(AgentStatus{State: "offline", Version: opt.Version, ModelRelease: opt.Release()})
-	o.SetBinaryWill(StatusTopic(opt.Kitchen), will, 1, true)
+	if opt.AgentStatus {
+		will, _ := json.Marshal(AgentStatus{State: "offline", Version: opt.Version, ModelRelease: opt.Release()})
+		o.SetBinaryWill(StatusTopic(opt.Kitchen), will, 1, true)
+	}
 	o.SetOnConnectHandler(func(mqtt.Client) {
 		go func() {
 			m.mu.Lock()
 			m.since = time.Now().UTC()
 			m.mu.Unlock()
-			ctx, cancel := context.WithTimeout(context.Background(), opt.PublishTimeout)
-			defer cancel()
-			if err := m.PublishStatus(ctx); err != nil {
-				m.log.Warn("publish agent status", "err", err)
+			if opt.AgentStatus {
+				ctx, cancel := context.WithTimeout(context.Background(), opt.PublishTimeout)
+				if err := m.PublishStatus(ctx); err != nil {
+					m.log.Warn("publish agent status", "err", err)
+				}
+				cancel()
 			}
 			if opt.OnConnect != nil {
 				opt.OnConnect()
@@ -121,11 +129,16 @@ func DialMQTT(opt MQTTOptions) (*MQTT, error) {
 		m.log.Warn("MQTT publisher connection lost; reconnecting", "err", err)
 	})
 	m.client = mqtt.NewClient(o)
-	// With ConnectRetry the token completes only once connected; do not
-	// wait for it, so a broker that is down does not block the agent.
-	m.client.Connect()
 	return m, nil
 }
+
+// Start connects in the background. With ConnectRetry the token completes
+// only once connected; it is not waited for, so a broker that is down does
+// not block the agent.
+func (m *MQTT) Start() { m.client.Connect() }
+
+// IsConnected reports whether the connection is up.
+func (m *MQTT) IsConnected() bool { return m.client.IsConnectionOpen() }
 
 // WaitConnected waits until the publisher is connected or ctx ends.
 func (m *MQTT) WaitConnected(ctx context.Context) error {
@@ -171,10 +184,10 @@ func (m *MQTT) PublishStatus(ctx context.Context) error {
 }
 
 // Close publishes the offline status (a clean disconnect does not send the
-// will) and disconnects.
+// will) when it holds the agent status, and disconnects.
 func (m *MQTT) Close() error {
 	var err error
-	if m.client.IsConnectionOpen() {
+	if m.opt.AgentStatus && m.client.IsConnectionOpen() {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		b, _ := json.Marshal(AgentStatus{State: "offline", Version: m.opt.Version, ModelRelease: m.opt.Release(), Since: time.Now().UTC()})
 		err = m.Publish(ctx, StatusTopic(m.opt.Kitchen), b, true)

@@ -488,6 +488,66 @@ func (s *Service) prune(today string) {
 	}
 }
 
+// RunDay decides day now if it is not decided yet (whatever the time of
+// day), publishes what is unpublished and uploads what is pending: what
+// `budare-agent decide` does by hand.
+func (s *Service) RunDay(ctx context.Context, day string, now time.Time) (*Day, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.ensureMetrics()
+	err := s.ensureDay(ctx, day, now)
+	s.uploadPending(ctx)
+	d, lerr := s.loadDay(day)
+	if lerr != nil {
+		return nil, lerr
+	}
+	if d == nil {
+		return nil, err
+	}
+	return d.Day, err
+}
+
+// Summary is the decisions part of the agent's inspect report.
+type Summary struct {
+	LastDay        string         `json:"last_day,omitempty"`
+	DecidedAt      time.Time      `json:"decided_at,omitzero"`
+	ModelRelease   int64          `json:"model_release"`
+	Machines       int            `json:"machines"`
+	Counts         map[string]int `json:"counts,omitempty"`
+	PendingPublish int            `json:"pending_publish"`
+	PendingUploads []string       `json:"pending_uploads,omitempty"`
+	UploadError    string         `json:"upload_error,omitempty"`
+}
+
+// Inspect summarises the persisted decisions (read-only).
+func Inspect(st StateStore) (Summary, error) {
+	var sum Summary
+	var last *dayDoc
+	err := st.ListState(StateDays, func(key string, raw []byte) error {
+		var d dayDoc
+		if err := json.Unmarshal(raw, &d); err != nil || d.Day == nil {
+			return nil
+		}
+		if !d.Uploaded {
+			sum.PendingUploads = append(sum.PendingUploads, key)
+			if d.UploadError != "" {
+				sum.UploadError = d.UploadError
+			}
+		}
+		last = &d
+		return nil
+	})
+	if err != nil || last == nil {
+		return sum, err
+	}
+	if last.Published == nil {
+		last.Published = map[string]bool{}
+	}
+	sum.LastDay, sum.DecidedAt, sum.ModelRelease = last.Day.Date, last.Day.DecidedAt, last.Day.ModelRelease
+	sum.Machines, sum.Counts, sum.PendingPublish = len(last.Day.Actions), last.Day.Counts, last.pendingPublish()
+	return sum, nil
+}
+
 // Stored returns the persisted decision of day, or nil.
 func (s *Service) Stored(day string) (*Day, error) {
 	doc, err := s.loadDay(day)

@@ -122,6 +122,9 @@ type Syncer struct {
 	rejections *prometheus.CounterVec
 	errors     prometheus.Counter
 	releaseG   prometheus.Gauge
+
+	firstOnce sync.Once
+	first     chan struct{}
 }
 
 // Reasons a release is rejected, as Prometheus label values.
@@ -147,7 +150,7 @@ func New(opt Options) (*Syncer, error) {
 	if opt.Logger == nil {
 		opt.Logger = slog.Default()
 	}
-	s := &Syncer{opt: opt, log: opt.Logger.With("component", "modelsync")}
+	s := &Syncer{opt: opt, log: opt.Logger.With("component", "modelsync"), first: make(chan struct{})}
 	s.rejections = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "budare_agent_model_rejections_total",
 		Help: "Model releases refused, by reason.",
@@ -261,7 +264,20 @@ func (s *Syncer) Sync(ctx context.Context) (Outcome, error) {
 	if perr := s.opt.State.PutState(StateName, keyStatus, &s.status); perr != nil {
 		s.log.Warn("persist model sync status", "err", perr)
 	}
+	s.firstOnce.Do(func() { close(s.first) })
 	return out, err
+}
+
+// FirstSync is closed once the first Sync has finished, whatever its
+// outcome, so a fresh agent's first decision can wait for its models.
+func (s *Syncer) FirstSync() <-chan struct{} { return s.first }
+
+// ReadStatus returns the status the syncer last persisted in st (for
+// inspect while the agent is stopped).
+func ReadStatus(st StateStore) (Status, bool, error) {
+	var s Status
+	ok, err := st.GetState(StateName, keyStatus, &s)
+	return s, ok, err
 }
 
 // rejectErr marks an error as a refusal of the release (as opposed to
