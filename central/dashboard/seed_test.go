@@ -158,16 +158,16 @@ func seed(t testing.TB, put func(key string, b []byte)) {
 			e.Technique = []string{"logistic", "gaussian"}[i]
 			e.Trained = rel
 			e.Threshold = 0.35
-			e.Holdout = map[string]float64{"roc_auc": 0.9712 - float64(i)/100, "pr_auc": 0.8123, "f1": 0.7845, "precision": 0.8, "recall": 0.77, "brier": 0.061}
+			e.Holdout = map[string]float64{"roc_auc": 0.9712 - float64(i)/100, "pr_auc": 0.8123, "f1": 0.7861, "precision": 0.8, "recall": 0.77, "brier": 0.061}
 			m.Models[arepa] = e
 			put(e.Key, model)
 			put(release.CardKey(arepa, rel), mustJSON(t, map[string]any{
 				"arepa": arepa, "release": rel, "rows": 18234, "positives": 412,
-				"span": map[string]any{"from": "2026-10-15", "to": "2026-11-25"},
+				"span":     map[string]any{"from": "2026-10-15", "to": "2026-11-25"},
 				"kitchens": []string{"k-001", "k-002"},
 				"candidates": []map[string]any{
 					{"technique": "logistic", "role": "challenger", "chosen": i == 0,
-						"holdout": map[string]any{"roc_auc": 0.9712, "pr_auc": 0.8123, "f1": 0.7845, "precision": 0.8, "recall": 0.77, "brier": 0.061, "threshold": 0.35}},
+						"holdout": map[string]any{"roc_auc": 0.9712, "pr_auc": 0.8123, "f1": 0.7861, "precision": 0.8, "recall": 0.77, "brier": 0.061, "threshold": 0.35}},
 					{"technique": "gaussian", "role": "challenger", "chosen": i == 1,
 						"holdout": map[string]any{"roc_auc": 0.9533, "pr_auc": 0.7345, "f1": 0.7012, "precision": 0.7, "recall": 0.70, "brier": 0.08, "threshold": 0.5}},
 					{"technique": "logistic", "role": "champion", "chosen": false,

@@ -117,11 +117,11 @@ func (s *Server) kitchens(ctx context.Context) ([]Kitchen, []string, error) {
 	case isNotFound(err):
 		notes = append(notes, InventoryKey+" is missing; showing the kitchens that uploaded actions")
 	default:
-		return nil, nil, fmt.Errorf("read %s: %w", InventoryKey, err)
+		return nil, nil, err // objstore errors name the key
 	}
 	keys, err := s.store.List(ctx, "actions/")
 	if err != nil {
-		return nil, nil, fmt.Errorf("list actions: %w", err)
+		return nil, nil, err
 	}
 	var out []Kitchen
 	for _, k := range keys {
@@ -144,7 +144,7 @@ func (s *Server) currentRelease(ctx context.Context) (int64, error) {
 		return 0, nil
 	}
 	if err != nil {
-		return 0, fmt.Errorf("read %s: %w", release.CurrentKey, err)
+		return 0, err
 	}
 	return release.ParseCurrent(b)
 }
@@ -198,7 +198,7 @@ func (s *Server) readActions(ctx context.Context, kitchen, date string) ([]Actio
 	key := actionsKey(kitchen, date)
 	b, err := s.store.Get(ctx, key, maxActionsFile)
 	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", key, err)
+		return nil, err
 	}
 	acts, err := ParseActions(b)
 	if err != nil {
@@ -381,7 +381,7 @@ func (s *Server) modelsView(ctx context.Context, want int64) (*ModelsView, int, 
 	v := &ModelsView{Releases: []int64{}, Arepas: []ArepaModel{}, Notices: []string{}}
 	keys, err := s.store.List(ctx, release.ReleasesPrefix)
 	if err != nil {
-		return nil, storeStatus(err), fmt.Errorf("list releases: %w", err)
+		return nil, storeStatus(err), err
 	}
 	for _, k := range keys {
 		if n, ok := release.ParseManifestKey(k); ok {
@@ -419,7 +419,7 @@ func (s *Server) modelsView(ctx context.Context, want int64) (*ModelsView, int, 
 		if isNotFound(err) {
 			return nil, http.StatusNotFound, fmt.Errorf("release %d: %s is missing", v.Release, key)
 		}
-		return nil, storeStatus(err), fmt.Errorf("read %s: %w", key, err)
+		return nil, storeStatus(err), err
 	}
 	m, err := release.Parse(b)
 	if err != nil {
@@ -457,7 +457,7 @@ func (s *Server) arepaModel(ctx context.Context, arepa string, e release.Entry) 
 		if isNotFound(err) {
 			am.CardError = cardKey + " is missing"
 		} else {
-			am.CardError = oneLine(fmt.Sprintf("read %s: %v", cardKey, err))
+			am.CardError = oneLine(err.Error())
 		}
 		return am
 	}

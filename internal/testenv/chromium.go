@@ -29,6 +29,8 @@ type Chromium struct {
 	Budget time.Duration
 	// Timeout bounds one browser run in real time (default 30 s).
 	Timeout time.Duration
+	// Width and Height are the window size of screenshots (default 1280x900).
+	Width, Height int
 }
 
 // FindChromium returns the Chromium binary: $BUDARE_CHROMIUM_BIN, then
@@ -48,29 +50,44 @@ func NewChromium(t testing.TB) *Chromium {
 	return &Chromium{Bin: bin, dir: t.TempDir()}
 }
 
-// DumpDOM loads url, runs its scripts for the virtual time budget and
-// returns the serialised DOM.
-func (c *Chromium) DumpDOM(ctx context.Context, url string) (string, error) {
-	out, err := c.run(ctx, "--dump-dom", url)
+// Render loads url, runs its scripts for the virtual time budget and
+// returns the serialised DOM. When screenshot is not empty, the same run
+// also writes a PNG of the Width x Height window there (one browser start
+// instead of two: starting Chromium is most of the cost).
+func (c *Chromium) Render(ctx context.Context, url, screenshot string) (string, error) {
+	args := []string{"--dump-dom"}
+	if screenshot != "" {
+		w, h := c.Width, c.Height
+		if w <= 0 || h <= 0 {
+			w, h = 1280, 900
+		}
+		args = append(args, "--screenshot="+screenshot, "--window-size="+strconv.Itoa(w)+","+strconv.Itoa(h), "--hide-scrollbars")
+	}
+	out, err := c.run(ctx, append(args, url)...)
 	if err != nil {
 		return "", err
+	}
+	if screenshot != "" {
+		fi, err := os.Stat(screenshot)
+		if err != nil {
+			return "", fmt.Errorf("chromium wrote no screenshot: %w", err)
+		}
+		if fi.Size() == 0 {
+			return "", fmt.Errorf("chromium wrote an empty screenshot %s", screenshot)
+		}
 	}
 	return string(out), nil
 }
 
-// Screenshot loads url at a width x height window and writes a PNG to path.
-func (c *Chromium) Screenshot(ctx context.Context, url, path string, width, height int) error {
-	if _, err := c.run(ctx, "--screenshot="+path, "--window-size="+strconv.Itoa(width)+","+strconv.Itoa(height), "--hide-scrollbars", url); err != nil {
-		return err
-	}
-	fi, err := os.Stat(path)
-	if err != nil {
-		return fmt.Errorf("chromium wrote no screenshot: %w", err)
-	}
-	if fi.Size() == 0 {
-		return fmt.Errorf("chromium wrote an empty screenshot %s", path)
-	}
-	return nil
+// DumpDOM loads url, runs its scripts and returns the serialised DOM.
+func (c *Chromium) DumpDOM(ctx context.Context, url string) (string, error) {
+	return c.Render(ctx, url, "")
+}
+
+// Screenshot loads url and writes a PNG of the window to path.
+func (c *Chromium) Screenshot(ctx context.Context, url, path string) error {
+	_, err := c.Render(ctx, url, path)
+	return err
 }
 
 func (c *Chromium) run(ctx context.Context, args ...string) ([]byte, error) {
