@@ -51,6 +51,18 @@ type Committer interface {
 	Commit(*store.Batch) (store.Result, error)
 }
 
+// mappedReleaser is implemented by *store.Store: it drops the store's
+// memory-mapped pages from the agent's resident set (see
+// store.ReleaseMapped). Optional for other Committers.
+type mappedReleaser interface {
+	ReleaseMapped() error
+}
+
+// releaseEvery is how often, while commits happen, the store's mapped pages
+// are released: often enough that a burst cannot grow the resident set by
+// more than a few MiB.
+const releaseEvery = 100 * time.Millisecond
+
 // HealthReporter receives the ingester's health verdict (status.Health).
 type HealthReporter interface {
 	Set(name string, err error)
@@ -137,6 +149,7 @@ type Ingester struct {
 	failures     int
 	lastFailLog  time.Time
 	quar         rateLog
+	lastRelease  time.Time
 }
 
 // New returns an Ingester committing to c.
@@ -288,6 +301,7 @@ func (g *Ingester) commit(ctx context.Context) error {
 		res, err := g.c.Commit(&g.batch)
 		if err == nil {
 			g.committed(res, time.Since(start))
+			g.release()
 			return nil
 		}
 		g.failed(err)
@@ -297,6 +311,17 @@ func (g *Ingester) commit(ctx context.Context) error {
 			return fmt.Errorf("ingest: %d messages not committed at shutdown (the broker redelivers them): %w", n, err)
 		}
 		backoff = min(2*backoff, g.opt.MaxBackoff)
+	}
+}
+
+func (g *Ingester) release() {
+	r, ok := g.c.(mappedReleaser)
+	if !ok || time.Since(g.lastRelease) < releaseEvery {
+		return
+	}
+	g.lastRelease = time.Now()
+	if err := r.ReleaseMapped(); err != nil {
+		g.opt.Log.Debug("release store mapping", "err", err)
 	}
 }
 
