@@ -65,7 +65,8 @@ const maxActionsFile = 16 << 20
 // kitchen that fill actions lacking them). Actions come back sorted worst
 // first. Any problem is one line naming what is wrong.
 func ParseActions(b []byte) ([]Action, error) {
-	b = bytes.TrimSpace(b)
+	// A UTF-8 byte order mark, as some editors write, is not content.
+	b = bytes.TrimSpace(bytes.TrimPrefix(b, []byte("\xef\xbb\xbf")))
 	if len(b) == 0 {
 		return nil, errors.New("actions file is empty")
 	}

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // metricNames are the holdout metrics the models page shows, in order.
@@ -80,6 +81,10 @@ func ParseCard(b []byte) (*Card, error) {
 	if len(c.Facts) > maxFacts {
 		c.Facts = c.Facts[:maxFacts]
 	}
+	for i := range c.Facts {
+		c.Facts[i].Name = truncate(c.Facts[i].Name, 80)
+		c.Facts[i].Value = truncate(c.Facts[i].Value, 300)
+	}
 	switch cs := raw["candidates"].(type) {
 	case []any:
 		for i, e := range cs {
@@ -145,10 +150,7 @@ func number(v any) (float64, bool) {
 func scalar(v any) (string, bool) {
 	switch x := v.(type) {
 	case string:
-		if len(x) > 200 {
-			x = x[:200] + "…"
-		}
-		return x, true
+		return truncate(x, 200), true
 	case json.Number:
 		return x.String(), true
 	case bool:
@@ -180,4 +182,12 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	slices.Sort(ks)
 	return ks
+}
+
+// truncate cuts s to at most n runes, marking the cut.
+func truncate(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	return string([]rune(s)[:n]) + "…"
 }

@@ -1,0 +1,246 @@
+package dashboard
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+	"unicode/utf8"
+)
+
+func TestParseActions(t *testing.T) {
+	tests := []struct {
+		name     string
+		in       string
+		machines string // comma-joined, in returned order
+		levels   string
+		err      string
+	}{
+		{name: "array", in: `[{"machine":"a","level":"none","risk":0.1},{"machine":"b","level":"stop","risk":0.9}]`,
+			machines: "b,a", levels: "stop,none"},
+		{name: "object", in: `{"date":"2026-11-26","kitchen":"k","actions":[{"machine":"a","level":"INSPECT "}]}`,
+			machines: "a", levels: "inspect"},
+		{name: "empty list", in: `[]`},
+		{name: "ties by risk then name", in: `[{"machine":"c","level":"service","risk":0.5},{"machine":"b","level":"service","risk":0.7},{"machine":"a","level":"service","risk":0.5}]`,
+			machines: "b,a,c", levels: "service,service,service"},
+		{name: "unknown before none", in: `[{"machine":"a","level":"none","risk":0.3},{"machine":"b","level":"unknown","risk":null}]`,
+			machines: "b,a", levels: "unknown,none"},
+		{name: "missing level is unknown", in: `[{"machine":"a"}]`, machines: "a", levels: "unknown"},
+		{name: "level outside the contract kept", in: `[{"machine":"a","level":"explode"},{"machine":"b","level":"none"}]`,
+			machines: "a,b", levels: "explode,none"},
+		{name: "object without actions", in: `{"date":"2026-11-26"}`, err: "no \"actions\" array"},
+		{name: "actions not a list", in: `{"actions":{"machine":"a"}}`, err: "actions file: actions:"},
+		{name: "not json", in: `hello`, err: "neither a JSON array nor an object"},
+		{name: "empty", in: "  \n", err: "empty"},
+		{name: "truncated", in: `[{"machine":"a"`, err: "actions file:"},
+		{name: "no machine", in: `[{"level":"stop"}]`, err: "action 0 has no machine"},
+		{name: "wrong type", in: `[{"machine":"a","risk":"high"}]`, err: "actions file:"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := ParseActions([]byte(tc.in))
+			if tc.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.err) {
+					t.Fatalf("err %v, want %q", err, tc.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			var ms, ls []string
+			for _, a := range got {
+				ms = append(ms, a.Machine)
+				ls = append(ls, a.Level)
+			}
+			if strings.Join(ms, ",") != tc.machines || strings.Join(ls, ",") != tc.levels {
+				t.Errorf("got %v %v, want %s %s", ms, ls, tc.machines, tc.levels)
+			}
+		})
+	}
+	got, err := ParseActions([]byte(`{"date":"2026-11-26","kitchen":"k-9","actions":[{"machine":"a"},{"machine":"b","date":"2026-11-25"}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got[0].Date != "2026-11-26" || got[0].Kitchen != "k-9" || got[1].Date != "2026-11-25" {
+		t.Errorf("object date/kitchen not filled in: %+v", got)
+	}
+}
+
+func TestCountLevels(t *testing.T) {
+	c := countLevels([]Action{{Level: "stop"}, {Level: "stop"}, {Level: "explode"}, {Level: "none"}})
+	want := map[string]int{"stop": 2, "service": 0, "inspect": 0, "unknown": 1, "none": 1}
+	if len(c) != len(want) {
+		t.Fatalf("counts %v", c)
+	}
+	for l, n := range want {
+		if c[l] != n {
+			t.Errorf("%s: %d, want %d", l, c[l], n)
+		}
+	}
+}
+
+func TestParseInventory(t *testing.T) {
+	tests := []struct {
+		name, in, want, err string
+	}{
+		{name: "header and comments", in: "kitchen,phase,timezone\n# closed for works\nk-1,1,America/Caracas\n\nk-2, 2 ,UTC\n", want: "k-1/1/America/Caracas k-2/2/UTC"},
+		{name: "no header, short rows", in: "k-1\nk-2,1\n", want: "k-1// k-2/1/"},
+		{name: "empty", in: "", want: ""},
+		{name: "duplicate", in: "k-1,1,UTC\nk-1,2,UTC\n", err: "line 2: kitchen \"k-1\" listed twice"},
+		{name: "bad name", in: "k-1,1,UTC\n../etc,1,UTC\n", err: "line 2: bad kitchen name"},
+		{name: "bad quote", in: "\"k-1,1\n", err: InventoryKey},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := ParseInventory([]byte(tc.in))
+			if tc.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.err) {
+					t.Fatalf("err %v, want %q", err, tc.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			var parts []string
+			for _, k := range got {
+				parts = append(parts, k.Kitchen+"/"+k.Phase+"/"+k.Timezone)
+			}
+			if s := strings.Join(parts, " "); s != tc.want {
+				t.Errorf("got %q, want %q", s, tc.want)
+			}
+		})
+	}
+}
+
+func TestParseCard(t *testing.T) {
+	tests := []struct {
+		name, in string
+		cands    string // technique/role/chosen/f1 per candidate
+		facts    int
+		err      bool
+	}{
+		{name: "array with holdout", in: `{"rows":10,"candidates":[{"technique":"logistic","role":"champion","holdout":{"f1":0.5}},{"name":"gaussian","winner":true,"metrics":{"f1":0.75}}]}`,
+			cands: "logistic/champion/false/0.5 gaussian//true/0.75", facts: 1},
+		{name: "map keyed by technique, flat metrics", in: `{"candidates":{"b":{"f1":0.25,"selected":true},"a":{"f1":null}}}`,
+			cands: "a//false/- b//true/0.25"},
+		{name: "no candidates", in: `{"span":{"from":"x","to":"y"},"kitchens":["k1","k2"],"nested":[{"a":1}]}`, facts: 3},
+		{name: "array", in: `[1]`, err: true},
+		{name: "null", in: `null`, err: true},
+		{name: "garbage", in: `{`, err: true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := ParseCard([]byte(tc.in))
+			if tc.err {
+				if err == nil {
+					t.Fatalf("no error for %s", tc.in)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			var parts []string
+			for _, k := range c.Candidates {
+				f1 := "-"
+				if k.Metrics["f1"] != nil {
+					f1 = strings.TrimRight(strings.TrimRight(jsonNum(*k.Metrics["f1"]), "0"), ".")
+				}
+				parts = append(parts, k.Technique+"/"+k.Role+"/"+boolStr(k.Chosen)+"/"+f1)
+			}
+			if s := strings.Join(parts, " "); s != tc.cands {
+				t.Errorf("candidates %q, want %q", s, tc.cands)
+			}
+			if len(c.Facts) != tc.facts {
+				t.Errorf("facts %+v, want %d", c.Facts, tc.facts)
+			}
+		})
+	}
+}
+
+func jsonNum(f float64) string {
+	b, _ := json.Marshal(f)
+	return string(b)
+}
+
+func boolStr(b bool) string {
+	if b {
+		return "true"
+	}
+	return "false"
+}
+
+func TestOneLine(t *testing.T) {
+	s := oneLine("a\nb\t c  " + strings.Repeat("x", 1000))
+	if strings.ContainsAny(s, "\n\t") || !strings.HasPrefix(s, "a b c x") || len(s) > 410 {
+		t.Errorf("oneLine gave %q", s)
+	}
+}
+
+// The decoders read what other programs (and people) put in the bucket: no
+// input may panic them, and what they accept must be safe to serve.
+func FuzzParseActions(f *testing.F) {
+	f.Add([]byte(`[{"machine":"m-1","level":"stop","risk":0.9,"reasons":["x"]}]`))
+	f.Add([]byte(`{"date":"2026-11-26","actions":[{"machine":"m-1","level":"none"}]}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		acts, err := ParseActions(b)
+		if err != nil {
+			if strings.Contains(err.Error(), "\n") {
+				t.Errorf("error is not one line: %q", err)
+			}
+			return
+		}
+		for i, a := range acts {
+			if a.Machine == "" || a.Level == "" {
+				t.Errorf("accepted action without machine or level: %+v", a)
+			}
+			if i > 0 && severity(acts[i-1].Level) < severity(a.Level) {
+				t.Errorf("not sorted worst first: %v before %v", acts[i-1].Level, a.Level)
+			}
+		}
+		if _, err := json.Marshal(acts); err != nil {
+			t.Errorf("accepted actions do not encode: %v", err)
+		}
+	})
+}
+
+func FuzzParseInventory(f *testing.F) {
+	f.Add([]byte("kitchen,phase,timezone\nk-1,1,UTC\n"))
+	f.Add([]byte("# c\nk-1\n\"k-2\",2,\"Europe/Madrid\"\n"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		ks, err := ParseInventory(b)
+		if err != nil {
+			return
+		}
+		seen := map[string]bool{}
+		for _, k := range ks {
+			if !validName(k.Kitchen) || seen[k.Kitchen] {
+				t.Errorf("accepted bad or duplicate kitchen %q", k.Kitchen)
+			}
+			seen[k.Kitchen] = true
+		}
+	})
+}
+
+func FuzzParseCard(f *testing.F) {
+	f.Add([]byte(`{"rows":1,"candidates":[{"technique":"logistic","holdout":{"roc_auc":0.9}}]}`))
+	f.Add([]byte(`{"candidates":{"a":{"f1":1e308}}}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		c, err := ParseCard(b)
+		if err != nil {
+			return
+		}
+		if len(c.Facts) > maxFacts {
+			t.Errorf("%d facts", len(c.Facts))
+		}
+		for _, fct := range c.Facts {
+			if utf8.RuneCountInString(fct.Value) > 2000 {
+				t.Errorf("fact %s too long", fct.Name)
+			}
+		}
+		if _, err := json.Marshal(c); err != nil {
+			t.Errorf("accepted card does not encode: %v", err)
+		}
+	})
+}
