@@ -26,7 +26,8 @@ import (
 func inspectSections(cfg *config.Config) []inspect.Section {
 	var s []inspect.Section
 	// ---- add sections below ----
-	s = append(s, decisionSections()...) // models, decisions (agent/cmd_decide.go)
+	s = append(s, decisionSections()...)  // models, decisions (agent/cmd_decide.go)
+	s = append(s, uploadSections(cfg)...) // upload state per day (agent/cmd_upload.go)
 
 	// ---- end of sections ----
 	_ = cfg

@@ -35,6 +35,11 @@ func subsystemServices(a *runner.Agent) ([]runner.Service, error) {
 		return nil, err
 	}
 	s = append(s, ds...)
+	us, err := uploadServices(a) // daily windows upload loop (agent/cmd_upload.go)
+	if err != nil {
+		return nil, err
+	}
+	s = append(s, us...)
 
 	// ---- end of subsystems ----
 	_ = a
