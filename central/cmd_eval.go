@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/debug"
 
 	"github.com/budare/budare/central/cmapss"
 )
@@ -37,6 +38,8 @@ func cmdEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		fmt.Fprintf(stderr, "eval cmapss: unexpected arguments %q\n", fs.Args())
 		return errUsage
 	}
+	// A short batch run with a small heap: collect garbage less often.
+	debug.SetGCPercent(400)
 	res, err := cmapss.Run(ctx, cmapss.Options{Dir: *data, Subset: *subset, WindowDays: *window, Horizon: *horizon})
 	if err != nil {
 		return fmt.Errorf("eval cmapss: %w", err)

@@ -18,6 +18,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // Columns of a C-MAPSS row after unit and cycle.
@@ -155,19 +156,23 @@ func Load(dir, name string) (*Subset, error) {
 		return nil, fmt.Errorf("cmapss: bad subset name %q", name)
 	}
 	s := &Subset{Name: name}
-	var err error
-	if s.Train, err = loadUnits(dir, "train_"+name+".txt"); err != nil {
-		return nil, err
-	}
-	if s.Test, err = loadUnits(dir, "test_"+name+".txt"); err != nil {
-		return nil, err
-	}
+	// The three files parse concurrently: parsing dominates loading.
+	var wg sync.WaitGroup
+	var trainErr, testErr, rulErr error
 	var rul []int
-	err = openMaybeGzip(dir, "RUL_"+name+".txt", func(r io.Reader) error {
-		rul, err = ParseRUL(r)
-		return err
-	})
-	if err != nil {
+	wg.Add(3)
+	go func() { defer wg.Done(); s.Train, trainErr = loadUnits(dir, "train_"+name+".txt") }()
+	go func() { defer wg.Done(); s.Test, testErr = loadUnits(dir, "test_"+name+".txt") }()
+	go func() {
+		defer wg.Done()
+		rulErr = openMaybeGzip(dir, "RUL_"+name+".txt", func(r io.Reader) error {
+			var err error
+			rul, err = ParseRUL(r)
+			return err
+		})
+	}()
+	wg.Wait()
+	if err := errors.Join(trainErr, testErr, rulErr); err != nil {
 		return nil, err
 	}
 	if len(rul) != len(s.Test) {

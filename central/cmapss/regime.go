@@ -44,7 +44,7 @@ func FitRegimes(rows []Row, maxK int, explain float64) *Regimes {
 	}
 	// A systematic sample is plenty to find operating conditions and keeps
 	// the k scan cheap on large subsets.
-	step := max(1, len(rows)/4000)
+	step := max(1, len(rows)/2000)
 	X := make([][]float64, 0, len(rows)/step+1)
 	for i := 0; i < len(rows); i += step {
 		X = append(X, g.point(&rows[i]))
@@ -132,7 +132,7 @@ func kmeans(X [][]float64, k int) ([][]float64, float64) {
 	}
 	assign := make([]int, len(X))
 	wss := 0.0
-	for iter := range 100 {
+	for iter := range 50 {
 		changed := false
 		wss = 0
 		for i, x := range X {
