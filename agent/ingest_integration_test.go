@@ -78,7 +78,9 @@ func (e *agentEnv) startInProcess(t *testing.T) (stop func() int) {
 	ctx, cancel := context.WithCancel(context.Background())
 	logs := &syncBuffer{}
 	code := make(chan int, 1)
-	go func() { code <- run(ctx, []string{"run", "--config", e.cfgPath, "--log-level", "warn"}, io.Discard, logs) }()
+	go func() {
+		code <- run(ctx, []string{"run", "--config", e.cfgPath, "--log-level", "warn"}, io.Discard, logs)
+	}()
 	e.waitHTTP(t, code)
 	var once sync.Once
 	var c int

@@ -46,7 +46,7 @@ type fakeCommitter struct {
 
 	mu        sync.Mutex
 	calls     int
-	committed int64   // messages in successful commits
+	committed int64     // messages in successful commits
 	attempts  [][]int64 // seqs (and -1 per quarantined) of every attempt
 	batches   []int     // sizes of the successful commits
 	stored    []record.Record
