@@ -39,6 +39,9 @@ type DayState struct {
 	Attempts      int       `json:"attempts"` // failed attempts since the last success
 	LastError     string    `json:"last_error,omitempty"`
 	LastAttempt   time.Time `json:"last_attempt,omitzero"`
+	// RetryAt holds back a day whose own content failed (an unreadable
+	// remote window) without holding back the other days.
+	RetryAt time.Time `json:"retry_at,omitzero"`
 }
 
 // DayStatus is what `budare-agent inspect` shows for one day.
@@ -59,6 +62,7 @@ type Status struct {
 	OldestPending  string      `json:"oldest_pending,omitempty"`
 	DiskFreeBytes  uint64      `json:"disk_free_bytes,omitempty"`
 	DiskLow        bool        `json:"disk_low,omitempty"`
+	DiskError      string      `json:"disk_error,omitempty"`
 	NextAttempt    time.Time   `json:"next_attempt,omitzero"`
 	LastError      string      `json:"last_error,omitempty"`
 	LastUploadedAt time.Time   `json:"last_uploaded_at,omitzero"`

@@ -262,7 +262,7 @@ func (s *Service) RunOnce(ctx context.Context) error {
 				return fmt.Errorf("upload: save state of %s: %w", di.Day, err)
 			}
 		}
-		if gated {
+		if gated || now.Before(ds.RetryAt) {
 			continue
 		}
 		start := time.Now()
@@ -310,19 +310,22 @@ func (s *Service) failed(day string, ds *DayState, err error, now time.Time, per
 	ds.Attempts++
 	ds.LastError = err.Error()
 	ds.LastAttempt = now
+	s.mu.Lock()
+	s.lastErr = err.Error()
+	var d time.Duration
+	if perDay {
+		// Only this day waits; the store itself works.
+		d = s.backoff(ds.Attempts)
+		ds.RetryAt = now.Add(d)
+	} else {
+		s.failures++
+		d = s.backoff(s.failures)
+		s.nextAttempt = now.Add(d)
+	}
+	s.mu.Unlock()
 	if perr := s.local.PutState(StateName, day, ds); perr != nil {
 		s.log.Error("save upload state", "day", day, "err", perr)
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.lastErr = err.Error()
-	if perDay {
-		// Retry this day next pass; its content will not fix itself sooner.
-		return s.cfg.Interval
-	}
-	s.failures++
-	d := s.backoff(s.failures)
-	s.nextAttempt = now.Add(d)
 	return d
 }
 
@@ -572,7 +575,8 @@ func (s *Service) Status() (Status, error) {
 	st.Kitchen = s.cfg.Kitchen
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	st.DiskFreeBytes, st.DiskLow, st.NextAttempt, st.LastError = s.diskFree, s.diskLow, s.nextAttempt, s.lastErr
+	st.DiskFreeBytes, st.DiskLow, st.DiskError = s.diskFree, s.diskLow, s.diskErr
+	st.NextAttempt, st.LastError = s.nextAttempt, s.lastErr
 	return st, nil
 }
 

@@ -720,7 +720,7 @@ func TestRetentionNeverDeletesUnuploadedDays(t *testing.T) {
 		ds := h.state(day)
 		switch {
 		case i == 5:
-			if ds.Status != StateFailed || di.Pruned || !strings.Contains(ds.LastError, "not gzip") {
+			if ds.Status != StateFailed || di.Pruned || !strings.Contains(ds.LastError, "not gzip") || ds.RetryAt.IsZero() {
 				t.Fatalf("%s with a foreign object: %+v %+v", day, ds, di)
 			}
 			if b, _ := h.remote.Get(ctx, ObjectKey(kitchen, day), 0); string(b) != "not a window" {
