@@ -172,8 +172,11 @@ func Load(dir, name string) (*Subset, error) {
 		})
 	}()
 	wg.Wait()
-	if err := errors.Join(trainErr, testErr, rulErr); err != nil {
-		return nil, err
+	// The first problem is reported alone: errors stay one line.
+	for _, err := range []error{trainErr, testErr, rulErr} {
+		if err != nil {
+			return nil, err
+		}
 	}
 	if len(rul) != len(s.Test) {
 		return nil, fmt.Errorf("cmapss: %s: %d RUL values for %d test units", name, len(rul), len(s.Test))
@@ -191,16 +194,15 @@ func loadUnits(dir, file string) ([]Unit, error) {
 	var units []Unit
 	err := openMaybeGzip(dir, file, func(r io.Reader) error {
 		rows, err := Parse(r)
-		if err != nil {
-			return err
+		if err == nil {
+			units, err = Group(rows)
 		}
-		units, err = Group(rows)
-		return err
+		if err != nil {
+			return fmt.Errorf("%s: %w", file, err)
+		}
+		return nil
 	})
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", file, err)
-	}
-	return units, nil
+	return units, err
 }
 
 func openMaybeGzip(dir, file string, fn func(io.Reader) error) error {
