@@ -105,7 +105,7 @@ func decisionServices(a *runner.Agent) ([]runner.Service, error) {
 		return nil, err
 	}
 	svc := &decide.Service{
-		Decider: &decide.Decider{Kitchen: cfg.Kitchen, Location: cfg.Location, Records: a.Store, Models: current,
+		Decider: &decide.Decider{Kitchen: cfg.Kitchen, Location: cfg.Location, Records: decide.StoreRecords{Store: a.Store}, Models: current,
 			Thresholds: thresholds(cfg), SeenDays: cfg.Decision.UnseenClearDays},
 		State: a.Store, Pub: mq, StartOfDay: sod, UnseenClearDays: cfg.Decision.UnseenClearDays, Logger: log,
 	}
@@ -224,7 +224,7 @@ func cookedArepas(st *store.Store, loc *time.Location) func(context.Context) ([]
 		if today == day && len(types) > 0 {
 			return types, nil
 		}
-		t, err := decide.CookedArepas(st, today, loc)
+		t, err := decide.CookedArepas(decide.StoreRecords{Store: st}, today, loc)
 		if err != nil {
 			return nil, err
 		}
@@ -312,7 +312,7 @@ func decideByHand(ctx context.Context, cfg *config.Config, day string, now time.
 	} else if rel.Expired(now) {
 		log.Warn("the installed model release has expired; deciding with it until a newer one is accepted", "release", rel.Number)
 	}
-	dec := &decide.Decider{Kitchen: cfg.Kitchen, Location: cfg.Location, Records: st,
+	dec := &decide.Decider{Kitchen: cfg.Kitchen, Location: cfg.Location, Records: decide.StoreRecords{Store: st},
 		Models: func() *modelsync.Release { return rel }, Thresholds: thresholds(cfg), SeenDays: cfg.Decision.UnseenClearDays}
 	if dry {
 		return dec.Decide(ctx, day, now)

@@ -237,20 +237,36 @@ func (d *Decider) decideMachine(machine, day string, now time.Time, rel *modelsy
 			window = max(window, m.Features.Days())
 		}
 	}
-	from, err := DayStart(day, -window, d.Location)
-	if err != nil {
-		return a, err
+	// bounds[i] is the start of local day D-window+i; bounds[window] is
+	// the start of D. Computed on the calendar, so DST days are right.
+	bounds := make([]time.Time, window+1)
+	for i := range bounds {
+		b, err := DayStart(day, i-window, d.Location)
+		if err != nil {
+			return a, err
+		}
+		bounds[i] = b
 	}
-	to, _ := DayStart(day, 0, d.Location)
-	last7, _ := DayStart(day, -features.DefaultWindowDays, d.Location)
-	var recs []record.Record
+	// byDay[i] holds day i's records in time order (what features.Collect
+	// would gather, for all arepa types at once).
+	byDay := make([][]record.Record, window)
 	types := map[string]bool{}
-	dataDays := map[string]bool{}
-	err = d.Records.Scan(machine, from, to, func(r record.Record) error {
-		recs = append(recs, r)
-		if r.Type == record.TypeCook && !r.TS.Before(last7) {
+	dataDays := map[int]bool{}
+	di := 0
+	err := scanRecords(d.Records, machine, bounds[0], bounds[window], func(r record.Record) error {
+		if r.Type != record.TypeCook && r.Type != record.TypeEvent {
+			return nil
+		}
+		for di < window-1 && !r.TS.Before(bounds[di+1]) {
+			di++
+		}
+		if r.TS.Before(bounds[di]) {
+			return nil // the scan is in time order; never expected
+		}
+		byDay[di] = append(byDay[di], r)
+		if r.Type == record.TypeCook && di >= window-features.DefaultWindowDays {
 			types[r.Arepa] = true
-			dataDays[record.LocalDay(r.TS, d.Location)] = true
+			dataDays[di] = true
 		}
 		return nil
 	})
@@ -280,10 +296,7 @@ func (d *Decider) decideMachine(machine, day string, now time.Time, rel *modelsy
 			noModel = append(noModel, t)
 			continue
 		}
-		w, err := features.Collect(recs, t, day, m.Features.Days(), d.Location)
-		if err != nil {
-			return a, err
-		}
+		w := windowOf(byDay, t, m.Features.Days())
 		vec, ok := m.Features.Compute(w)
 		if !ok {
 			thin = append(thin, fmt.Sprintf("%s cooked on %d of the last %d days (need %d)",
@@ -347,6 +360,24 @@ func (d *Decider) decideMachine(machine, day string, now time.Time, rel *modelsy
 	return a, nil
 }
 
+// windowOf is features.Collect over records already split by local day:
+// the last n days, keeping cook records of arepa and every event, in time
+// order. TestWindowOfMatchesCollect holds it to Collect.
+func windowOf(byDay [][]record.Record, arepa string, n int) features.Window {
+	n = min(n, len(byDay))
+	w := features.Window{Days: make([][]record.Record, n)}
+	for i, recs := range byDay[len(byDay)-n:] {
+		var out []record.Record
+		for _, r := range recs {
+			if r.Type == record.TypeEvent || r.Arepa == arepa {
+				out = append(out, r)
+			}
+		}
+		w.Days[i] = out
+	}
+	return w
+}
+
 func activeDays(w features.Window) int {
 	n := 0
 	for _, d := range w.Days {
@@ -388,7 +419,7 @@ func CookedArepas(recs Records, day string, loc *time.Location) ([]string, error
 		if m.Last.Before(from) {
 			continue
 		}
-		err := recs.Scan(m.Machine, from, to, func(r record.Record) error {
+		err := scanRecords(recs, m.Machine, from, to, func(r record.Record) error {
 			if r.Type == record.TypeCook {
 				types[r.Arepa] = true
 			}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -11,6 +12,8 @@ import (
 
 	"github.com/budare/budare/agent/modelsync"
 	"github.com/budare/budare/agent/store"
+	"github.com/budare/budare/internal/features"
+	"github.com/budare/budare/internal/record"
 )
 
 func mustLoc(t testing.TB, name string) *time.Location {
@@ -38,10 +41,18 @@ func TestDecideLevelsAndReasons(t *testing.T) {
 		machineSpec{name: "m-quiet", arepa: "domino", days: 10, skip: 8}, // last cooked 9 days ago
 	)
 	rel := memRelease(t, dir, st, "reina-pepiada", "domino")
-	d := &Decider{Kitchen: "k-017", Location: loc, Records: st,
-		Models:     func() *modelsync.Release { return rel },
-		Thresholds: Thresholds{Inspect: 0, Service: 0.7, Stop: 0.9}}
 	now := time.Date(2026, 11, 27, 9, 30, 0, 0, time.UTC)
+	// The fast stored-record reader and store.Scan must decide alike.
+	for _, recs := range []Records{st, StoreRecords{st}} {
+		d := &Decider{Kitchen: "k-017", Location: loc, Records: recs,
+			Models:     func() *modelsync.Release { return rel },
+			Thresholds: Thresholds{Inspect: 0, Service: 0.7, Stop: 0.9}}
+		checkDecision(t, d, day, now)
+	}
+}
+
+func checkDecision(t *testing.T, d *Decider, day string, now time.Time) {
+	t.Helper()
 	got, err := d.Decide(context.Background(), day, now)
 	if err != nil {
 		t.Fatal(err)
@@ -345,4 +356,48 @@ type publisherFunc func(topic string, payload []byte)
 func (f publisherFunc) Publish(_ context.Context, topic string, payload []byte, _ bool) error {
 	f(topic, payload)
 	return nil
+}
+
+// TestWindowOfMatchesCollect holds the decision's window building to
+// features.Collect, which the trainer's features come from, across a DST
+// change and with events and several arepa types interleaved.
+func TestWindowOfMatchesCollect(t *testing.T) {
+	loc := mustLoc(t, "Europe/Berlin")
+	const day = "2026-03-31"
+	const window = 7
+	start, _ := DayStart(day, -window-1, loc)
+	end, _ := DayStart(day, 1, loc)
+	var recs []record.Record
+	seq := int64(0)
+	for ts := start; ts.Before(end); ts = ts.Add(37 * time.Minute) {
+		seq++
+		r := record.Record{Machine: "m", TS: ts.UTC(), Seq: seq, Type: record.TypeCook,
+			Arepa: []string{"domino", "catira", "pelua"}[seq%3], Metrics: map[string]float64{"x": float64(seq)}}
+		if seq%11 == 0 {
+			r = record.Record{Machine: "m", TS: ts.UTC(), Seq: seq, Type: record.TypeEvent, Kind: record.KindFault}
+		}
+		recs = append(recs, r)
+	}
+	bounds := make([]time.Time, window+1)
+	for i := range bounds {
+		bounds[i], _ = DayStart(day, i-window, loc)
+	}
+	byDay := make([][]record.Record, window)
+	for _, r := range recs {
+		for i := range window {
+			if !r.TS.Before(bounds[i]) && r.TS.Before(bounds[i+1]) {
+				byDay[i] = append(byDay[i], r)
+			}
+		}
+	}
+	for _, a := range []string{"domino", "catira", "nothing"} {
+		want, err := features.Collect(recs, a, day, window, loc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := windowOf(byDay, a, window)
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("%s: windowOf differs from features.Collect", a)
+		}
+	}
 }
