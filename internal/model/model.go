@@ -12,6 +12,7 @@ import (
 	"io"
 	"math"
 	"slices"
+	"strings"
 
 	"github.com/budare/budare/internal/features"
 )
@@ -190,7 +191,8 @@ func (m *Model) Contributions(vec []float64) []float64 {
 // Reasons returns up to n short human-readable lines for the features that
 // push vec's risk up the most, strongest first, e.g.
 // "vibration_mm_s trend +38% over 7 days". Features that lower the risk are
-// never given as reasons, so a healthy machine may get none.
+// never given as reasons, so a healthy machine may get none; each metric
+// appears at most once.
 func (m *Model) Reasons(vec []float64, n int) []string {
 	c := m.Contributions(vec)
 	if c == nil || n <= 0 {
@@ -213,12 +215,21 @@ func (m *Model) Reasons(vec []float64, n int) []string {
 		}
 		return a - b
 	})
+	// One line per metric: "vibration level" and "vibration peak" together
+	// tell a person no more than the stronger of the two.
+	names := m.Features.Names()
+	seen := map[string]bool{}
 	out := make([]string, 0, n)
 	for _, j := range idx {
 		if len(out) == n {
 			break
 		}
-		if s := m.Features.Describe(vec, m.Mean, j); s != "" && !slices.Contains(out, s) {
+		metric, _, _ := strings.Cut(names[j], ":")
+		if seen[metric] {
+			continue
+		}
+		if s := m.Features.Describe(vec, m.Mean, j); s != "" {
+			seen[metric] = true
 			out = append(out, s)
 		}
 	}

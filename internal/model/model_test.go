@@ -74,6 +74,14 @@ func TestTechniquesSeparate(t *testing.T) {
 			if len(r) == 0 || r[0][:2] != "a " {
 				t.Errorf("reasons %q, want a line about metric a first", r)
 			}
+			for _, line := range r[1:] {
+				if line[:2] == "a " {
+					t.Errorf("reasons %q name metric a twice", r)
+				}
+			}
+			if len(m.Reasons(m.Mean, 3)) != 0 && tech.Name() == TechLogistic {
+				t.Errorf("the usual vector got reasons %q", m.Reasons(m.Mean, 3))
+			}
 			if math.IsNaN(m.Score(bad)) || m.Score(bad) < m.Threshold {
 				t.Errorf("failing vector scores %v below threshold %v", m.Score(bad), m.Threshold)
 			}
