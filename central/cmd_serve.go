@@ -9,10 +9,12 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/BurntSushi/toml"
 
+	"github.com/budare/budare/central/config"
 	"github.com/budare/budare/central/dashboard"
 	"github.com/budare/budare/internal/logging"
 	"github.com/budare/budare/internal/objstore"
@@ -22,25 +24,33 @@ import (
 // so exposing it is a deliberate choice (a reverse proxy, or --listen).
 const defaultListen = "127.0.0.1:8080"
 
-// serveConfig is the part of the central config file serve reads.
-type serveConfig struct {
-	S3    objstore.Config `toml:"s3"`
+// serveSection is the [serve] table of the central config file. The shared
+// loader (central/config) does not know it yet, so serve reads it itself.
+type serveSection struct {
 	Serve struct {
 		Listen string `toml:"listen"`
 	} `toml:"serve"`
 }
 
-func loadServeConfig(path string) (*serveConfig, error) {
-	b, err := os.ReadFile(path)
+// loadServeConfig loads the central config with the shared loader (the same
+// checks train runs) and the [serve] table. It returns the loader's warnings
+// about keys it does not know, except serve's own.
+func loadServeConfig(path string) (*config.Config, string, []string, error) {
+	cfg, err := config.Load(path)
 	if err != nil {
-		return nil, fmt.Errorf("config: %w", err)
+		return nil, "", nil, err
 	}
-	var c serveConfig
-	// Other commands' tables live in the same file; unknown keys are theirs.
-	if _, err := toml.Decode(string(b), &c); err != nil {
-		return nil, fmt.Errorf("config %s: %w", path, err)
+	var sec serveSection
+	if _, err := toml.DecodeFile(path, &sec); err != nil {
+		return nil, "", nil, fmt.Errorf("config %s: %w", path, err)
 	}
-	return &c, nil
+	var warns []string
+	for _, w := range cfg.Warnings {
+		if !strings.Contains(w, `"serve.`) {
+			warns = append(warns, w)
+		}
+	}
+	return cfg, sec.Serve.Listen, warns, nil
 }
 
 // cmdServe serves the read-only dashboard:
@@ -71,13 +81,16 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	cfg, err := loadServeConfig(*cfgPath)
+	cfg, cfgListen, warns, err := loadServeConfig(*cfgPath)
 	if err != nil {
 		return err
 	}
+	for _, w := range warns {
+		log.Warn("config: " + w)
+	}
 	addr := *listen
 	if addr == "" {
-		addr = cfg.Serve.Listen
+		addr = cfgListen
 	}
 	if addr == "" {
 		addr = defaultListen

@@ -114,6 +114,11 @@ func ParseActions(b []byte) ([]Action, error) {
 		if a.Risk != nil && (math.IsNaN(*a.Risk) || math.IsInf(*a.Risk, 0)) {
 			a.Risk = nil
 		}
+		// The agent writes risk 0 for "unknown"; that is no risk figure,
+		// and showing 0.00 would read as "healthy".
+		if a.Level == "unknown" && a.Risk != nil && *a.Risk == 0 {
+			a.Risk = nil
+		}
 	}
 	sortActions(list)
 	return list, nil

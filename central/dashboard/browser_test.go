@@ -144,11 +144,13 @@ func TestDashboardInChromium(t *testing.T) {
 	mustContain(t, "models", d, `data-state="ready"`, `id="release-number">12<`, "current")
 	mustContain(t, "domino", rowOf(t, d, `<tr data-arepa="domino"`), "logistic",
 		`data-metric="roc_auc">0.971<`, `data-metric="pr_auc">0.812<`, `data-metric="f1">0.786<`)
-	mustContain(t, "reina-pepiada", rowOf(t, d, `<tr data-arepa="reina-pepiada"`), "gaussian", `data-metric="roc_auc">0.961<`)
-	if n := strings.Count(d, "✓ chosen"); n != 2 {
-		t.Errorf("models page marks %d chosen candidates, want 2", n)
+	mustContain(t, "reina-pepiada", rowOf(t, d, `<tr data-arepa="reina-pepiada"`), "gaussian", `data-metric="roc_auc">0.961<`, `<td class="num">11</td>`)
+	if n := strings.Count(d, "✓ in this release"); n != 2 {
+		t.Errorf("models page marks %d published candidates, want 2", n)
 	}
-	mustContain(t, "candidates", d, "Candidates for", `data-technique="gaussian"`, "champion", "span.from", "2026-10-15")
+	mustContain(t, "candidates", d, "Candidates for", "Decision: ", "does not beat the current 0.8200",
+		`data-technique="gaussian" data-role="champion"`, "current (release 11)", "best challenger",
+		"too few positives to boost", "slices.holdout", "2026-10-15")
 
 	// A store that stops answering shows one visible line, not a blank page.
 	ms.Stop()

@@ -210,6 +210,9 @@ func TestKitchen(t *testing.T) {
 	if got := strings.Join(lvls, ","); got != "stop,service,inspect,unknown,none,none" {
 		t.Errorf("levels %s", got)
 	}
+	if v.Actions[3].Risk != nil {
+		t.Errorf("unknown level shows risk %v, want none", *v.Actions[3].Risk)
+	}
 	if len(v.HistoryDays) != 7 || v.HistoryDays[0] != "2026-11-20" || v.HistoryDays[6] != "2026-11-26" {
 		t.Errorf("history days %v", v.HistoryDays)
 	}
@@ -264,19 +267,43 @@ func TestModels(t *testing.T) {
 	if len(v.Arepas) != 2 || v.Arepas[0].Arepa != "domino" || v.Arepas[1].Technique != "gaussian" {
 		t.Fatalf("arepas %+v", v.Arepas)
 	}
-	d := v.Arepas[0]
-	if d.Holdout["roc_auc"] == nil || *d.Holdout["roc_auc"] != 0.9712 || d.Card == nil || len(d.Card.Candidates) != 3 {
+	d, r := v.Arepas[0], v.Arepas[1]
+	if d.Holdout["roc_auc"] == nil || *d.Holdout["roc_auc"] != 0.9712 || d.Trained != 12 || d.Card == nil || len(d.Card.Candidates) != 4 {
 		t.Fatalf("domino %+v", d)
 	}
+	if !strings.HasPrefix(d.Card.Decision, "challenger logistic pr_auc 0.8123 beats") {
+		t.Errorf("domino decision %q", d.Card.Decision)
+	}
+	// Domino's new model is the best challenger; reina-pepiada kept release
+	// 11's model, so its current model is what the release ships.
+	published := func(a ArepaModel) string {
+		var out []string
+		for _, c := range a.Card.Candidates {
+			if c.Published {
+				out = append(out, c.Technique+"/"+c.Role)
+			}
+		}
+		return strings.Join(out, ",")
+	}
+	if got := published(d); got != "logistic/challenger" {
+		t.Errorf("domino published %q", got)
+	}
+	if r.Trained != 11 || r.Card == nil {
+		t.Fatalf("reina-pepiada %+v", r)
+	}
+	if got := published(r); got != "gaussian/current (release 11)" {
+		t.Errorf("reina-pepiada published %q", got)
+	}
 	c := d.Card.Candidates
-	if !c[0].Chosen || c[1].Chosen || c[2].Role != "champion" || *c[1].Metrics["pr_auc"] != 0.7345 || c[2].Metrics["pr_auc"] != nil {
+	if !c[0].Chosen || c[1].Chosen || c[2].Error == "" || !c[3].Champion || *c[1].Metrics["pr_auc"] != 0.7345 || *c[3].Metrics["pr_auc"] != 0.7001 {
 		t.Errorf("candidates %+v", c)
 	}
 	facts := map[string]string{}
 	for _, f := range d.Card.Facts {
 		facts[f.Name] = f.Value
 	}
-	if facts["rows"] != "18234" || facts["span.from"] != "2026-10-15" || facts["kitchens"] != "k-001, k-002" {
+	if facts["span_first"] != "2026-10-15" || facts["kitchens"] != "k-001, k-002" ||
+		facts["slices.holdout"] != "from 2026-11-18, positive_share 0.013, positives 42, rows 3234, to 2026-11-22" {
 		t.Errorf("facts %v", facts)
 	}
 

@@ -121,10 +121,15 @@ func TestParseCard(t *testing.T) {
 		err      bool
 	}{
 		{name: "array with holdout", in: `{"rows":10,"candidates":[{"technique":"logistic","role":"champion","holdout":{"f1":0.5}},{"name":"gaussian","winner":true,"metrics":{"f1":0.75}}]}`,
-			cands: "logistic/champion/false/0.5 gaussian//true/0.75", facts: 1},
+			cands: "logistic/champion/false/0.5 gaussian/challenger/true/0.75", facts: 1},
 		{name: "map keyed by technique, flat metrics", in: `{"candidates":{"b":{"f1":0.25,"selected":true},"a":{"f1":null}}}`,
-			cands: "a//false/- b//true/0.25"},
+			cands: "a/challenger/false/- b/challenger/true/0.25"},
 		{name: "no candidates", in: `{"span":{"from":"x","to":"y"},"kitchens":["k1","k2"],"nested":[{"a":1}]}`, facts: 3},
+		{name: "trainer's card", in: `{"v":1,"release":12,"decision":"first model","chosen":"gaussian","metric":"pr_auc",
+			"slices":{"holdout":{"from":"a","rows":3,"positive_share":0.0129870129}},
+			"candidates":[{"technique":"logistic","holdout":{"f1":0.5}},{"technique":"gaussian","holdout":{"f1":0.75}},{"technique":"boosted","error":"failed"}],
+			"champion":{"release":11,"technique":"logistic","holdout":{"f1":0.25}}}`,
+			cands: "logistic/challenger/false/0.5 gaussian/challenger/true/0.75 boosted/challenger/false/- logistic/current (release 11)/false/0.25", facts: 4},
 		{name: "array", in: `[1]`, err: true},
 		{name: "null", in: `null`, err: true},
 		{name: "garbage", in: `{`, err: true},
@@ -154,6 +159,23 @@ func TestParseCard(t *testing.T) {
 			}
 			if len(c.Facts) != tc.facts {
 				t.Errorf("facts %+v, want %d", c.Facts, tc.facts)
+			}
+			if tc.name == "trainer's card" {
+				if c.Release != 12 || c.Decision != "first model" || !c.Candidates[3].Champion || c.Candidates[2].Error != "failed" {
+					t.Errorf("card %+v", c)
+				}
+				// Decision-related facts come first; fractions are shortened.
+				if c.Facts[0].Name != "chosen" || c.Facts[2] != (Fact{"slices.holdout", "from a, positive_share 0.013, rows 3"}) {
+					t.Errorf("facts %+v", c.Facts)
+				}
+				c.markPublished(true)
+				if !c.Candidates[1].Published || c.Candidates[3].Published {
+					t.Errorf("new model: published %+v", c.Candidates)
+				}
+				c.markPublished(false)
+				if c.Candidates[1].Published || !c.Candidates[3].Published {
+					t.Errorf("kept model: published %+v", c.Candidates)
+				}
 			}
 		})
 	}

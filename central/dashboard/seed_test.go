@@ -11,6 +11,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/budare/budare/agent/decide"
+	"github.com/budare/budare/central/train"
+	"github.com/budare/budare/internal/model"
 	"github.com/budare/budare/internal/objstore"
 	"github.com/budare/budare/internal/release"
 )
@@ -86,8 +89,6 @@ func (f *fakeStore) callCount() int {
 // seedNow is the clock of the seeded data: the morning of 2026-11-26 UTC.
 var seedNow = time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC)
 
-func ptr(x float64) *float64 { return &x }
-
 // seedMachine is one machine's action in the seeded data, per day offset.
 type seedMachine struct {
 	machine string
@@ -107,9 +108,11 @@ var seedK001 = []seedMachine{
 	{"m-<b>x</b>", []string{"", "", "", "", "", "", "none"}, 0.02, []string{"<img src=x onerror=alert(1)>"}},
 }
 
-// seed fills a store with an inventory, a week of actions for k-001, a day
-// for k-002 as an object with an "actions" array, nothing for k-003, and two
-// signed model releases with cards.
+// seed fills a store with what the agent and the trainer write: an
+// inventory, a week of k-001's actions (decide.Day, the agent's file), a
+// day of k-002 as a bare JSON array, nothing for k-003, and two signed
+// model releases with cards (train.Card). In release 12 domino gets a new
+// model and reina-pepiada keeps release 11's.
 func seed(t testing.TB, put func(key string, b []byte)) {
 	t.Helper()
 	put(InventoryKey, []byte("kitchen,phase,timezone\nk-001,1,America/Caracas\nk-002,1,Europe/Madrid\nk-003,2,UTC\n"))
@@ -118,63 +121,88 @@ func seed(t testing.TB, put func(key string, b []byte)) {
 		days[i] = seedNow.AddDate(0, 0, i-6).Format(time.DateOnly)
 	}
 	for i, day := range days {
-		var acts []map[string]any
+		decided := seedNow.AddDate(0, 0, i-6).Add(-3 * time.Hour)
+		d := decide.Day{V: 1, Date: day, Kitchen: "k-001", ModelRelease: 12, DecidedAt: decided, Counts: map[string]int{}}
 		for _, m := range seedK001 {
 			if m.levels[i] == "" {
 				continue
 			}
-			a := map[string]any{"v": 1, "date": day, "kitchen": "k-001", "machine": m.machine,
-				"level": m.levels[i], "reasons": m.reasons, "model_release": 12, "data_days": 7,
-				"decided_at": day + "T05:30:00-04:00"}
+			a := decide.Action{V: 1, Date: day, Kitchen: "k-001", Machine: m.machine, Level: m.levels[i],
+				Reasons: m.reasons, ModelRelease: 12, DataDays: 7, DecidedAt: decided}
 			if m.risk >= 0 {
-				a["risk"] = m.risk
-				a["by_arepa"] = map[string]float64{"reina-pepiada": m.risk, "domino": m.risk / 2}
+				a.Risk = m.risk
+				a.ByArepa = map[string]float64{"reina-pepiada": m.risk, "domino": m.risk / 2}
 			} else {
-				a["risk"] = nil
-				a["data_days"] = 2
+				a.DataDays = 2 // the agent writes risk 0 for an unknown level
 			}
-			acts = append(acts, a)
+			d.Counts[a.Level]++
+			d.Actions = append(d.Actions, a)
 		}
-		put(actionsKey("k-001", day), mustJSON(t, acts))
+		put(actionsKey("k-001", day), mustJSON(t, d))
 	}
-	put(actionsKey("k-002", days[6]), mustJSON(t, map[string]any{
-		"v": 1, "date": days[6], "kitchen": "k-002",
-		"actions": []map[string]any{
-			{"machine": "m-10", "level": "none", "risk": 0.1, "reasons": []string{}, "model_release": 12, "data_days": 7},
-			{"machine": "m-11", "level": "inspect", "risk": 0.45, "reasons": []string{"energy_wh level +9%"}, "model_release": 12, "data_days": 7},
-		},
+	put(actionsKey("k-002", days[6]), mustJSON(t, []map[string]any{
+		{"v": 1, "date": days[6], "kitchen": "k-002", "machine": "m-10", "level": "none", "risk": 0.1, "reasons": []string{}, "model_release": 12, "data_days": 7},
+		{"v": 1, "date": days[6], "kitchen": "k-002", "machine": "m-11", "level": "inspect", "risk": 0.45, "reasons": []string{"energy_wh level +9%"}, "model_release": 12, "data_days": 7},
 	}))
 
 	_, priv, err := ed25519.GenerateKey(nil)
 	if err != nil {
 		t.Fatal(err)
 	}
+	metrics := func(roc, pr, f1 float64) *model.Metrics {
+		return &model.Metrics{ROCAUC: roc, PRAUC: pr, F1: f1, Precision: 0.8, Recall: 0.77, Brier: 0.061, Threshold: 0.35, N: 1000, Positives: 40}
+	}
+	entries := map[int64]map[string]release.Entry{}
 	for _, rel := range []int64{11, 12} {
-		m := &release.Manifest{Release: rel, Created: seedNow.Add(-time.Duration(13-rel) * 24 * time.Hour),
-			Expires: seedNow.Add(30 * 24 * time.Hour), Phase: 1, Models: map[string]release.Entry{}}
-		for i, arepa := range []string{"domino", "reina-pepiada"} {
-			model := []byte(fmt.Sprintf(`{"technique":"logistic","release":%d,"arepa":%q}`, rel, arepa))
-			e := release.Describe(release.ModelKey(arepa, rel), model)
-			e.Technique = []string{"logistic", "gaussian"}[i]
-			e.Trained = rel
-			e.Threshold = 0.35
-			e.Holdout = map[string]float64{"roc_auc": 0.9712 - float64(i)/100, "pr_auc": 0.8123, "f1": 0.7861, "precision": 0.8, "recall": 0.77, "brier": 0.061}
-			m.Models[arepa] = e
-			put(e.Key, model)
-			put(release.CardKey(arepa, rel), mustJSON(t, map[string]any{
-				"arepa": arepa, "release": rel, "rows": 18234, "positives": 412,
-				"span":     map[string]any{"from": "2026-10-15", "to": "2026-11-25"},
-				"kitchens": []string{"k-001", "k-002"},
-				"candidates": []map[string]any{
-					{"technique": "logistic", "role": "challenger", "chosen": i == 0,
-						"holdout": map[string]any{"roc_auc": 0.9712, "pr_auc": 0.8123, "f1": 0.7861, "precision": 0.8, "recall": 0.77, "brier": 0.061, "threshold": 0.35}},
-					{"technique": "gaussian", "role": "challenger", "chosen": i == 1,
-						"holdout": map[string]any{"roc_auc": 0.9533, "pr_auc": 0.7345, "f1": 0.7012, "precision": 0.7, "recall": 0.70, "brier": 0.08, "threshold": 0.5}},
-					{"technique": "logistic", "role": "champion", "chosen": false,
-						"holdout": map[string]any{"roc_auc": 0.9411, "pr_auc": nil, "f1": 0.69, "brier": 0.09}},
+		entries[rel] = map[string]release.Entry{}
+		for _, arepa := range []string{"domino", "reina-pepiada"} {
+			card := &train.Card{V: 1, Arepa: arepa, Release: rel, Date: "2026-11-26", Phase: 1,
+				SpanFirst: "2026-10-15", SpanLast: "2026-11-25", HorizonDays: 3, Kitchens: []string{"k-001", "k-002"},
+				Slices: map[string]train.Part{
+					"train":      {From: "2026-10-22", To: "2026-11-08", Rows: 12000, Positives: 300, Balance: 0.025},
+					"validation": {From: "2026-11-11", To: "2026-11-15", Rows: 3000, Positives: 70, Balance: 0.023333333},
+					"holdout":    {From: "2026-11-18", To: "2026-11-22", Rows: 3234, Positives: 42, Balance: 0.012987012987},
 				},
-			}))
+				Features: []string{"plate_temp_c_mean", "vibration_mm_s_slope"}, Metric: "pr_auc", Margin: 0.01, Threshold: 0.35,
+				Candidates: []train.CandidateCard{
+					{Technique: "logistic", Holdout: metrics(0.9712, 0.8123, 0.7861)},
+					{Technique: "gaussian", Holdout: metrics(0.9533, 0.7345, 0.7012)},
+					{Technique: "boosted", Error: "too few positives to boost"},
+				},
+				Chosen: "logistic",
+			}
+			key := release.ModelKey(arepa, rel)
+			e := release.Entry{}
+			switch {
+			case rel == 11:
+				card.Decision = "first model for this type"
+			case arepa == "domino":
+				card.Champion = &train.ChampionCard{Release: 11, Technique: "logistic", Holdout: metrics(0.9411, 0.7001, 0.69)}
+				card.Decision = "challenger logistic pr_auc 0.8123 beats the current 0.7001 by at least 0.0100"
+			default: // kept: the entry points at release 11's model file
+				card.Champion = &train.ChampionCard{Release: 11, Technique: "gaussian", Holdout: metrics(0.9612, 0.8200, 0.79)}
+				card.Decision = "challenger logistic pr_auc 0.8123 does not beat the current 0.8200 by 0.0100; the current model stays"
+				e = entries[11][arepa]
+			}
+			if e.Key == "" {
+				m := []byte(fmt.Sprintf(`{"technique":"logistic","release":%d,"arepa":%q}`, rel, arepa))
+				put(key, m)
+				e = release.Describe(key, m)
+				e.Technique, e.Trained, e.Threshold = "logistic", rel, 0.35
+				if arepa == "reina-pepiada" {
+					e.Technique = "gaussian"
+				}
+			}
+			e.Holdout = map[string]float64{"roc_auc": 0.9712, "pr_auc": 0.8123, "f1": 0.7861, "precision": 0.8, "recall": 0.77, "brier": 0.061}
+			if arepa == "reina-pepiada" && rel == 12 {
+				e.Holdout["roc_auc"] = 0.9612
+			}
+			e.Card = release.CardKey(arepa, rel)
+			put(e.Card, mustJSON(t, card))
+			entries[rel][arepa] = e
 		}
+		m := &release.Manifest{Release: rel, Created: seedNow.Add(-time.Duration(13-rel) * 24 * time.Hour),
+			Expires: seedNow.Add(30 * 24 * time.Hour), Phase: 1, Models: entries[rel]}
 		mb, sig, err := release.Sign(m, priv)
 		if err != nil {
 			t.Fatal(err)

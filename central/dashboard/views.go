@@ -431,12 +431,12 @@ func (s *Server) modelsView(ctx context.Context, want int64) (*ModelsView, int, 
 	arepas := m.Arepas()
 	v.Arepas = make([]ArepaModel, len(arepas))
 	s.parallel(len(arepas), func(i int) {
-		v.Arepas[i] = s.arepaModel(ctx, arepas[i], m.Models[arepas[i]])
+		v.Arepas[i] = s.arepaModel(ctx, m.Release, arepas[i], m.Models[arepas[i]])
 	})
 	return v, 0, nil
 }
 
-func (s *Server) arepaModel(ctx context.Context, arepa string, e release.Entry) ArepaModel {
+func (s *Server) arepaModel(ctx context.Context, rel int64, arepa string, e release.Entry) ArepaModel {
 	am := ArepaModel{Arepa: arepa, Technique: e.Technique, Trained: e.Trained, Threshold: e.Threshold,
 		Key: e.Key, SHA256: e.SHA256, Size: e.Size, Holdout: map[string]*float64{}}
 	for _, name := range metricNames {
@@ -466,6 +466,13 @@ func (s *Server) arepaModel(ctx context.Context, arepa string, e release.Entry) 
 		am.CardError = oneLine(fmt.Sprintf("%s: %v", cardKey, err))
 		return am
 	}
+	// A model trained for this release is the card's best challenger; an
+	// older one is the current model the card compared against.
+	cardRel := c.Release
+	if cardRel == 0 {
+		cardRel = rel
+	}
+	c.markPublished(e.Trained == 0 || e.Trained == cardRel)
 	am.Card = c
 	return am
 }

@@ -236,22 +236,25 @@ async function models() {
       el('h2', {}, 'Candidates for ', el('span', { class: 'arepa', text: a.arepa })));
     if (a.card_error) sec.append(el('p', { class: 'err', text: a.card_error }));
     if (!a.card) return sec;
-    if (a.card.facts.length) {
-      sec.append(el('dl', { class: 'facts' }, ...a.card.facts.flatMap((f) => [el('dt', { text: f.name }), el('dd', { text: f.value })])));
-    }
+    if (a.card.decision) sec.append(el('p', { class: 'decision' }, el('b', { text: 'Decision: ' }), a.card.decision));
+    const details = a.card.facts.length ? el('details', {}, el('summary', { text: 'Training data and settings' }),
+      el('dl', { class: 'facts' }, ...a.card.facts.flatMap((f) => [el('dt', { text: f.name }), el('dd', { text: f.value })]))) : null;
     if (a.card.candidates.length === 0) {
-      sec.append(el('p', { class: 'muted', text: 'The card lists no candidates.' }));
+      sec.append(el('p', { class: 'muted', text: 'The card lists no candidates.' }), details);
       return sec;
     }
     const best = bestOf(a.card.candidates);
     sec.append(el('table', { class: 'candidates' },
       el('thead', {}, el('tr', {}, ...['Technique', 'Role', ...METRICS.map((m) => m[1]), 'Threshold', ''].map((h) => el('th', { text: h })))),
-      el('tbody', {}, ...a.card.candidates.map((c) => el('tr', { class: c.chosen ? 'chosen' : null, 'data-technique': c.technique },
-        el('td', { class: 'technique', text: c.technique }),
-        el('td', { text: c.role || '' }),
-        ...metricCells(c.metrics, best),
-        el('td', { class: 'num', text: num(c.metrics && c.metrics.threshold) }),
-        el('td', { text: c.chosen ? '✓ chosen' : '' }))))));
+      el('tbody', {}, ...a.card.candidates.map((c) => el('tr', {
+        class: c.published ? 'chosen' : null, 'data-technique': c.technique, 'data-role': c.champion ? 'champion' : 'challenger' },
+      el('td', { class: 'technique', text: c.technique }),
+      el('td', { text: c.role || '' }),
+      ...(c.error
+        ? [el('td', { class: 'err', colspan: METRICS.length + 1, text: c.error })]
+        : [...metricCells(c.metrics, best), el('td', { class: 'num', text: num(c.metrics && c.metrics.threshold) })]),
+      el('td', { text: c.published ? '✓ in this release' : (c.chosen ? 'best challenger' : '') }))))));
+    if (details) sec.append(details);
     return sec;
   });
   setView(head, facts, table, ...cards);
