@@ -68,7 +68,8 @@ type Config struct {
 	MinFreeMiB int
 	// CloseDelay is how long after local midnight a day is uploaded, so
 	// records of the day's last seconds still in flight make it into the
-	// first upload. Default 10m. Later records cause a re-upload anyway.
+	// first upload. Default 10m; NoCloseDelay uploads at midnight. Later
+	// records cause a re-upload anyway.
 	CloseDelay time.Duration
 	// Interval is how often the loop looks for closed days. Default 1m.
 	Interval time.Duration
