@@ -80,7 +80,7 @@ func (s *MinIOServer) Start(ctx context.Context) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
-	if err := waitHealthy(ctx, "http://"+s.Endpoint+"/minio/health/live", p.exited); err != nil {
+	if err := waitHealthy(ctx, "http://"+s.Endpoint+"/minio/health/cluster", p.exited); err != nil {
 		p.stop()
 		return fmt.Errorf("minio: %w; log: %s", err, tail(logPath))
 	}
