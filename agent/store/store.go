@@ -23,6 +23,7 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
 
 	"github.com/budare/budare/internal/record"
 )
@@ -68,7 +69,7 @@ func Open(path string, opt Options) (*Store, error) {
 	mode := bolt.Options{Timeout: opt.Timeout, ReadOnly: opt.ReadOnly, FreelistType: bolt.FreelistMapType}
 	db, err := bolt.Open(path, 0o600, &mode)
 	if err != nil {
-		if errors.Is(err, bolt.ErrTimeout) {
+		if errors.Is(err, berrors.ErrTimeout) {
 			return nil, fmt.Errorf("open store %q: locked by another process (is the agent running? use a read-only open)", path)
 		}
 		return nil, fmt.Errorf("open store %q: %w", path, err)
