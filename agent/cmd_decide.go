@@ -125,10 +125,15 @@ func decisionServices(a *runner.Agent) ([]runner.Service, error) {
 	a.HTTP.Handle("GET /debug/decide", jsonHandler(func() any { return svc.Status() }))
 
 	var services []runner.Service
-	if syncer != nil {
+	waitSync := syncer
+	switch {
+	case syncer != nil && os3 != nil:
 		services = append(services, runner.Service{Name: "modelsync", Run: func(ctx context.Context) error {
 			return syncer.Run(ctx)
 		}})
+	case syncer != nil:
+		log.Warn("no [s3] section: models are not synced; deciding with the installed release", "release", releaseNo())
+		waitSync = nil // no first sync to wait for
 	}
 	services = append(services, runner.Service{Name: "decide", Run: func(ctx context.Context) error {
 		mq.Start()
@@ -143,10 +148,10 @@ func decisionServices(a *runner.Agent) ([]runner.Service, error) {
 		// A fresh agent waits (bounded) for its first model sync, so its
 		// first decision is not "unknown" for want of models that are
 		// one download away.
-		if syncer != nil {
+		if waitSync != nil {
 			t := time.NewTimer(2 * time.Minute)
 			select {
-			case <-syncer.FirstSync():
+			case <-waitSync.FirstSync():
 			case <-t.C:
 			case <-ctx.Done():
 			}

@@ -40,7 +40,8 @@ const (
 	StateCleared = "decision-cleared" // <machine> -> clearedDoc
 )
 
-// keepDays is how long decided days stay in the store.
+// keepDays is how long decided days stay in the store (and in the upload
+// queue: a central store unreachable for longer loses the oldest).
 const keepDays = 35
 
 // dayDoc is one decided day and what has been done with it, in one
@@ -257,6 +258,12 @@ func (s *Service) ensureDay(ctx context.Context, day string, now time.Time) erro
 		return err
 	}
 	if doc == nil {
+		if rel := s.Decider.Models; rel != nil {
+			if r := rel(); r != nil && r.Expired(now) {
+				s.log().Warn("deciding with an expired model release: central has published nothing newer that this agent accepted",
+					"release", r.Number, "expired", r.Manifest.Expires)
+			}
+		}
 		t0 := time.Now()
 		d, err := s.Decider.Decide(ctx, day, now)
 		if err != nil {
@@ -477,9 +484,10 @@ func (s *Service) prune(today string) {
 			var d struct {
 				Uploaded bool `json:"uploaded"`
 			}
-			if json.Unmarshal(raw, &d) == nil && d.Uploaded {
-				del = append(del, key)
+			if json.Unmarshal(raw, &d) == nil && !d.Uploaded && s.Put != nil {
+				s.log().Warn("forgetting a decided day never uploaded", "day", key, "kept_days", keepDays)
 			}
+			del = append(del, key)
 		}
 		return nil
 	})
