@@ -10,7 +10,6 @@ import (
 	"runtime"
 
 	"github.com/budare/budare/central/simulate"
-	"github.com/budare/budare/central/train"
 )
 
 // cmdSimulate writes synthetic kitchens in the window format, with
@@ -50,14 +49,10 @@ func cmdSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		}
 		sf.dir = *out
 	}
+	sf.create = true
 	_, b, log, err := sf.open(ctx, stderr)
 	if err != nil {
 		return err
-	}
-	if st, ok := b.(train.Store); ok {
-		if err := st.S.EnsureBucket(ctx); err != nil {
-			return err
-		}
 	}
 	truth, err := simulate.Write(ctx, d, b, *workers)
 	if err != nil {

@@ -28,6 +28,8 @@ type storeFlags struct {
 	config string
 	dir    string
 	log    logging.Options
+	// create makes a missing bucket instead of failing (simulate).
+	create bool
 }
 
 func (s *storeFlags) register(fs *flag.FlagSet) {
@@ -68,7 +70,11 @@ func (s *storeFlags) open(ctx context.Context, stderr io.Writer) (*config.Config
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	if err := st.Check(ctx); err != nil {
+	check := st.Check
+	if s.create {
+		check = st.EnsureBucket
+	}
+	if err := check(ctx); err != nil {
 		return nil, nil, nil, err
 	}
 	return cfg, train.Store{S: st}, log, nil
