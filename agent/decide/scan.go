@@ -47,7 +47,7 @@ func (s StoreRecords) scanRaw(machine string, from, to time.Time, fn func([]byte
 		binary.BigEndian.PutUint64(lo[:], uint64(from.UnixNano()))
 		binary.BigEndian.PutUint64(hi[:], uint64(to.UnixNano()))
 		c := mb.Cursor()
-		for k, v := c.Seek(lo[:]); k != nil && len(k) >= 8 && bytes.Compare(k[:8], hi[:]) < 0; k, v = c.Next() {
+		for k, v := c.Seek(lo[:]); len(k) >= 8 && bytes.Compare(k[:8], hi[:]) < 0; k, v = c.Next() {
 			if err := fn(v); err != nil {
 				return err
 			}
