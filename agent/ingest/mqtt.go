@@ -116,9 +116,9 @@ func NewClient(opt ClientOptions, handle func(Message)) (*Client, error) {
 	if opt.Will != nil {
 		o.SetBinaryWill(opt.Will.Topic, opt.Will.Payload, 1, opt.Will.Retained)
 	}
+	tc := &tls.Config{MinVersion: tls.VersionTLS12}
 	if strings.HasPrefix(opt.Broker, "ssl://") || strings.HasPrefix(opt.Broker, "tls://") ||
 		strings.HasPrefix(opt.Broker, "mqtts://") || strings.HasPrefix(opt.Broker, "wss://") {
-		tc := &tls.Config{MinVersion: tls.VersionTLS12}
 		if opt.CAFile != "" {
 			pem, err := os.ReadFile(opt.CAFile)
 			if err != nil {
@@ -134,6 +134,9 @@ func NewClient(opt ClientOptions, handle func(Message)) (*Client, error) {
 			tc.RootCAs = pool
 		}
 		o.SetTLSConfig(tc)
+	}
+	if bufferedScheme(opt.Broker) {
+		o.SetCustomOpenConnectionFn(dialBuffered(tc))
 	}
 	cl.c = mqtt.NewClient(o)
 	return cl, nil

@@ -182,10 +182,7 @@ func (s *Store) Commit(b *Batch) (Result, error) {
 				continue
 			}
 			// bbolt keeps the value slice until commit: one allocation per record.
-			v, err := json.Marshal(r)
-			if err != nil {
-				return fmt.Errorf("encode record: %w", err)
-			}
+			v := appendLine(make([]byte, 0, 320), r)
 			if err := mb.Put(k, v); err != nil {
 				return fmt.Errorf("put record: %w", err)
 			}

@@ -17,6 +17,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -44,6 +45,7 @@ func run() error {
 	n := flag.Int("n", 100000, "messages per round")
 	machines := flag.Int("machines", 20, "machines publishing")
 	rounds := flag.Int("rounds", 2, "rounds per consumer (best is reported)")
+	extra := flag.String("agent-mqtt", "", "extra [mqtt] lines for the agent's config, e.g. batch_max = 500")
 	flag.Parse()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
 	defer cancel()
@@ -86,7 +88,7 @@ func run() error {
 			return fmt.Errorf("round %d: %w", r, err)
 		}
 		drainAgent := func() error {
-			rate, rss, err := agentRound(ctx, *agentBin, broker, agentDir, agentID, kitchen, len(msgs))
+			rate, rss, err := agentRound(ctx, *agentBin, broker, agentDir, agentID, kitchen, *extra, len(msgs))
 			if err != nil {
 				return fmt.Errorf("agent round %d: %w", r, err)
 			}
@@ -143,7 +145,7 @@ func queue(ctx context.Context, broker *testenv.MosquittoServer, kitchen string,
 	return p.Publish(ctx, msgs)
 }
 
-func agentRound(ctx context.Context, bin string, broker *testenv.MosquittoServer, dir, clientID, kitchen string, n int) (rate, rssMiB float64, err error) {
+func agentRound(ctx context.Context, bin string, broker *testenv.MosquittoServer, dir, clientID, kitchen, extra string, n int) (rate, rssMiB float64, err error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return 0, 0, err
 	}
@@ -151,8 +153,8 @@ func agentRound(ctx context.Context, bin string, broker *testenv.MosquittoServer
 	if err != nil {
 		return 0, 0, err
 	}
-	cfg := fmt.Sprintf("kitchen = %q\ndata_dir = %q\nlisten = \"127.0.0.1:%d\"\n[mqtt]\nbroker = %q\nclient_id = %q\n",
-		kitchen, filepath.Join(dir, "data"), port, broker.URL, clientID)
+	cfg := fmt.Sprintf("kitchen = %q\ndata_dir = %q\nlisten = \"127.0.0.1:%d\"\n[mqtt]\nbroker = %q\nclient_id = %q\n%s\n",
+		kitchen, filepath.Join(dir, "data"), port, broker.URL, clientID, strings.ReplaceAll(extra, ";", "\n"))
 	cfgPath := filepath.Join(dir, "agent.toml")
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
 		return 0, 0, err
@@ -186,6 +188,18 @@ func agentRound(ctx context.Context, bin string, broker *testenv.MosquittoServer
 		time.Sleep(10 * time.Millisecond)
 	}
 	took := time.Since(start)
+	if os.Getenv("BENCH_DEBUG") != "" {
+		if resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/metrics", port)); err == nil {
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			for _, l := range strings.Split(string(b), "\n") {
+				if strings.HasPrefix(l, "budare_ingest_commit_duration_seconds_sum") || strings.HasPrefix(l, "budare_ingest_commit_duration_seconds_count") ||
+					strings.HasPrefix(l, "budare_ingest_batch_messages_sum") || strings.HasPrefix(l, "process_cpu_seconds_total") || strings.HasPrefix(l, "budare_ingest_messages_total") {
+					fmt.Fprintln(os.Stderr, l)
+				}
+			}
+		}
+	}
 	rss, err := vmHWM(cmd.Process.Pid)
 	if err != nil {
 		return 0, 0, err
