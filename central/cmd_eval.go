@@ -30,6 +30,7 @@ func cmdEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	subset := fs.String("subset", "FD001", "C-MAPSS subset, e.g. FD001 or FD002")
 	window := fs.Int("window", 30, "cycles per feature window (the same for every subset)")
 	horizon := fs.Int("horizon", 30, "label: the engine fails within this many cycles")
+	stride := fs.Int("stride", 3, "take a training row every N cycles of each training engine")
 	asJSON := fs.Bool("json", false, "print one JSON object instead of a summary line")
 	if err := fs.Parse(args[1:]); err != nil {
 		return errUsage
@@ -40,7 +41,7 @@ func cmdEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	// A short batch run with a small heap: collect garbage less often.
 	debug.SetGCPercent(400)
-	res, err := cmapss.Run(ctx, cmapss.Options{Dir: *data, Subset: *subset, WindowDays: *window, Horizon: *horizon})
+	res, err := cmapss.Run(ctx, cmapss.Options{Dir: *data, Subset: *subset, WindowDays: *window, Horizon: *horizon, Stride: *stride})
 	if err != nil {
 		return fmt.Errorf("eval cmapss: %w", err)
 	}

@@ -63,27 +63,37 @@ func (o *Options) defaults() {
 // measured on the test units at their last cycle, with the technique and
 // threshold chosen on validation units split from the training units.
 type Result struct {
-	Subset     string            `json:"subset"`
-	Technique  string            `json:"technique"`
-	Threshold  float64           `json:"threshold"`
-	F1         float64           `json:"f1"`
-	AUC        float64           `json:"auc"`
-	PRAUC      float64           `json:"pr_auc"`
-	Precision  float64           `json:"precision"`
-	Recall     float64           `json:"recall"`
-	Brier      float64           `json:"brier"`
-	N          int               `json:"n"`
-	Positives  int               `json:"positives"`
-	Unknown    int               `json:"unknown"` // test units with too few cycles for a trusted window (still scored)
-	WindowDays int               `json:"window"`
-	Horizon    int               `json:"horizon"`
-	Regimes    int               `json:"regimes"`
-	Sensors    []string          `json:"sensors"`
-	TrainRows  int               `json:"train_rows"`
-	ValidRows  int               `json:"valid_rows"`
-	Candidates []model.Candidate `json:"candidates"`
-	Seconds    float64           `json:"seconds"`
-	Model      *model.Model      `json:"-"`
+	Subset     string       `json:"subset"`
+	Technique  string       `json:"technique"`
+	Threshold  float64      `json:"threshold"`
+	F1         float64      `json:"f1"`
+	AUC        float64      `json:"auc"`
+	PRAUC      float64      `json:"pr_auc"`
+	Precision  float64      `json:"precision"`
+	Recall     float64      `json:"recall"`
+	Brier      float64      `json:"brier"`
+	N          int          `json:"n"`
+	Positives  int          `json:"positives"`
+	Unknown    int          `json:"unknown"` // test units with too few cycles for a trusted window (still scored)
+	WindowDays int          `json:"window"`
+	Horizon    int          `json:"horizon"`
+	Regimes    int          `json:"regimes"`
+	Sensors    []string     `json:"sensors"`
+	TrainRows  int          `json:"train_rows"`
+	ValidRows  int          `json:"valid_rows"`
+	Candidates []Candidate  `json:"candidates"`
+	Seconds    float64      `json:"seconds"`
+	Model      *model.Model `json:"-"`
+}
+
+// Candidate is one technique's figures. Valid chose the technique and its
+// threshold; Test (at that threshold) is reported for information only and
+// never used to choose anything.
+type Candidate struct {
+	Technique string         `json:"technique"`
+	Valid     model.Metrics  `json:"valid"`
+	Test      *model.Metrics `json:"test,omitempty"`
+	Err       string         `json:"error,omitempty"`
 }
 
 // Run loads the subset and evaluates: fit regimes and sensor normalisation on
@@ -158,12 +168,21 @@ func Evaluate(ctx context.Context, s *Subset, o Options) (*Result, error) {
 	}
 	scores := m.ScoreAll(test.X)
 	met := model.Evaluate(scores, test.Y, m.Threshold)
+	var cr []Candidate
+	for _, c := range cands {
+		r := Candidate{Technique: c.Technique, Valid: c.Valid, Err: c.Err}
+		if c.Model != nil {
+			t := model.Evaluate(c.Model.ScoreAll(test.X), test.Y, c.Model.Threshold)
+			r.Test = &t
+		}
+		cr = append(cr, r)
+	}
 	res := &Result{
 		Subset: s.Name, Technique: m.Technique, Threshold: m.Threshold,
 		F1: met.F1, AUC: met.ROCAUC, PRAUC: met.PRAUC, Precision: met.Precision, Recall: met.Recall, Brier: met.Brier,
 		N: met.N, Positives: met.Positives, Unknown: test.unknown,
 		WindowDays: o.WindowDays, Horizon: o.Horizon, Regimes: regimes.K(), Sensors: spec.Metrics,
-		TrainRows: len(train.X), ValidRows: len(valid.X), Candidates: cands, Model: m,
+		TrainRows: len(train.X), ValidRows: len(valid.X), Candidates: cr, Model: m,
 	}
 	return res, nil
 }

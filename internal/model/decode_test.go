@@ -78,8 +78,11 @@ func TestSelectPicksBetter(t *testing.T) {
 		if c.Model == nil || c.Valid.N != len(valid.Y) {
 			t.Fatalf("candidate %s incomplete: %+v", c.Technique, c)
 		}
-		if c.Valid.PRAUC > cands[best].Valid.PRAUC {
-			t.Errorf("candidate %d (%s) has higher PR-AUC than the chosen %s", i, c.Technique, cands[best].Technique)
+		if c.Valid.PRAUC > cands[best].Valid.PRAUC+SelectMargin {
+			t.Errorf("candidate %d (%s) has clearly higher PR-AUC than the chosen %s", i, c.Technique, cands[best].Technique)
+		}
+		if i < best && cands[best].Valid.PRAUC <= c.Valid.PRAUC+SelectMargin && cands[best].Valid.ROCAUC <= c.Valid.ROCAUC+SelectMargin {
+			t.Errorf("%s chosen over the earlier %s without beating it by the margin", cands[best].Technique, c.Technique)
 		}
 		if c.Model.Threshold != c.Valid.Threshold {
 			t.Errorf("%s: model threshold %v, validation threshold %v", c.Technique, c.Model.Threshold, c.Valid.Threshold)
@@ -87,6 +90,25 @@ func TestSelectPicksBetter(t *testing.T) {
 	}
 	if _, _, err := Select(context.Background(), Techniques(), Dataset{Spec: train.Spec}, valid); err == nil {
 		t.Error("empty training set accepted")
+	}
+}
+
+func TestBetterMargin(t *testing.T) {
+	m := func(pr, roc float64) Metrics { return Metrics{PRAUC: pr, ROCAUC: roc} }
+	tests := []struct {
+		a, b Metrics
+		want bool
+	}{
+		{m(0.90, 0.9), m(0.80, 0.9), true},
+		{m(0.803, 0.9), m(0.80, 0.9), false},     // within the margin: earlier stays
+		{m(0.80, 0.99), m(0.80, 0.90), true},     // PR tie, clearly better ROC
+		{m(0.70, 0.99), m(0.80, 0.90), false},    // clearly worse PR
+		{m(math.NaN(), 0.9), m(0.1, 0.9), false}, // undefined counts as 0
+	}
+	for i, tc := range tests {
+		if got := better(tc.a, tc.b); got != tc.want {
+			t.Errorf("case %d: better = %v, want %v", i, got, tc.want)
+		}
 	}
 }
 

@@ -79,10 +79,17 @@ type Candidate struct {
 	Err       string  `json:"error,omitempty"`
 }
 
+// SelectMargin is how much higher a technique's validation PR-AUC must be
+// to beat one listed before it in Select. Validation sets are small enough
+// that differences of a few thousandths are noise; the margin makes such
+// near-ties go to the earlier, simpler technique instead of a coin flip.
+const SelectMargin = 0.005
+
 // Select fits every technique on train, chooses each one's threshold on
 // valid (max F1), and returns all candidates plus the index of the best: the
-// highest validation PR-AUC (then ROC-AUC, then list order). It fails only if
-// every technique fails.
+// highest validation PR-AUC, where a later technique must beat the current
+// best by SelectMargin (ties then go to ROC-AUC under the same margin). It
+// fails only if every technique fails.
 func Select(ctx context.Context, techs []Technique, train, valid Dataset) ([]Candidate, int, error) {
 	if err := valid.Validate(); err != nil {
 		return nil, -1, fmt.Errorf("validation set: %w", err)
@@ -115,13 +122,15 @@ func Select(ctx context.Context, techs []Technique, train, valid Dataset) ([]Can
 	return out, best, nil
 }
 
-// better reports whether a beats b on validation: PR-AUC, then ROC-AUC.
+// better reports whether a (listed later) beats b on validation: PR-AUC
+// higher by more than SelectMargin, or, with PR-AUCs within the margin,
+// ROC-AUC higher by more than it.
 func better(a, b Metrics) bool {
 	pa, pb := orZero(a.PRAUC), orZero(b.PRAUC)
-	if pa != pb {
+	if math.Abs(pa-pb) > SelectMargin {
 		return pa > pb
 	}
-	return orZero(a.ROCAUC) > orZero(b.ROCAUC)
+	return orZero(a.ROCAUC) > orZero(b.ROCAUC)+SelectMargin
 }
 
 func orZero(x float64) float64 {
