@@ -5,12 +5,14 @@ import (
 	"encoding/json"
 	"errors"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/budare/budare/agent/modelsync"
+	mst "github.com/budare/budare/agent/modelsync/modelsynctest"
 	"github.com/budare/budare/agent/store"
 	"github.com/budare/budare/internal/features"
 	"github.com/budare/budare/internal/record"
@@ -399,5 +401,31 @@ func TestWindowOfMatchesCollect(t *testing.T) {
 		if !reflect.DeepEqual(got, want) {
 			t.Fatalf("%s: windowOf differs from features.Collect", a)
 		}
+	}
+}
+
+func TestReasonsSkipZeroCounts(t *testing.T) {
+	m := mst.Model("domino", 0)
+	names := m.Features.Names()
+	vec := make([]float64, len(names))
+	copy(vec, m.Mean)
+	for i, n := range names {
+		switch n {
+		case features.FeatFaults:
+			m.Logistic.Weights[i] = -2 // fewer faults than usual "raises" the risk
+			m.Mean[i] = 1
+			vec[i] = 0
+		case "vibration_mm_s:slope":
+			vec[i] = 0.2
+		}
+	}
+	got := reasons(m, vec, 4)
+	want := m.Reasons(vec, 4)
+	if !slices.ContainsFunc(want, func(s string) bool { return strings.HasPrefix(s, "0 faults") }) {
+		t.Fatalf("model.Reasons %q: the fixture no longer produces the confusing line", want)
+	}
+	if slices.ContainsFunc(got, func(s string) bool { return strings.HasPrefix(s, "0 faults") }) || len(got) == 0 ||
+		!strings.Contains(got[0], "vibration_mm_s trend +") {
+		t.Fatalf("reasons %q", got)
 	}
 }

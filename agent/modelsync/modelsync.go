@@ -116,7 +116,8 @@ type Syncer struct {
 	log     *slog.Logger
 	current atomic.Pointer[Release]
 
-	mu     sync.Mutex // serialises Sync and guards status
+	syncMu sync.Mutex // serialises Sync
+	mu     sync.Mutex // guards status (never held across network I/O)
 	status Status
 
 	rejections *prometheus.CounterVec
@@ -190,6 +191,11 @@ func New(opt Options) (*Syncer, error) {
 		s.log.Info("installed models loaded", "release", r.Number, "arepas", r.Arepas(), "dir", r.Dir)
 	}
 	s.refreshStatusLocked()
+	// Persist at once so inspect shows the installed release even before
+	// (or without) a first poll.
+	if err := opt.State.PutState(StateName, keyStatus, &s.status); err != nil {
+		s.log.Warn("persist model sync status", "err", err)
+	}
 	return s, nil
 }
 
@@ -250,11 +256,40 @@ type Outcome struct {
 // release package's reason (release.Reason names it); the installed release
 // stays. Unreachable central also returns an error; nothing changes.
 func (s *Syncer) Sync(ctx context.Context) (Outcome, error) {
+	s.syncMu.Lock()
+	defer s.syncMu.Unlock()
+	now := s.opt.Now()
+	cur := s.current.Load()
+	out := Outcome{}
+	if cur != nil {
+		out.Release = cur.Number
+	}
+	var err error
+	if s.opt.Source == nil {
+		err = errors.New("no central store configured ([s3] endpoint); using the installed models")
+	} else {
+		err = s.fetch(ctx, now, cur, &out)
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	now := s.opt.Now()
 	s.status.LastCheck = now
-	out, err := s.sync(ctx, now)
+	var rj *rejectErr
+	switch {
+	case errors.As(err, &rj):
+		reason := release.Reason(rj.err)
+		s.rejections.WithLabelValues(reason).Inc()
+		s.status.Rejections[reason]++
+		s.status.LastRejection = &Rejection{Release: rj.release, Reason: reason, Error: rj.err.Error(), At: now}
+		keep := int64(0)
+		if cur != nil {
+			keep = cur.Number
+		}
+		s.log.Warn("model release refused", "release", rj.release, "reason", reason, "err", rj.err, "keeping", keep)
+	case err != nil:
+		s.errors.Inc()
+	default:
+		s.status.LastSuccess = now
+	}
 	if err != nil {
 		s.status.LastError = err.Error()
 	} else {
@@ -294,36 +329,6 @@ func (e *rejectErr) Unwrap() error { return e.err }
 func IsRejection(err error) bool {
 	var r *rejectErr
 	return errors.As(err, &r)
-}
-
-func (s *Syncer) sync(ctx context.Context, now time.Time) (Outcome, error) {
-	cur := s.current.Load()
-	out := Outcome{}
-	if cur != nil {
-		out.Release = cur.Number
-	}
-	if s.opt.Source == nil {
-		return out, errors.New("no central store configured ([s3] endpoint); using the installed models")
-	}
-	err := s.fetch(ctx, now, cur, &out)
-	var rj *rejectErr
-	switch {
-	case errors.As(err, &rj):
-		reason := release.Reason(rj.err)
-		s.rejections.WithLabelValues(reason).Inc()
-		s.status.Rejections[reason]++
-		s.status.LastRejection = &Rejection{Release: rj.release, Reason: reason, Error: rj.err.Error(), At: now}
-		keep := int64(0)
-		if cur != nil {
-			keep = cur.Number
-		}
-		s.log.Warn("model release refused", "release", rj.release, "reason", reason, "err", rj.err, "keeping", keep)
-	case err != nil:
-		s.errors.Inc()
-	default:
-		s.status.LastSuccess = now
-	}
-	return out, err
 }
 
 func (s *Syncer) fetch(ctx context.Context, now time.Time, cur *Release, out *Outcome) error {
