@@ -78,9 +78,9 @@ func ParseActions(b []byte) ([]Action, error) {
 		}
 	case '{':
 		var obj struct {
-			Date    string           `json:"date"`
-			Kitchen string           `json:"kitchen"`
-			Actions *json.RawMessage `json:"actions"`
+			Date    string    `json:"date"`
+			Kitchen string    `json:"kitchen"`
+			Actions *[]Action `json:"actions"`
 		}
 		if err := json.Unmarshal(b, &obj); err != nil {
 			return nil, fmt.Errorf("actions file: %w", err)
@@ -88,9 +88,7 @@ func ParseActions(b []byte) ([]Action, error) {
 		if obj.Actions == nil {
 			return nil, errors.New("actions file: object has no \"actions\" array")
 		}
-		if err := json.Unmarshal(*obj.Actions, &list); err != nil {
-			return nil, fmt.Errorf("actions file: actions: %w", err)
-		}
+		list = *obj.Actions
 		for i := range list {
 			if list[i].Date == "" {
 				list[i].Date = obj.Date

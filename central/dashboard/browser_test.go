@@ -119,7 +119,7 @@ func TestDashboardInChromium(t *testing.T) {
 	mustContain(t, "k-003 row", rowOf(t, d, `data-kitchen="k-003"`), "no actions yet")
 
 	d = pages[1].dom
-	mustContain(t, "kitchen", d, `data-state="ready"`, `id="kitchen-name">k-001<`)
+	mustContain(t, "kitchen", d, `data-state="ready"`, `id="kitchen-name">k-001<`, `id="decided-at">decided at 2026-11-26T06:00:00Z<`)
 	for _, m := range seedK001 {
 		if strings.ContainsRune(m.machine, '<') {
 			continue // checked as escaped text below

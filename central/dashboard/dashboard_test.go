@@ -196,8 +196,8 @@ func TestKitchen(t *testing.T) {
 	if code := getJSON(t, srv, "/api/kitchen/k-001", &v); code != http.StatusOK {
 		t.Fatalf("status %d", code)
 	}
-	if v.Date != "2026-11-26" || len(v.Days) != 7 || v.Days[0] != "2026-11-26" {
-		t.Errorf("date %s days %v", v.Date, v.Days)
+	if v.Date != "2026-11-26" || len(v.Days) != 7 || v.Days[0] != "2026-11-26" || v.Current != 12 {
+		t.Errorf("date %s days %v current %d", v.Date, v.Days, v.Current)
 	}
 	var machines, lvls []string
 	for _, a := range v.Actions {

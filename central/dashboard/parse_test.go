@@ -28,7 +28,7 @@ func TestParseActions(t *testing.T) {
 		{name: "level outside the contract kept", in: `[{"machine":"a","level":"explode"},{"machine":"b","level":"none"}]`,
 			machines: "a,b", levels: "explode,none"},
 		{name: "object without actions", in: `{"date":"2026-11-26"}`, err: "no \"actions\" array"},
-		{name: "actions not a list", in: `{"actions":{"machine":"a"}}`, err: "actions file: actions:"},
+		{name: "actions not a list", in: `{"actions":{"machine":"a"}}`, err: "cannot unmarshal object"},
 		{name: "not json", in: `hello`, err: "neither a JSON array nor an object"},
 		{name: "empty", in: "  \n", err: "empty"},
 		{name: "truncated", in: `[{"machine":"a"`, err: "actions file:"},

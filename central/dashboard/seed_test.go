@@ -22,7 +22,8 @@ import (
 type fakeStore struct {
 	mu    sync.Mutex
 	objs  map[string][]byte
-	err   error // returned by every call when set
+	keys  []string // sorted keys of objs, for prefix listing
+	err   error    // returned by every call when set
 	calls int
 }
 
@@ -31,12 +32,19 @@ func newFakeStore() *fakeStore { return &fakeStore{objs: map[string][]byte{}} }
 func (f *fakeStore) put(key string, b []byte) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if _, ok := f.objs[key]; !ok {
+		i, _ := slices.BinarySearch(f.keys, key)
+		f.keys = slices.Insert(f.keys, i, key)
+	}
 	f.objs[key] = b
 }
 
 func (f *fakeStore) del(key string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if i, ok := slices.BinarySearch(f.keys, key); ok {
+		f.keys = slices.Delete(f.keys, i, i+1)
+	}
 	delete(f.objs, key)
 }
 
@@ -70,13 +78,11 @@ func (f *fakeStore) List(_ context.Context, prefix string) ([]string, error) {
 	if f.err != nil {
 		return nil, f.err
 	}
+	i, _ := slices.BinarySearch(f.keys, prefix)
 	var keys []string
-	for k := range f.objs {
-		if strings.HasPrefix(k, prefix) {
-			keys = append(keys, k)
-		}
+	for ; i < len(f.keys) && strings.HasPrefix(f.keys[i], prefix); i++ {
+		keys = append(keys, f.keys[i])
 	}
-	slices.Sort(keys)
 	return keys, nil
 }
 

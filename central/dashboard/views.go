@@ -216,8 +216,9 @@ type HistoryCell struct {
 // KitchenView is the body of /api/kitchen/{kitchen}.
 type KitchenView struct {
 	Kitchen string         `json:"kitchen"`
-	Date    string         `json:"date"` // "" when the kitchen has no actions yet
-	Days    []string       `json:"days"` // days with actions, newest first
+	Current int64          `json:"current_release"` // models/current; 0 if none
+	Date    string         `json:"date"`            // "" when the kitchen has no actions yet
+	Days    []string       `json:"days"`            // days with actions, newest first
 	Counts  map[string]int `json:"counts"`
 	Actions []Action       `json:"actions"`
 	// HistoryDays are the days of History, oldest first, ending at Date.
@@ -260,6 +261,9 @@ func (s *Server) kitchenView(ctx context.Context, kitchen, date string) (*Kitche
 	keys, err := s.store.List(ctx, "actions/"+kitchen+"/")
 	if err != nil {
 		return nil, storeStatus(err), err
+	}
+	if v.Current, err = s.currentRelease(ctx); err != nil {
+		v.Notices = append(v.Notices, oneLine(err.Error()))
 	}
 	dates := actionDates(kitchen, keys)
 	if len(dates) == 0 {

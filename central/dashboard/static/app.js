@@ -139,6 +139,7 @@ async function kitchen(name) {
   const date = new URLSearchParams(location.search).get('date');
   const v = await api('/api/kitchen/' + encodeURIComponent(name) + (date ? '?date=' + encodeURIComponent(date) : ''));
   showNotices(v.notices);
+  badge(v.current_release);
   const head = el('div', { class: 'title' }, el('h1', {}, 'Kitchen ', el('span', { id: 'kitchen-name', text: v.kitchen })));
   if (!v.date) {
     setView(head, el('div', { class: 'empty', id: 'empty' }, el('h2', { text: 'No actions yet' }),
@@ -149,6 +150,10 @@ async function kitchen(name) {
     ...v.days.map((d) => el('option', { value: d, selected: d === v.date ? 'selected' : null, text: d })));
   sel.addEventListener('change', () => { location.href = kitchenHref(v.kitchen, sel.value); });
   head.append(el('label', { class: 'muted' }, 'day ', sel));
+  const decided = v.actions.map((a) => a.decided_at).filter(Boolean).sort().pop();
+  if (decided) head.append(el('span', { class: 'muted', id: 'decided-at', text: 'decided at ' + decided }));
+  const old = v.actions.filter((a) => v.current_release && a.model_release && a.model_release < v.current_release).length;
+  if (old) head.append(el('span', { class: 'tag', text: old + ' decided with an older model release' }));
 
   const hdays = v.history_days || [];
   const rows = v.actions.map((a) => {
@@ -189,7 +194,8 @@ function bestOf(cands) {
   const best = {};
   for (const [k] of METRICS) {
     const xs = cands.map((c) => c.metrics && c.metrics[k]).filter((x) => typeof x === 'number');
-    if (xs.length) best[k] = k === 'brier' ? Math.min(...xs) : Math.max(...xs);
+    // A tie across every candidate tells nothing: mark nothing then.
+    if (xs.length > 1 && Math.min(...xs) !== Math.max(...xs)) best[k] = k === 'brier' ? Math.min(...xs) : Math.max(...xs);
   }
   return best;
 }
