@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"sync"
 
 	"github.com/budare/budare/internal/features"
 )
@@ -94,11 +95,24 @@ func Select(ctx context.Context, techs []Technique, train, valid Dataset) ([]Can
 	if err := valid.Validate(); err != nil {
 		return nil, -1, fmt.Errorf("validation set: %w", err)
 	}
+	// Fits are independent, so they run concurrently (each one's result does
+	// not depend on scheduling); judging happens afterwards in list order.
+	models := make([]*Model, len(techs))
+	errs := make([]error, len(techs))
+	var wg sync.WaitGroup
+	for i, t := range techs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			models[i], errs[i] = t.Fit(ctx, train)
+		}()
+	}
+	wg.Wait()
 	out := make([]Candidate, 0, len(techs))
 	best := -1
-	for _, t := range techs {
+	for i, t := range techs {
 		c := Candidate{Technique: t.Name()}
-		m, err := t.Fit(ctx, train)
+		m, err := models[i], errs[i]
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil, -1, ctx.Err()
