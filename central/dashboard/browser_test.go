@@ -29,6 +29,7 @@ func TestDashboardInChromium(t *testing.T) {
 	defer cancel()
 	ms := testenv.MinIO(t)
 	cr := testenv.NewChromium(t)
+	cr.Timeout = 60 * time.Second // a loaded CI machine starts Chromium slowly
 	shots := os.Getenv("BUDARE_SCREENSHOT_DIR")
 	if shots == "" {
 		shots = t.TempDir()

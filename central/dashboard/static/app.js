@@ -28,6 +28,11 @@ function num(x, digits) {
   return (typeof x === 'number' && isFinite(x)) ? x.toFixed(digits === undefined ? 3 : digits) : '–';
 }
 
+// stamp shows an RFC 3339 time to the second (the trainer writes nanoseconds).
+function stamp(t) {
+  return t ? String(t).replace(/\.\d+(?=Z|[+-]\d\d:\d\d$)/, '') : '–';
+}
+
 function levelClass(level) {
   return LEVELS.includes(level) ? 'level-' + level : 'level-unknown';
 }
@@ -151,7 +156,7 @@ async function kitchen(name) {
   sel.addEventListener('change', () => { location.href = kitchenHref(v.kitchen, sel.value); });
   head.append(el('label', { class: 'muted' }, 'day ', sel));
   const decided = v.actions.map((a) => a.decided_at).filter(Boolean).sort().pop();
-  if (decided) head.append(el('span', { class: 'muted', id: 'decided-at', text: 'decided at ' + decided }));
+  if (decided) head.append(el('span', { class: 'muted', id: 'decided-at', text: 'decided at ' + stamp(decided) }));
   const old = v.actions.filter((a) => v.current_release && a.model_release && a.model_release < v.current_release).length;
   if (old) head.append(el('span', { class: 'tag', text: old + ' decided with an older model release' }));
 
@@ -221,8 +226,8 @@ async function models() {
     v.release === v.current ? el('span', { class: 'tag ok', text: 'current' }) : el('span', { class: 'tag', text: 'not current' }),
     el('label', { class: 'muted' }, 'release ', sel));
   const facts = el('dl', { class: 'facts' },
-    el('dt', { text: 'created' }), el('dd', { text: v.created || '–' }),
-    el('dt', { text: 'expires' }), el('dd', { class: v.expired ? 'stale' : null, text: (v.expires || '–') + (v.expired ? ' (expired)' : '') }),
+    el('dt', { text: 'created' }), el('dd', { text: stamp(v.created) }),
+    el('dt', { text: 'expires' }), el('dd', { class: v.expired ? 'stale' : null, text: stamp(v.expires) + (v.expired ? ' (expired)' : '') }),
     v.phase ? el('dt', { text: 'phase' }) : null, v.phase ? el('dd', { text: String(v.phase) }) : null,
     v.note ? el('dt', { text: 'note' }) : null, v.note ? el('dd', { text: v.note }) : null);
 
