@@ -296,13 +296,19 @@ func decideByHand(ctx context.Context, cfg *config.Config, day string, now time.
 	if _, err := os.Stat(path); err != nil {
 		return nil, fmt.Errorf("no store at %s (has the agent run yet?): %w", path, err)
 	}
+	if dry && cfg.Listen != "" {
+		// A running agent holds the store's lock: ask it first.
+		d, err := decideViaAgent(ctx, cfg, day, timeout)
+		if err == nil {
+			return d, nil
+		}
+		var down *agentDown
+		if !errors.As(err, &down) {
+			return nil, err
+		}
+	}
 	st, err := store.Open(path, store.Options{Location: cfg.Location, ReadOnly: dry, Timeout: timeout})
 	if err != nil {
-		if dry {
-			if d, herr := decideViaAgent(ctx, cfg, day, timeout); herr == nil {
-				return d, nil
-			}
-		}
 		return nil, fmt.Errorf("%w (a running agent decides by itself at start_of_day; use --dry-run to look)", err)
 	}
 	defer st.Close()
@@ -359,7 +365,7 @@ func decideByHand(ctx context.Context, cfg *config.Config, day string, now time.
 func decideViaAgent(ctx context.Context, cfg *config.Config, day string, timeout time.Duration) (*decide.Day, error) {
 	host, port, err := net.SplitHostPort(cfg.Listen)
 	if err != nil {
-		return nil, err
+		return nil, &agentDown{err}
 	}
 	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
 		host = "127.0.0.1"
@@ -373,9 +379,12 @@ func decideViaAgent(ctx context.Context, cfg *config.Config, day string, timeout
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		return nil, err
+		return nil, &agentDown{err}
 	}
 	defer resp.Body.Close()
+	if resp.StatusCode == http.StatusNotFound {
+		return nil, &agentDown{fmt.Errorf("%s: not a budare agent", url)}
+	}
 	if resp.StatusCode != http.StatusOK {
 		b, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
 		return nil, fmt.Errorf("agent: %s: %s", resp.Status, strings.TrimSpace(string(b)))

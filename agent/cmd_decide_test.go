@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -17,6 +20,17 @@ import (
 	"github.com/budare/budare/agent/decide/decidetest"
 	"github.com/budare/budare/internal/testenv"
 )
+
+type syncWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (s *syncWriter) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.w.Write(p)
+}
 
 func TestDecideCommand(t *testing.T) {
 	broker := testenv.Mosquitto(t)
@@ -106,6 +120,57 @@ func TestDecideCommand(t *testing.T) {
 			t.Fatalf("display got %d retained actions, want 12", n)
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+
+	// While the agent runs (holding the store's lock) a dry run asks it.
+	port, err := testenv.FreePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ = os.ReadFile(cfgPath)
+	listen := fmt.Sprintf("127.0.0.1:%d", port)
+	if err := os.WriteFile(cfgPath, []byte(strings.Replace(string(b), `listen = ""`, fmt.Sprintf("listen = %q", listen), 1)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan int)
+	var agentLog bytes.Buffer
+	logw := &syncWriter{w: &agentLog}
+	go func() { done <- run(ctx, []string{"run", "--config", cfgPath}, io.Discard, logw) }()
+	deadline = time.Now().Add(20 * time.Second)
+	for { // the agent's endpoint is up once it has the store
+		resp, err := http.Get("http://" + listen + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			cancel()
+			logw.mu.Lock()
+			defer logw.mu.Unlock()
+			t.Fatalf("agent endpoint never came up: %v\n%s", err, agentLog.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	for {
+		out, stderr, code = decideCmd("--dry-run", "--json", "--timeout", "1s")
+		if code == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			cancel()
+			t.Fatalf("dry run while the agent runs: exit %d: %s", code, stderr)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	var live decide.Day
+	if err := json.Unmarshal([]byte(out), &live); err != nil || len(live.Actions) != 12 || live.ModelRelease != 1 {
+		cancel()
+		t.Fatalf("dry run via the agent: %d actions, release %d, %v", len(live.Actions), live.ModelRelease, err)
+	}
+	cancel()
+	if code := <-done; code != 0 {
+		t.Fatalf("agent exit %d", code)
 	}
 
 	// Bad usage.
