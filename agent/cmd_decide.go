@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"text/tabwriter"
 	"time"
 
@@ -97,14 +98,25 @@ func decisionServices(a *runner.Agent) ([]runner.Service, error) {
 	if err != nil {
 		return nil, err
 	}
+	// After a (re)connection, publish what is pending at once rather than
+	// at the next retry; only once the scheduler runs (see below).
+	var svc *decide.Service
+	var running atomic.Bool
 	mq, err := decide.NewMQTT(decide.MQTTOptions{
 		Broker: cfg.MQTT.Broker, ClientID: cfg.MQTT.ClientID + "-pub", Username: cfg.MQTT.Username, Password: pw,
 		CAFile: cfg.MQTT.CAFile, Kitchen: cfg.Kitchen, Version: version, AgentStatus: true, Release: releaseNo, Logger: log,
+		OnConnect: func() {
+			if running.Load() {
+				ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+				svc.Kick(ctx)
+				cancel()
+			}
+		},
 	})
 	if err != nil {
 		return nil, err
 	}
-	svc := &decide.Service{
+	svc = &decide.Service{
 		Decider: &decide.Decider{Kitchen: cfg.Kitchen, Location: cfg.Location, Records: decide.StoreRecords{Store: a.Store}, Models: current,
 			Thresholds: thresholds(cfg), SeenDays: cfg.Decision.UnseenClearDays},
 		State: a.Store, Pub: mq, StartOfDay: sod, UnseenClearDays: cfg.Decision.UnseenClearDays, Logger: log,
@@ -157,6 +169,7 @@ func decisionServices(a *runner.Agent) ([]runner.Service, error) {
 			}
 			t.Stop()
 		}
+		running.Store(true)
 		return svc.Run(ctx)
 	}})
 	return services, nil
