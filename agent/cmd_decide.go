@@ -291,6 +291,10 @@ func cmdDecide(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		fmt.Fprintf(stderr, "decide: --date %q: want yyyy-mm-dd\n", day)
 		return errUsage
 	}
+	if today := now.In(cfg.Location).Format(time.DateOnly); !*dry && day != today {
+		// Retained actions of another day would replace today's on every display.
+		return fmt.Errorf("decide: only today's (%s) decision is published; use --dry-run to look at %s", today, day)
+	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	d, err := decideByHand(ctx, cfg, day, now, *dry, *timeout, log)
 	if err != nil {

@@ -35,7 +35,12 @@ func (s *syncWriter) Write(p []byte) (int, error) {
 func TestDecideCommand(t *testing.T) {
 	broker := testenv.Mosquitto(t)
 	dir := t.TempDir()
-	const day = "2026-11-27"
+	loc, err := time.LoadLocation("America/Caracas")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Only today's decision may be published, so the kitchen's data ends yesterday.
+	day := time.Now().In(loc).Format(time.DateOnly)
 	if err := decidetest.Kitchen(dir, 12, 8, 20, 2, day, "America/Caracas"); err != nil {
 		t.Fatal(err)
 	}
@@ -171,6 +176,11 @@ func TestDecideCommand(t *testing.T) {
 	cancel()
 	if code := <-done; code != 0 {
 		t.Fatalf("agent exit %d", code)
+	}
+
+	// Another day is only looked at, never published.
+	if _, stderr, code := decideCmd("--date", "2026-01-02"); code != 1 || !strings.Contains(stderr, "--dry-run") {
+		t.Fatalf("publishing another day: exit %d (%s), want refused", code, stderr)
 	}
 
 	// Bad usage.
