@@ -189,8 +189,8 @@ func printOutcome(w io.Writer, outs []*train.Outcome, m *release.Manifest, asJSO
 		}
 		var res struct {
 			Release int64         `json:"release,omitempty"`
-			Types   []line        `json:"types"`
 			Stats   []train.Stats `json:"stats"`
+			Types   []line        `json:"types"`
 		}
 		if m != nil {
 			res.Release = m.Release

@@ -130,6 +130,9 @@ func Parse(b []byte) (*Config, error) {
 		return nil, err
 	}
 	for _, k := range md.Undecoded() {
+		if md.Type(k...) == "Hash" {
+			continue // its keys are reported one by one
+		}
 		// Other central components may add their own tables; warn rather
 		// than fail so one config file serves them all.
 		c.Warnings = append(c.Warnings, fmt.Sprintf("unknown key %q ignored", k.String()))

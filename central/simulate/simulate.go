@@ -176,20 +176,19 @@ var modes = []struct {
 
 // machineState is one machine's hidden state across days.
 type machineState struct {
-	name        string
-	rng         *rand.Rand
-	tempOff     float64
-	vibBase     float64
-	curBase     float64
-	seq         int64
-	degrading   bool
-	mode        int
-	onset       int     // day index the degradation started
-	length      int     // days from onset to failure
-	amp         float64 // how strongly this degradation shows
-	downUntil   int     // day index of the repair; no cooks before
-	failedToday bool
-	nextMaint   int // day index of the next routine maintenance
+	name      string
+	rng       *rand.Rand
+	tempOff   float64
+	vibBase   float64
+	curBase   float64
+	seq       int64
+	degrading bool
+	mode      int
+	onset     int     // day index the degradation started
+	length    int     // days from onset to failure
+	amp       float64 // how strongly this degradation shows
+	downUntil int     // day index of the repair; no cooks before
+	nextMaint int     // day index of the next routine maintenance
 }
 
 // Generate simulates every kitchen day by day and calls emit for each

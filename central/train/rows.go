@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/budare/budare/internal/features"
@@ -351,12 +350,4 @@ func specFor(a string, counts map[string]map[string]int, cooks map[string]int, s
 		}
 	}
 	return &features.Spec{Metrics: features.MetricsFromCounts(all, n, share), WindowDays: window}
-}
-
-func joinNames(ks []Kitchen) string {
-	names := make([]string, len(ks))
-	for i, k := range ks {
-		names[i] = k.Name
-	}
-	return strings.Join(names, ",")
 }
