@@ -251,6 +251,43 @@ func TestDowntimeAcrossStartOfDayAndBrokerDown(t *testing.T) {
 	}
 }
 
+func TestYesterdayPublishedBeforeStartOfDay(t *testing.T) {
+	loc := mustLoc(t, "America/Caracas")
+	dir := t.TempDir()
+	st := openStore(t, dir, loc)
+	fill(t, st, loc, "2026-11-27", machineSpec{name: "m-01", arepa: "domino", days: 7})
+	rel := memRelease(t, dir, st, "domino")
+	pub := &recPub{fail: true}
+	ctx := context.Background()
+	// Decided on the 26th with the broker down; the agent then stops.
+	newService(t, st, loc, rel, pub, nil).Tick(ctx, time.Date(2026, 11, 26, 6, 0, 0, 0, loc))
+	if pub.count() != 0 {
+		t.Fatal("published with the broker down")
+	}
+	// It starts on the 27th at 03:00, broker up: the 26th goes out, nothing is decided.
+	pub.fail = false
+	s := newService(t, st, loc, rel, pub, nil)
+	next := s.Tick(ctx, time.Date(2026, 11, 27, 3, 0, 0, 0, loc))
+	msgs := actionMsgs(pub)
+	if msgs["budare/k-017/m-01/action"] != 1 || msgs["budare/k-017/actions"] != 1 {
+		t.Fatalf("published %v, want the 26th's action and summary", msgs)
+	}
+	var a Action
+	if err := json.Unmarshal(pub.msgs[0].payload, &a); err != nil || a.Date != "2026-11-26" {
+		t.Fatalf("published %s", pub.msgs[0].payload)
+	}
+	if d, _ := s.Stored("2026-11-27"); d != nil {
+		t.Fatal("the 27th decided before its start of day")
+	}
+	if want := time.Date(2026, 11, 27, 5, 30, 0, 0, loc); !next.Equal(want) {
+		t.Fatalf("next = %s, want %s", next, want)
+	}
+	s.Tick(ctx, time.Date(2026, 11, 27, 4, 0, 0, 0, loc))
+	if pub.count() != 2 {
+		t.Fatalf("republished: %d messages", pub.count())
+	}
+}
+
 func TestClearUnseen(t *testing.T) {
 	loc := mustLoc(t, "UTC")
 	dir := t.TempDir()

@@ -224,6 +224,23 @@ func (s *Service) Tick(ctx context.Context, now time.Time) time.Time {
 			s.done = today
 		}
 	}
+	if now.Before(at) && s.done == "" {
+		// Before today's decision, yesterday's is what the displays should
+		// show: publish what of it is still unpublished (never decide it).
+		yesterday := time.Date(at.Year(), at.Month(), at.Day()-1, 12, 0, 0, 0, loc).Format(time.DateOnly)
+		doc, err := s.loadDay(yesterday)
+		switch {
+		case err != nil:
+			s.fail("publish", err)
+			pending = true
+		case doc == nil:
+			s.done = yesterday // nothing to catch up
+		case s.publishDay(ctx, yesterday, doc) != nil:
+			pending = true
+		default:
+			s.done = yesterday
+		}
+	}
 	if s.uploadPending(ctx) {
 		pending = true
 	}
