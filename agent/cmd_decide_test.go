@@ -54,12 +54,12 @@ func TestDecideCommand(t *testing.T) {
 	}
 	decideCmd := func(args ...string) (string, string, int) {
 		var out, errb bytes.Buffer
-		code := run(context.Background(), append([]string{"decide", "--config", cfgPath, "--date", day}, args...), &out, &errb)
+		code := run(context.Background(), append([]string{"decide", "--config", cfgPath}, args...), &out, &errb)
 		return out.String(), errb.String(), code
 	}
 
 	// Dry run, JSON: every machine, nothing persisted.
-	out, stderr, code := decideCmd("--dry-run", "--json")
+	out, stderr, code := decideCmd("--dry-run", "--json", "--date", day)
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
@@ -75,13 +75,13 @@ func TestDecideCommand(t *testing.T) {
 	}
 
 	// Table.
-	out, stderr, code = decideCmd("--dry-run")
+	out, stderr, code = decideCmd("--dry-run", "--date", day)
 	if code != 0 || !strings.Contains(out, "machine") || !strings.Contains(out, "m-001") || !strings.Contains(out, "12 machines") {
 		t.Fatalf("table (exit %d, %s):\n%s", code, stderr, out)
 	}
 
-	// For real: persisted and published; a second run prints the same
-	// decision without deciding again.
+	// For real (today, the default date): persisted and published; a second
+	// run prints the same decision without deciding again.
 	out, stderr, code = decideCmd("--json")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
@@ -158,7 +158,7 @@ func TestDecideCommand(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	for {
-		out, stderr, code = decideCmd("--dry-run", "--json", "--timeout", "1s")
+		out, stderr, code = decideCmd("--dry-run", "--json", "--date", day, "--timeout", "1s")
 		if code == 0 {
 			break
 		}
