@@ -55,23 +55,24 @@ func Parse(r io.Reader) ([]Row, error) {
 	var rows []Row
 	var fields [numCols]float64
 	for line := 1; sc.Scan(); line++ {
-		text := sc.Text()
+		rest := sc.Bytes()
 		n := 0
-		rest := text
 		for {
-			rest = strings.TrimLeft(rest, " \t\r")
-			if rest == "" {
+			for len(rest) > 0 && (rest[0] == ' ' || rest[0] == '\t' || rest[0] == '\r') {
+				rest = rest[1:]
+			}
+			if len(rest) == 0 {
 				break
 			}
-			end := strings.IndexAny(rest, " \t\r")
-			if end < 0 {
-				end = len(rest)
+			end := 0
+			for end < len(rest) && rest[end] != ' ' && rest[end] != '\t' && rest[end] != '\r' {
+				end++
 			}
 			if n == numCols {
 				return nil, fmt.Errorf("cmapss: line %d: more than %d columns", line, numCols)
 			}
-			v, err := strconv.ParseFloat(rest[:end], 64)
-			if err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
+			v, err := parseNumber(rest[:end])
+			if err != nil {
 				return nil, fmt.Errorf("cmapss: line %d column %d: %q is not a finite number", line, n+1, rest[:end])
 			}
 			fields[n] = v
@@ -97,6 +98,54 @@ func Parse(r io.Reader) ([]Row, error) {
 		return nil, fmt.Errorf("cmapss: %w", err)
 	}
 	return rows, nil
+}
+
+// pow10 holds the exactly representable powers of ten.
+var pow10 = [...]float64{1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
+	1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22}
+
+// parseNumber parses a finite decimal. Plain "-123.4567" forms with at most
+// 15 digits take a fast path that is exact: an integer below 2^53 divided by
+// an exactly representable power of ten rounds correctly, like strconv.
+// Anything else (exponents, long mantissas) goes to strconv.ParseFloat.
+func parseNumber(b []byte) (float64, error) {
+	i, neg := 0, false
+	if len(b) > 0 && (b[0] == '-' || b[0] == '+') {
+		neg = b[0] == '-'
+		i = 1
+	}
+	var mant uint64
+	digits, frac, dot := 0, 0, false
+	for ; i < len(b); i++ {
+		c := b[i]
+		switch {
+		case c >= '0' && c <= '9':
+			mant = mant*10 + uint64(c-'0')
+			digits++
+			if dot {
+				frac++
+			}
+		case c == '.' && !dot:
+			dot = true
+		default:
+			digits = 99 // not the simple form
+		}
+		if digits > 15 {
+			break
+		}
+	}
+	if digits == 0 || digits > 15 {
+		v, err := strconv.ParseFloat(string(b), 64)
+		if err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
+			return 0, fmt.Errorf("not a finite number")
+		}
+		return v, nil
+	}
+	v := float64(mant) / pow10[frac]
+	if neg {
+		v = -v
+	}
+	return v, nil
 }
 
 // ParseRUL reads RUL_FDxxx.txt: one non-negative integer per line.

@@ -1,8 +1,10 @@
 package cmapss
 
 import (
+	"math"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -32,6 +34,24 @@ func TestParse(t *testing.T) {
 			t.Errorf("%s: accepted", name)
 		} else if !strings.Contains(err.Error(), "cmapss") {
 			t.Errorf("%s: error %q does not say where", name, err)
+		}
+	}
+}
+
+func TestParseNumber(t *testing.T) {
+	for _, in := range []string{"0", "-0.0007", "518.67", "2388.06", "23.4190", "1e3", "-1.5E-2", "123456789012345", "1234567890123456789", "0.1", ".5", "5.", "+7"} {
+		want, err := strconv.ParseFloat(in, 64)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := parseNumber([]byte(in))
+		if err != nil || got != want {
+			t.Errorf("parseNumber(%q) = %v, %v; want %v", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"", "-", ".", "1.2.3", "abc", "NaN", "Inf", "1e999", "--1"} {
+		if v, err := parseNumber([]byte(in)); err == nil {
+			t.Errorf("parseNumber(%q) = %v, want an error", in, v)
 		}
 	}
 }
@@ -125,6 +145,15 @@ func FuzzParseCMAPSS(f *testing.F) {
 	f.Add([]byte("1 1 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n"))
 	f.Add([]byte("1e3 1 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 Inf\r\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
+		// The fast number parser agrees with strconv on every token.
+		for _, tok := range strings.Fields(string(data)) {
+			want, werr := strconv.ParseFloat(tok, 64)
+			got, gerr := parseNumber([]byte(tok))
+			finite := werr == nil && !math.IsNaN(want) && !math.IsInf(want, 0)
+			if finite != (gerr == nil) || (finite && got != want) {
+				t.Fatalf("parseNumber(%q) = %v, %v; strconv %v, %v", tok, got, gerr, want, werr)
+			}
+		}
 		rows, err := Parse(strings.NewReader(string(data)))
 		if err != nil {
 			return

@@ -29,7 +29,7 @@ const (
 	StatDelta = "delta" // latest day's mean minus the window mean
 )
 
-// Stats lists the per-metric statistics in vector order.
+// stats lists the per-metric statistics in vector order.
 var stats = [...]string{StatMean, StatStd, StatSlope, StatMin, StatMax, StatDelta}
 
 // Window-wide features, after the per-metric ones, in this order.

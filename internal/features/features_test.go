@@ -59,7 +59,7 @@ func TestCompute(t *testing.T) {
 			ok: true,
 			expect: map[string]float64{
 				"vib:mean": 2.4, "vib:slope": 1, "vib:min": 1, "vib:max": 4, "vib:delta": 4 - 2.4,
-				"vib:std": math.Sqrt((1.4*1.4 + 0.4*0.4*2 + 0.6*0.6 + 1.6*1.6) / 5),
+				"vib:std":   math.Sqrt((1.4*1.4 + 0.4*0.4*2 + 0.6*0.6 + 1.6*1.6) / 5),
 				"temp:mean": 200, "temp:std": 0, "temp:slope": 0,
 				"cycles_per_day": 5.0 / 4, "active_days": 4, "failures": 0, "days_since_maintenance": 5,
 			},
