@@ -30,6 +30,11 @@ need=()
 [[ -x /usr/sbin/mosquitto ]] || need+=(mosquitto)
 command -v mosquitto_sub >/dev/null || need+=(mosquitto-clients)
 command -v chromium >/dev/null || need+=(chromium)
+# Packaging tests: lintian on the .debs, systemd-analyze on the units, groff
+# on the man pages.
+command -v lintian >/dev/null || need+=(lintian)
+command -v systemd-analyze >/dev/null || need+=(systemd)
+command -v groff >/dev/null || need+=(groff-base)
 if ((${#need[@]})); then
 	if [[ $(id -u) -ne 0 ]]; then
 		echo "setup: missing Debian packages: ${need[*]}; install them (apt-get install ${need[*]}) or run as root" >&2
