@@ -79,8 +79,13 @@ func (e *agentEnv) startInProcess(t *testing.T) (stop func() int) {
 	logs := &syncBuffer{}
 	code := make(chan int, 1)
 	go func() {
-		code <- run(ctx, []string{"run", "--config", e.cfgPath, "--log-level", "warn"}, io.Discard, logs)
+		code <- run(ctx, []string{"run", "--config", e.cfgPath}, io.Discard, logs)
 	}()
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("agent log:\n%s", logs.String())
+		}
+	})
 	e.waitHTTP(t, code)
 	var once sync.Once
 	var c int
@@ -646,4 +651,35 @@ func sectionText(doc, section string) string {
 		return rest[:j+2]
 	}
 	return rest
+}
+
+// A broker restart (e.g. an upgrade of Mosquitto on the gateway) while the
+// agent runs: the agent reconnects to its persisted session and misses
+// nothing published before or after.
+func TestIngestSurvivesBrokerRestart(t *testing.T) {
+	// Run as root, Mosquitto switches to user "mosquitto", which cannot write
+	// its persistence file into the test's directory; stay the test's user.
+	broker := testenv.Mosquitto(t, testenv.MosquittoOptions{Extra: []string{"user root"}})
+	e := newAgentEnv(t, broker)
+	stop := e.startInProcess(t)
+	e.waitSubscribed(t)
+	msgs := stream(4000)
+	publish(t, broker, "pub-a", msgs[:2000])
+	e.waitRecords(t, 2000, 0, 60*time.Second)
+	broker.Stop()
+	if err := broker.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	publish(t, broker, "pub-b", msgs[2000:]) // queued in the session if the agent is not back yet
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("broker log:\n%s", broker.Log())
+		}
+	})
+	e.waitRecords(t, uint64(len(msgs)), 0, 60*time.Second)
+	e.waitSubscribed(t)
+	if code := stop(); code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	e.verifyStore(t, msgs)
 }

@@ -62,7 +62,7 @@ func run() error {
 	// As packaging/mosquitto/budare.conf: the broker saves its state every
 	// 30 s rather than rewriting the whole queue every second.
 	broker, err := testenv.StartMosquitto(ctx, brokerDir, testenv.MosquittoOptions{
-		Extra: []string{"autosave_interval 30", "autosave_on_changes false"}})
+		Extra: []string{"autosave_interval 30", "autosave_on_changes false", "user root"}})
 	if err != nil {
 		return err
 	}
