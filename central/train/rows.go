@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"slices"
 	"time"
+	"unicode/utf8"
 
 	"github.com/budare/budare/internal/features"
 	"github.com/budare/budare/internal/record"
@@ -30,6 +31,9 @@ type Span struct {
 	TrainFrom, TrainTo     int
 	ValidFrom, ValidTo     int
 	HoldoutFrom, HoldoutTo int
+	// skipOthers: this run trains only some types (a shard), so cook lines
+	// of other types are recognised and skipped before decoding.
+	skipOthers bool
 }
 
 // Day returns the date of day index i.
@@ -121,8 +125,8 @@ type readStats struct {
 
 // readDay reads and decodes one window; a missing window is an empty day.
 // Lines that are not records are counted and skipped. Only cook records of
-// the wanted types are kept.
-func readDay(ctx context.Context, b Bucket, kitchen, day string, want map[string]bool, st *readStats, log *slog.Logger) (dayData, error) {
+// the wanted types are kept; with skipOthers the others are not even decoded.
+func readDay(ctx context.Context, b Bucket, kitchen, day string, want map[string]bool, skipOthers bool, st *readStats, log *slog.Logger) (dayData, error) {
 	data, err := b.Get(ctx, WindowKey(kitchen, day))
 	if IsNotFound(err) {
 		st.Missing++
@@ -133,7 +137,18 @@ func readDay(ctx context.Context, b Bucket, kitchen, day string, want map[string
 	}
 	st.Windows++
 	dd := dayData{}
-	err = eachRecord(data, func(r *record.Record) {
+	var skip func([]byte) bool
+	if skipOthers && want != nil {
+		skip = func(line []byte) bool {
+			a, ok := cookArepa(line)
+			if ok && !want[string(a)] {
+				st.Records++
+				return true
+			}
+			return false
+		}
+	}
+	err = eachRecord(data, skip, func(r *record.Record) {
 		st.Records++
 		md := dd[r.Machine]
 		if md == nil {
@@ -160,9 +175,43 @@ func readDay(ctx context.Context, b Bucket, kitchen, day string, want map[string
 	return dd, nil
 }
 
+var (
+	cookMark  = []byte(`"type":"cook"`)
+	arepaMark = []byte(`"arepa":"`)
+	typeKey   = []byte(`"type"`)
+	arepaKey  = []byte(`"arepa"`)
+)
+
+// cookArepa finds the arepa type of a cook line without decoding it, so a
+// shard does not pay for decoding the other shards' types. It answers only
+// for lines in the window format (json.Marshal of record.Record) with no
+// escapes at all, where every quote delimits a string and each key appears
+// once (also ignoring case, as encoding/json matches keys); ok is false
+// otherwise and the line is decoded in full.
+func cookArepa(line []byte) ([]byte, bool) {
+	if bytes.IndexByte(line, '\\') >= 0 || !bytes.Contains(line, cookMark) {
+		return nil, false
+	}
+	i := bytes.Index(line, arepaMark)
+	if i < 0 {
+		return nil, false
+	}
+	lower := bytes.ToLower(line)
+	if bytes.Count(lower, typeKey) != 1 || bytes.Count(lower, arepaKey) != 1 {
+		return nil, false
+	}
+	i += len(arepaMark)
+	j := bytes.IndexByte(line[i:], '"')
+	if j <= 0 || !utf8.Valid(line[i:i+j]) {
+		return nil, false
+	}
+	return line[i : i+j], true
+}
+
 // eachRecord decodes a gzip NDJSON window, calling fn for every valid record
-// and bad for every line that is not one.
-func eachRecord(data []byte, fn func(*record.Record), bad func(line int, err error)) error {
+// and bad for every line that is not one. Lines skip reports true for are
+// not decoded.
+func eachRecord(data []byte, skip func([]byte) bool, fn func(*record.Record), bad func(line int, err error)) error {
 	zr, err := gzip.NewReader(bytes.NewReader(data))
 	if err != nil {
 		return fmt.Errorf("not gzip: %w", err)
@@ -172,7 +221,7 @@ func eachRecord(data []byte, fn func(*record.Record), bad func(line int, err err
 	sc.Buffer(make([]byte, 0, 64<<10), 4<<20)
 	for n := 1; sc.Scan(); n++ {
 		line := sc.Bytes()
-		if len(bytes.TrimSpace(line)) == 0 {
+		if len(bytes.TrimSpace(line)) == 0 || (skip != nil && skip(line)) {
 			continue
 		}
 		var r record.Record
@@ -203,7 +252,7 @@ func countMetrics(ctx context.Context, b Bucket, kitchens []Kitchen, span *Span,
 	for _, k := range kitchens {
 		for i := len(span.days) - 1; i >= 0; i -= 7 {
 			var st readStats
-			dd, err := readDay(ctx, b, k.Name, span.days[i], want, &st, log)
+			dd, err := readDay(ctx, b, k.Name, span.days[i], want, span.skipOthers, &st, log)
 			if err != nil {
 				return nil, nil, err
 			}
@@ -254,7 +303,7 @@ func kitchenRows(ctx context.Context, b Bucket, k Kitchen, span *Span, specs, ch
 		vec[a] = make([]float64, s.Len())
 	}
 	for i := range span.days {
-		dd, err := readDay(ctx, b, k.Name, span.days[i], want, &st, log)
+		dd, err := readDay(ctx, b, k.Name, span.days[i], want, span.skipOthers, &st, log)
 		if err != nil {
 			return nil, st, err
 		}

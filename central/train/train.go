@@ -167,6 +167,7 @@ func Run(ctx context.Context, o Options) (*Outcome, error) {
 			}
 		}
 	}
+	span.skipOthers = o.Shard.N > 1
 	mine := o.Shard.Pick(o.Types)
 	out := &Outcome{Date: o.Date, Phase: o.Phase, Shard: o.Shard.String(), Types: mine}
 
