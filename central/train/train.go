@@ -191,7 +191,12 @@ func Run(ctx context.Context, o Options) (*Outcome, error) {
 		"kitchens", len(kitchens), "span", span.First+".."+span.Last)
 
 	cur, champs, err := loadChampions(ctx, o.Bucket, o.Public, mine)
-	if err != nil {
+	if errors.Is(err, release.ErrSignature) || errors.Is(err, release.ErrMalformed) {
+		// E.g. after a key rotation: nothing in the current release is
+		// trusted, so every type gets its challenger (signed with our key).
+		log.Warn("the current release is not trusted; training without champions", "err", err)
+		champs = map[string]*champion{}
+	} else if err != nil {
 		return nil, err
 	}
 	out.ChampionRelease = cur
@@ -317,7 +322,7 @@ func loadChampions(ctx context.Context, b Bucket, pub ed25519.PublicKey, types [
 	out := map[string]*champion{}
 	cur, m, err := Current(ctx, b, pub)
 	if err != nil || m == nil {
-		return 0, out, err
+		return cur, out, err
 	}
 	for _, a := range types {
 		e, ok := m.Models[a]
@@ -344,7 +349,8 @@ func loadChampions(ctx context.Context, b Bucket, pub ed25519.PublicKey, types [
 }
 
 // Current returns the current release number and its manifest, or 0 and nil
-// when there is none yet. With pub set, the manifest's signature must verify
+// when there is none yet. When the manifest does not load or verify, the
+// number is still returned with the error. With pub set, the manifest's signature must verify
 // (expiry is not checked: an expired champion can still be beaten or kept).
 func Current(ctx context.Context, b Bucket, pub ed25519.PublicKey) (int64, *release.Manifest, error) {
 	data, err := b.Get(ctx, release.CurrentKey)
@@ -360,7 +366,7 @@ func Current(ctx context.Context, b Bucket, pub ed25519.PublicKey) (int64, *rele
 	}
 	m, err := LoadManifest(ctx, b, n, pub)
 	if err != nil {
-		return 0, nil, err
+		return n, nil, err
 	}
 	return n, m, nil
 }

@@ -513,3 +513,29 @@ func TestModelsLearn(t *testing.T) {
 		t.Fatalf("mean holdout ROC-AUC of the chosen models %.3f, want at least 0.7", mean)
 	}
 }
+
+// TestUntrustedCurrentIgnored: when the current release does not verify with
+// our key (a key rotation, or someone else's manifest), its models are not
+// champions: every type gets a new, properly signed model.
+func TestUntrustedCurrentIgnored(t *testing.T) {
+	b := simDir(t)
+	logistic := []model.Technique{model.LogisticTechnique{}}
+	old := testKey(t)
+	out := mustRun(t, options(b, old, logistic))
+	mustPublish(t, publisher(b, old), out)
+	rotated := testKey(t)
+	o := options(b, rotated, logistic)
+	out2 := mustRun(t, o)
+	if out2.ChampionRelease != 1 {
+		t.Fatalf("champion release %d, want 1", out2.ChampionRelease)
+	}
+	for _, r := range out2.Results {
+		if r.Status != StatusNew || r.Champion != nil {
+			t.Fatalf("%s: status %s champion %v; an untrusted release gave a champion", r.Arepa, r.Status, r.Champion)
+		}
+	}
+	m := mustPublish(t, publisher(b, rotated), out2)
+	if _, _, err := Current(context.Background(), b, rotated.Public().(ed25519.PublicKey)); err != nil || m.Release != 2 {
+		t.Fatalf("release %d signed with the new key: %v", m.Release, err)
+	}
+}
