@@ -97,10 +97,12 @@ type Candidate struct {
 }
 
 // Run loads the subset and evaluates: fit regimes and sensor normalisation on
-// the training units, build one feature row per training cycle (label: the
-// engine fails within Horizon cycles), fit every technique on the training
-// split, choose technique and threshold on the validation split, and score
-// each test unit at its last cycle.
+// the training units, build a feature row every Stride cycles of each
+// training unit (label: the engine fails within Horizon cycles), fit every
+// technique on the training split, choose technique and threshold on the
+// validation split, and score each test unit at its last cycle. The scored
+// model is the one fitted on the training split: refitting on all training
+// units would leave the threshold chosen for a different model.
 func Run(ctx context.Context, o Options) (*Result, error) {
 	start := time.Now()
 	o.defaults()
@@ -133,8 +135,9 @@ func Evaluate(ctx context.Context, s *Subset, o Options) (*Result, error) {
 		return nil, err
 	}
 
-	// Training rows: every cycle of every training unit whose window is
-	// trusted, labelled by its remaining life.
+	// Training rows: every Stride-th cycle of every training unit whose
+	// window is trusted, labelled by its remaining life. Units are split by
+	// position, never by row, so no engine is on both sides.
 	var trainIdx, validIdx []int
 	for i := range s.Train {
 		if (i+1)%o.ValidEvery == 0 {
