@@ -112,7 +112,7 @@ func (p *Publisher) Publish(ctx context.Context, outs []*Outcome) (*release.Mani
 				return nil, fmt.Errorf("publish release %d: %w", n, err)
 			}
 			e = release.Describe(key, r.Model)
-			e.Technique, e.Threshold, e.Trained = r.Card.Chosen, r.Card.Threshold, n
+			e.Technique, e.Threshold, e.Trained = r.Technique, r.Card.Threshold, n
 			for _, c := range r.Card.Candidates {
 				if c.Technique == r.Card.Chosen {
 					e.Holdout = holdoutMap(c.Holdout)

@@ -53,8 +53,10 @@ const (
 type Result struct {
 	Arepa  string `json:"arepa"`
 	Status string `json:"status"`
-	// Model is the new model.json (StatusNew), byte for byte as published.
-	Model []byte `json:"model,omitempty"`
+	// Model is the new model.json (StatusNew), byte for byte as published,
+	// and Technique its technique field.
+	Model     []byte `json:"model,omitempty"`
+	Technique string `json:"technique,omitempty"`
 	// Champion is the current release's entry for the type, if any; a kept
 	// champion is published as this entry.
 	Champion *release.Entry `json:"champion,omitempty"`
@@ -483,7 +485,8 @@ func trainType(ctx context.Context, a string, o Options, span *Span, kitchens []
 	ch := cands[best].Model
 	ch.Arepa = a
 	chHold := *card.Candidates[best].Holdout
-	card.Chosen, card.Threshold = ch.Technique, ch.Threshold
+	card.Chosen, card.Threshold = cands[best].Technique, ch.Threshold
+	res.Technique = ch.Technique
 
 	newWins := true
 	switch {

@@ -251,6 +251,11 @@ func TestChampionKept(t *testing.T) {
 	if len(m1.Models) == 0 {
 		t.Fatal("first release has no models")
 	}
+	for a, e := range m1.Models {
+		if _, ok := e.Holdout["roc_auc"]; !ok || e.Technique != model.TechLogistic || e.Trained != 1 || e.Card == "" {
+			t.Fatalf("%s: entry %+v lacks holdout metrics, technique or card", a, e)
+		}
+	}
 	out := mustRun(t, options(good, priv, []model.Technique{invert{}}))
 	for _, r := range out.Results {
 		if _, had := m1.Models[r.Arepa]; had && r.Status != StatusKept {
@@ -275,7 +280,12 @@ func TestChampionKept(t *testing.T) {
 	}
 
 	// The other way round: a bad champion is replaced.
-	mustPublish(t, publisher(bad, priv), mustRun(t, options(bad, priv, []model.Technique{invert{}})))
+	mInv := mustPublish(t, publisher(bad, priv), mustRun(t, options(bad, priv, []model.Technique{invert{}})))
+	for a, e := range mInv.Models {
+		if e.Technique != model.TechLogistic || e.Holdout == nil {
+			t.Fatalf("%s: entry of a renamed technique: %+v", a, e)
+		}
+	}
 	out = mustRun(t, options(bad, priv, logistic))
 	replaced := 0
 	for _, r := range out.Results {
