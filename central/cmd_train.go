@@ -27,6 +27,7 @@ import (
 type storeFlags struct {
 	config string
 	dir    string
+	bucket string
 	log    logging.Options
 	// create makes a missing bucket instead of failing (simulate).
 	create bool
@@ -35,6 +36,7 @@ type storeFlags struct {
 func (s *storeFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&s.config, "config", "", "central config file (TOML)")
 	fs.StringVar(&s.dir, "dir", "", "use a local directory laid out like the bucket instead of the [s3] store")
+	fs.StringVar(&s.bucket, "bucket", "", "bucket name, overriding s3.bucket of the config")
 	s.log.Register(fs)
 }
 
@@ -65,6 +67,9 @@ func (s *storeFlags) open(ctx context.Context, stderr io.Writer) (*config.Config
 	}
 	if s.dir != "" {
 		return cfg, train.Dir(s.dir), log, nil
+	}
+	if s.bucket != "" {
+		cfg.S3.Bucket = s.bucket
 	}
 	st, err := objstore.New(cfg.S3, os.Getenv("CREDENTIALS_DIRECTORY"))
 	if err != nil {
