@@ -18,8 +18,9 @@ type BoostedTechnique struct {
 	Lambda  float64 // L2 on leaf values; 0 means 1
 	MinLeaf float64 // minimum hessian sum per side; 0 means 1
 	// Subsample: each round fits on every Subsample-th row (offset by the
-	// round), which halves the work at 2 and regularises like stochastic
-	// boosting while staying deterministic; 0 means 2, 1 uses every row.
+	// round), which cuts the work to 1/Subsample and regularises like
+	// stochastic boosting while staying deterministic; 0 means 3, 1 uses
+	// every row.
 	Subsample int
 }
 
@@ -37,7 +38,7 @@ func (t BoostedTechnique) Fit(ctx context.Context, d Dataset) (*Model, error) {
 	rate := cmpf(t.Rate, 0.1)
 	lambda := cmpf(t.Lambda, 1)
 	minLeaf := cmpf(t.MinLeaf, 1)
-	sub := cmp0(t.Subsample, 2)
+	sub := cmp0(t.Subsample, 3)
 	n, p := len(Z), m.Dim()
 
 	// Candidate splits per feature: distinct quantiles of its values, taken
