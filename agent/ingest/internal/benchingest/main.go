@@ -185,7 +185,7 @@ func agentRound(ctx context.Context, bin string, broker *testenv.MosquittoServer
 		if rec, err := records(url); err == nil && rec >= uint64(n) {
 			break
 		}
-		time.Sleep(10 * time.Millisecond)
+		time.Sleep(25 * time.Millisecond)
 	}
 	took := time.Since(start)
 	if os.Getenv("BENCH_DEBUG") != "" {

@@ -1,0 +1,289 @@
+package ingest
+
+import (
+	"math"
+	"strconv"
+	"time"
+
+	"github.com/budare/budare/internal/record"
+)
+
+// fastDecode decodes the common case of a payload — a well-formed v1 object
+// with plain ASCII strings and no surprises — several times faster than
+// record.Decode, which is the reference and the only judge of bad input.
+// ok is true only when record.Decode would return exactly this record and no
+// error (FuzzFastDecode checks it); on anything unusual (escapes, non-ASCII,
+// unknown or repeated keys, nulls, odd numbers, any validation failure) ok is
+// false and the caller runs record.Decode, which also classifies the error.
+func fastDecode(machine, typ string, p []byte, now time.Time) (r record.Record, ok bool) {
+	if len(p) > record.MaxPayload || (typ != record.TypeCook && typ != record.TypeEvent) {
+		return r, false
+	}
+	s := scanner{p: p}
+	if !s.byte('{') {
+		return r, false
+	}
+	var (
+		seen                        uint16
+		v, seq                      int64
+		ts, arepa, kind, code, note string
+		metrics                     map[string]float64
+	)
+	const (
+		fV = 1 << iota
+		fTS
+		fSeq
+		fArepa
+		fMetrics
+		fKind
+		fCode
+		fNote
+	)
+	for first := true; ; first = false {
+		if first && s.byte('}') {
+			break
+		}
+		key, ok := s.str()
+		if !ok || !s.byte(':') {
+			return r, false
+		}
+		var f uint16
+		switch key {
+		case "v":
+			f = fV
+			v, ok = s.uint()
+		case "ts":
+			f = fTS
+			ts, ok = s.str()
+		case "seq":
+			f = fSeq
+			seq, ok = s.uint()
+		case "arepa":
+			f = fArepa
+			arepa, ok = s.str()
+		case "metrics":
+			f = fMetrics
+			metrics, ok = s.metrics()
+		case "kind":
+			f = fKind
+			kind, ok = s.str()
+		case "code":
+			f = fCode
+			code, ok = s.str()
+		case "note":
+			f = fNote
+			note, ok = s.str()
+		default:
+			return r, false
+		}
+		if !ok || seen&f != 0 {
+			return r, false
+		}
+		seen |= f
+		if s.byte(',') {
+			continue
+		}
+		if s.byte('}') {
+			break
+		}
+		return r, false
+	}
+	if !s.end() || seen&(fV|fTS|fSeq) != fV|fTS|fSeq || v != 1 {
+		return r, false
+	}
+	t, err := time.Parse(time.RFC3339Nano, ts)
+	if err != nil {
+		return r, false
+	}
+	t = t.UTC()
+	if t.After(now.Add(record.MaxFuture)) || t.Year() < 2000 {
+		return r, false
+	}
+	r = record.Record{Machine: machine, Type: typ, TS: t, Seq: seq}
+	if typ == record.TypeCook {
+		if seen&fArepa == 0 || seen&fMetrics == 0 || !validName(arepa) {
+			return record.Record{}, false
+		}
+		for k := range metrics {
+			if !validName(k) {
+				return record.Record{}, false
+			}
+		}
+		r.Arepa, r.Metrics = arepa, metrics
+		return r, true
+	}
+	if seen&fKind == 0 || (kind != record.KindFailure && kind != record.KindFault && kind != record.KindMaintenance) {
+		return record.Record{}, false
+	}
+	if seen&fMetrics != 0 && metrics == nil {
+		return record.Record{}, false
+	}
+	r.Kind, r.Code, r.Note = kind, code, note
+	return r, true
+}
+
+// validName mirrors record's name rule for the ASCII strings fastDecode
+// accepts.
+func validName(s string) bool {
+	if s == "" || len(s) > 128 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c < 0x21, c == 0x7f, c == '/', c == '+', c == '#', c == '"', c == '\\':
+			return false
+		}
+	}
+	return true
+}
+
+// scanner reads the JSON subset fastDecode handles.
+type scanner struct {
+	p []byte
+	i int
+}
+
+func (s *scanner) ws() {
+	for s.i < len(s.p) {
+		switch s.p[s.i] {
+		case ' ', '\t', '\n', '\r':
+			s.i++
+		default:
+			return
+		}
+	}
+}
+
+// byte consumes c (after whitespace) if it is next.
+func (s *scanner) byte(c byte) bool {
+	s.ws()
+	if s.i < len(s.p) && s.p[s.i] == c {
+		s.i++
+		return true
+	}
+	return false
+}
+
+func (s *scanner) end() bool {
+	s.ws()
+	return s.i == len(s.p)
+}
+
+// str reads a string of printable ASCII without escapes.
+func (s *scanner) str() (string, bool) {
+	if !s.byte('"') {
+		return "", false
+	}
+	start := s.i
+	for s.i < len(s.p) {
+		c := s.p[s.i]
+		if c == '"' {
+			v := string(s.p[start:s.i])
+			s.i++
+			return v, true
+		}
+		if c < 0x20 || c >= 0x7f || c == '\\' {
+			return "", false
+		}
+		s.i++
+	}
+	return "", false
+}
+
+// number returns the next JSON number token, checked against the grammar.
+func (s *scanner) number() ([]byte, bool) {
+	s.ws()
+	start := s.i
+	p := s.p
+	i := s.i
+	if i < len(p) && p[i] == '-' {
+		i++
+	}
+	switch {
+	case i < len(p) && p[i] == '0':
+		i++
+	case i < len(p) && p[i] >= '1' && p[i] <= '9':
+		for i < len(p) && p[i] >= '0' && p[i] <= '9' {
+			i++
+		}
+	default:
+		return nil, false
+	}
+	if i < len(p) && p[i] == '.' {
+		i++
+		d := i
+		for i < len(p) && p[i] >= '0' && p[i] <= '9' {
+			i++
+		}
+		if i == d {
+			return nil, false
+		}
+	}
+	if i < len(p) && (p[i] == 'e' || p[i] == 'E') {
+		i++
+		if i < len(p) && (p[i] == '+' || p[i] == '-') {
+			i++
+		}
+		d := i
+		for i < len(p) && p[i] >= '0' && p[i] <= '9' {
+			i++
+		}
+		if i == d {
+			return nil, false
+		}
+	}
+	s.i = i
+	return p[start:i], true
+}
+
+// uint reads a non-negative integer of at most 18 digits (no overflow).
+func (s *scanner) uint() (int64, bool) {
+	tok, ok := s.number()
+	if !ok || len(tok) == 0 || len(tok) > 18 {
+		return 0, false
+	}
+	var n int64
+	for _, c := range tok {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int64(c-'0')
+	}
+	return n, true
+}
+
+// metrics reads an object of finite numbers with distinct plain keys.
+func (s *scanner) metrics() (map[string]float64, bool) {
+	if !s.byte('{') {
+		return nil, false
+	}
+	m := make(map[string]float64, 8)
+	if s.byte('}') {
+		return m, true
+	}
+	for {
+		k, ok := s.str()
+		if !ok || !s.byte(':') {
+			return nil, false
+		}
+		tok, ok := s.number()
+		if !ok {
+			return nil, false
+		}
+		f, err := strconv.ParseFloat(string(tok), 64)
+		if err != nil || math.IsInf(f, 0) || math.IsNaN(f) {
+			return nil, false
+		}
+		if _, dup := m[k]; dup {
+			return nil, false
+		}
+		m[k] = f
+		if s.byte(',') {
+			continue
+		}
+		if s.byte('}') {
+			return m, true
+		}
+		return nil, false
+	}
+}
