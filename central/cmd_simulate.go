@@ -17,6 +17,7 @@ import (
 //
 //	budare-central simulate --out DIR [--kitchens N --machines M --types T --days D --seed S]
 //	budare-central simulate --config FILE ...   (straight into the [s3] bucket)
+//	budare-central simulate --mqtt tcp://HOST:PORT --kitchen K [--publish-days N]   (as the machines, over MQTT)
 func cmdSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("simulate", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -36,12 +37,22 @@ func cmdSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	fs.Float64Var(&d.MeanDaysBetweenFailures, "mtbf", d.MeanDaysBetweenFailures, "mean days until a healthy machine starts degrading")
 	workers := fs.Int("workers", runtime.GOMAXPROCS(0), "goroutines compressing and uploading windows")
 	typesOut := fs.String("types-file", "", "also write the simulated arepa types to this file (for train --types)")
+	broker := fs.String("mqtt", "", "instead of writing windows, publish one kitchen's records to this MQTT broker (tcp://host:port)")
+	kitchen := fs.String("kitchen", "k-001", "with --mqtt: the kitchen to publish")
+	pubDays := fs.Int("publish-days", 8, "with --mqtt: publish the kitchen's last N simulated days")
 	if err := fs.Parse(args); err != nil {
 		return errUsage
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "simulate: unexpected arguments %q\n", fs.Args())
 		return errUsage
+	}
+	if *broker != "" {
+		st, err := simulate.Publish(ctx, d, *broker, *kitchen, *pubDays)
+		if err != nil {
+			return err
+		}
+		return json.NewEncoder(stdout).Encode(st)
 	}
 	if *out != "" {
 		if sf.dir != "" && sf.dir != *out {

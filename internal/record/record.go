@@ -260,3 +260,36 @@ func number(v any) (float64, error) {
 func LocalDay(t time.Time, loc *time.Location) string {
 	return t.In(loc).Format(time.DateOnly)
 }
+
+// Payload encodes r as the v1 MQTT payload a machine would publish on
+// Topic(kitchen, r); Decode is its inverse. Simulators and tests use it.
+func Payload(r Record) ([]byte, error) {
+	type cook struct {
+		V       int                `json:"v"`
+		TS      string             `json:"ts"`
+		Seq     int64              `json:"seq"`
+		Arepa   string             `json:"arepa"`
+		Metrics map[string]float64 `json:"metrics"`
+	}
+	type event struct {
+		V    int    `json:"v"`
+		TS   string `json:"ts"`
+		Seq  int64  `json:"seq"`
+		Kind string `json:"kind"`
+		Code string `json:"code,omitempty"`
+		Note string `json:"note,omitempty"`
+	}
+	ts := r.TS.UTC().Format(time.RFC3339Nano)
+	switch r.Type {
+	case TypeCook:
+		return json.Marshal(cook{1, ts, r.Seq, r.Arepa, r.Metrics})
+	case TypeEvent:
+		return json.Marshal(event{1, ts, r.Seq, r.Kind, r.Code, r.Note})
+	}
+	return nil, fmt.Errorf("record type %q has no MQTT payload", r.Type)
+}
+
+// Topic is the MQTT topic r is published on in kitchen.
+func Topic(kitchen string, r Record) string {
+	return "budare/" + kitchen + "/" + r.Machine + "/" + r.Type
+}
