@@ -466,3 +466,29 @@ func TestReasonsSkipZeroCounts(t *testing.T) {
 		t.Fatalf("reasons %q", got)
 	}
 }
+
+// TestNewGatewayDecidesOnceMachinesReport: a gateway installed before its
+// machines report must not record an empty decision for the day; it
+// decides as soon as a machine has reported.
+func TestNewGatewayDecidesOnceMachinesReport(t *testing.T) {
+	loc := mustLoc(t, "America/Caracas")
+	dir := t.TempDir()
+	st := openStore(t, dir, loc)
+	rel := memRelease(t, dir, st, "reina-pepiada")
+	pub := &recPub{}
+	s := newService(t, st, loc, rel, pub, func(context.Context, string, []byte, map[string]string) error { return nil })
+	ctx := context.Background()
+	at := time.Date(2026, 11, 27, 6, 0, 0, 0, loc)
+	next := s.Tick(ctx, at)
+	if pub.count() != 0 {
+		t.Fatalf("published %d messages with no machine seen", pub.count())
+	}
+	if !next.Before(at.Add(10 * time.Minute)) {
+		t.Fatalf("next look at %s, want a retry within minutes", next)
+	}
+	fill(t, st, loc, "2026-11-27", machineSpec{name: "m-01", arepa: "reina-pepiada", days: 7})
+	s.Tick(ctx, next)
+	if msgs := actionMsgs(pub); msgs["budare/k-017/m-01/action"] != 1 {
+		t.Fatalf("after the machine reported: published %v, want m-01's action once", msgs)
+	}
+}

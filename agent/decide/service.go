@@ -289,6 +289,12 @@ func (s *Service) ensureDay(ctx context.Context, day string, now time.Time) erro
 			return err
 		}
 		secs := time.Since(t0).Seconds()
+		if len(d.Actions) == 0 {
+			// A new gateway whose machines have not reported yet: deciding
+			// "nothing" now would block the day's real decision once they do.
+			s.log().Info("no machine seen in the last 7 days yet; deciding when one reports", "day", day)
+			return errNothingSeen
+		}
 		doc = &dayDoc{Day: d, Published: map[string]bool{}}
 		if err := s.State.PutState(StateDays, day, doc); err != nil {
 			s.fail("decide", err)
@@ -312,6 +318,9 @@ func (s *Service) ensureDay(ctx context.Context, day string, now time.Time) erro
 	}
 	return s.clearUnseen(ctx, day, now)
 }
+
+// errNothingSeen leaves a day undecided because no machine has reported.
+var errNothingSeen = errors.New("no machine seen in the last 7 days")
 
 func (s *Service) loadDay(day string) (*dayDoc, error) {
 	var doc dayDoc
