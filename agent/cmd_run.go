@@ -22,6 +22,11 @@ const defaultConfig = "/etc/budare/agent.toml"
 // working set is a batch of a few hundred small records.
 const memoryLimit = 24 << 20
 
+// gcPercent replaces Go's default of 100 unless GOGC says otherwise: with the
+// memory limit capping the heap anyway, collecting less often cut the
+// agent's CPU per ingested message by a fifth (make bench) for ~3 MiB of RSS.
+const gcPercent = 300
+
 // subsystemServices is THE place where the agent's other subsystems plug in.
 // Each returns runner.Services built from the opened agent: a.Config,
 // a.Store, a.Registry (metrics), a.Health (report under your own name),
@@ -66,6 +71,9 @@ func cmdRun(ctx context.Context, args []string, _, stderr io.Writer) error {
 	}
 	if os.Getenv("GOMEMLIMIT") == "" {
 		debug.SetMemoryLimit(memoryLimit)
+	}
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(gcPercent)
 	}
 	a, err := runner.Open(cfg, runner.Options{Version: version, Log: log, Sections: inspectSections(cfg)})
 	if err != nil {
