@@ -1,6 +1,7 @@
 package decide
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -13,7 +14,24 @@ import (
 	"time"
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
+	"github.com/eclipse/paho.mqtt.golang/packets"
 )
+
+// copyingStore keeps its own copy of each outbound packet. paho's resume
+// after a reconnect sets the DUP flag on the stored packet while the same
+// object may still be queued for sending by Publish, a data race in paho
+// itself (eclipse-paho/paho.mqtt.golang#703); a private copy avoids it.
+type copyingStore struct{ mqtt.Store }
+
+func (s copyingStore) Put(key string, p packets.ControlPacket) {
+	var buf bytes.Buffer
+	if err := p.Write(&buf); err == nil {
+		if c, err := packets.ReadPacket(&buf); err == nil {
+			p = c
+		}
+	}
+	s.Store.Put(key, p)
+}
 
 // The publisher uses its own MQTT connection, separate from ingest's
 // persistent subscriber session (whose acknowledgements are manual and
@@ -88,7 +106,8 @@ func NewMQTT(opt MQTTOptions) (*MQTT, error) {
 		SetConnectRetryInterval(2 * time.Second).
 		SetMaxReconnectInterval(30 * time.Second).
 		SetKeepAlive(30 * time.Second).
-		SetOrderMatters(false)
+		SetOrderMatters(false).
+		SetStore(copyingStore{mqtt.NewMemoryStore()})
 	if opt.Username != "" {
 		o.SetUsername(opt.Username)
 		o.SetPassword(opt.Password)
