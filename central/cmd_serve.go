@@ -9,10 +9,7 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"strings"
 	"time"
-
-	"github.com/BurntSushi/toml"
 
 	"github.com/budare/budare/central/config"
 	"github.com/budare/budare/central/dashboard"
@@ -24,33 +21,14 @@ import (
 // so exposing it is a deliberate choice (a reverse proxy, or --listen).
 const defaultListen = "127.0.0.1:8080"
 
-// serveSection is the [serve] table of the central config file. The shared
-// loader (central/config) does not know it yet, so serve reads it itself.
-type serveSection struct {
-	Serve struct {
-		Listen string `toml:"listen"`
-	} `toml:"serve"`
-}
-
-// loadServeConfig loads the central config with the shared loader (the same
-// checks train runs) and the [serve] table. It returns the loader's warnings
-// about keys it does not know, except serve's own.
+// loadServeConfig loads the central config (the same checks train runs)
+// and returns its warnings and [serve] listen address.
 func loadServeConfig(path string) (*config.Config, string, []string, error) {
 	cfg, err := config.Load(path)
 	if err != nil {
 		return nil, "", nil, err
 	}
-	var sec serveSection
-	if _, err := toml.DecodeFile(path, &sec); err != nil {
-		return nil, "", nil, fmt.Errorf("config %s: %w", path, err)
-	}
-	var warns []string
-	for _, w := range cfg.Warnings {
-		if !strings.Contains(w, `"serve.`) {
-			warns = append(warns, w)
-		}
-	}
-	return cfg, sec.Serve.Listen, warns, nil
+	return cfg, cfg.Serve.Listen, cfg.Warnings, nil
 }
 
 // cmdServe serves the read-only dashboard:

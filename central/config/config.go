@@ -34,11 +34,19 @@ type Config struct {
 	Types          []string        `toml:"types"`
 	Train          Train           `toml:"train"`
 	S3             objstore.Config `toml:"s3"`
+	Serve          Serve           `toml:"serve"`
 
 	// Loc is Timezone loaded (UTC when empty).
 	Loc *time.Location `toml:"-"`
 	// Warnings lists keys the file sets that this build does not know.
 	Warnings []string `toml:"-"`
+}
+
+// Serve is the dashboard's [serve] table.
+type Serve struct {
+	// Listen is the dashboard's address; loopback unless deliberately wider,
+	// since the dashboard has no authentication.
+	Listen string `toml:"listen"`
 }
 
 // Train holds the training settings; zero values take the defaults.

@@ -41,8 +41,11 @@ bucket = "b"
 				t.Fatalf("full: %+v", c)
 			}
 		}, ""},
-		{"unknown key warns", "[serve]\nlisten = \":8080\"\n", func(t *testing.T, c *Config) {
-			if len(c.Warnings) != 1 || !strings.Contains(c.Warnings[0], "serve.listen") {
+		{"unknown key warns", "[serve]\nlisten = \":8080\"\nport = 80\n", func(t *testing.T, c *Config) {
+			if c.Serve.Listen != ":8080" {
+				t.Fatalf("serve.listen = %q", c.Serve.Listen)
+			}
+			if len(c.Warnings) != 1 || !strings.Contains(c.Warnings[0], "serve.port") {
 				t.Fatalf("warnings %q", c.Warnings)
 			}
 		}, ""},
