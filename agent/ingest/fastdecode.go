@@ -3,6 +3,7 @@ package ingest
 import (
 	"math"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/budare/budare/internal/record"
@@ -15,11 +16,15 @@ import (
 // error (FuzzFastDecode checks it); on anything unusual (escapes, non-ASCII,
 // unknown or repeated keys, nulls, odd numbers, any validation failure) ok is
 // false and the caller runs record.Decode, which also classifies the error.
-func fastDecode(machine, typ string, p []byte, now time.Time) (r record.Record, ok bool) {
+//
+// names, when not nil, interns metric names and arepa types: a kitchen has a
+// handful of each, and allocating them afresh for every message is a
+// measurable share of the agent's CPU.
+func fastDecode(machine, typ string, p []byte, now time.Time, names *interner) (r record.Record, ok bool) {
 	if len(p) > record.MaxPayload || (typ != record.TypeCook && typ != record.TypeEvent) {
 		return r, false
 	}
-	s := scanner{p: p}
+	s := scanner{p: p, names: names}
 	if !s.byte('{') {
 		return r, false
 	}
@@ -43,34 +48,35 @@ func fastDecode(machine, typ string, p []byte, now time.Time) (r record.Record, 
 		if first && s.byte('}') {
 			break
 		}
-		key, ok := s.str()
+		key, ok := s.raw()
 		if !ok || !s.byte(':') {
 			return r, false
 		}
 		var f uint16
-		switch key {
-		case "v":
+		// string(key) == "..." compares without allocating.
+		switch {
+		case string(key) == "v":
 			f = fV
 			v, ok = s.uint()
-		case "ts":
+		case string(key) == "ts":
 			f = fTS
 			ts, ok = s.str()
-		case "seq":
+		case string(key) == "seq":
 			f = fSeq
 			seq, ok = s.uint()
-		case "arepa":
+		case string(key) == "arepa":
 			f = fArepa
-			arepa, ok = s.str()
-		case "metrics":
+			arepa, ok = s.name()
+		case string(key) == "metrics":
 			f = fMetrics
 			metrics, ok = s.metrics()
-		case "kind":
+		case string(key) == "kind":
 			f = fKind
-			kind, ok = s.str()
-		case "code":
+			kind, ok = s.name()
+		case string(key) == "code":
 			f = fCode
 			code, ok = s.str()
-		case "note":
+		case string(key) == "note":
 			f = fNote
 			note, ok = s.str()
 		default:
@@ -139,8 +145,35 @@ func validName(s string) bool {
 
 // scanner reads the JSON subset fastDecode handles.
 type scanner struct {
-	p []byte
-	i int
+	p     []byte
+	i     int
+	names *interner
+}
+
+// interner hands out one string per distinct name, up to a bound.
+type interner struct {
+	mu sync.Mutex
+	m  map[string]string
+}
+
+const internMax = 4096
+
+func newInterner() *interner { return &interner{m: make(map[string]string)} }
+
+func (in *interner) get(b []byte) string {
+	if in == nil {
+		return string(b)
+	}
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	if s, ok := in.m[string(b)]; ok { // lookup does not allocate
+		return s
+	}
+	s := string(b)
+	if len(in.m) < internMax {
+		in.m[s] = s
+	}
+	return s
 }
 
 func (s *scanner) ws() {
@@ -169,25 +202,40 @@ func (s *scanner) end() bool {
 	return s.i == len(s.p)
 }
 
-// str reads a string of printable ASCII without escapes.
-func (s *scanner) str() (string, bool) {
+// raw reads a string of printable ASCII without escapes, returning its
+// bytes inside the payload.
+func (s *scanner) raw() ([]byte, bool) {
 	if !s.byte('"') {
-		return "", false
+		return nil, false
 	}
 	start := s.i
 	for s.i < len(s.p) {
 		c := s.p[s.i]
 		if c == '"' {
-			v := string(s.p[start:s.i])
+			v := s.p[start:s.i]
 			s.i++
 			return v, true
 		}
 		if c < 0x20 || c >= 0x7f || c == '\\' {
-			return "", false
+			return nil, false
 		}
 		s.i++
 	}
-	return "", false
+	return nil, false
+}
+
+func (s *scanner) str() (string, bool) {
+	b, ok := s.raw()
+	return string(b), ok
+}
+
+// name reads a string that repeats across messages (interned).
+func (s *scanner) name() (string, bool) {
+	b, ok := s.raw()
+	if !ok {
+		return "", false
+	}
+	return s.names.get(b), true
 }
 
 // number returns the next JSON number token, checked against the grammar.
@@ -262,7 +310,7 @@ func (s *scanner) metrics() (map[string]float64, bool) {
 		return m, true
 	}
 	for {
-		k, ok := s.str()
+		k, ok := s.name()
 		if !ok || !s.byte(':') {
 			return nil, false
 		}
@@ -270,7 +318,7 @@ func (s *scanner) metrics() (map[string]float64, bool) {
 		if !ok {
 			return nil, false
 		}
-		f, err := strconv.ParseFloat(string(tok), 64)
+		f, err := strconv.ParseFloat(string(tok), 64) // no allocation: does not escape
 		if err != nil || math.IsInf(f, 0) || math.IsNaN(f) {
 			return nil, false
 		}

@@ -18,12 +18,13 @@ func FuzzFastDecode(f *testing.F) {
 	for _, m := range ingesttest.Stream("k-017", 2, 100, now.Add(-time.Hour))[98:] {
 		f.Add(m.Topic, m.Payload)
 	}
+	names := newInterner()
 	f.Fuzz(func(t *testing.T, topic string, payload []byte) {
 		machine, typ, err := record.ParseTopic("k-017", topic)
 		if err != nil {
 			machine, typ = "m-00", record.TypeCook
 		}
-		fast, ok := fastDecode(machine, typ, payload, now)
+		fast, ok := fastDecode(machine, typ, payload, now, names)
 		ref, rerr := record.Decode(machine, typ, payload, now)
 		if !ok {
 			return // the caller falls back to record.Decode
@@ -49,7 +50,7 @@ func TestFastDecodeTakesRealisticPayloads(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, ok := fastDecode(machine, typ, m.Payload, now); !ok {
+		if _, ok := fastDecode(machine, typ, m.Payload, now, nil); !ok {
 			t.Fatalf("fast path refused %s %s", m.Topic, m.Payload)
 		}
 	}

@@ -137,10 +137,17 @@ type Ingester struct {
 	c   Committer
 	opt Options
 
-	in       chan item
-	stopping chan struct{}
-	stopOnce sync.Once
-	beat     atomic.Int64 // unix ns of the batching loop's last turn
+	// Decoded messages waiting for the batcher. A mutex-guarded slice rather
+	// than a channel: the batcher takes everything waiting in one go instead
+	// of waking up once per message.
+	mu      sync.Mutex
+	space   *sync.Cond // signalled when pending shrinks or on stop
+	pending []item
+	stopped bool
+	notify  chan struct{} // capacity 1: pending became non-empty
+
+	beat  atomic.Int64 // unix ns of the batching loop's last turn
+	names *interner
 
 	// Owned by Run's goroutine.
 	batch        store.Batch
@@ -155,7 +162,9 @@ type Ingester struct {
 // New returns an Ingester committing to c.
 func New(c Committer, opt Options) *Ingester {
 	opt.defaults()
-	g := &Ingester{c: c, opt: opt, in: make(chan item, opt.QueueLen), stopping: make(chan struct{})}
+	g := &Ingester{c: c, opt: opt, notify: make(chan struct{}, 1), pending: make([]item, 0, opt.QueueLen)}
+	g.space = sync.NewCond(&g.mu)
+	g.names = newInterner()
 	g.batch.Records = make([]record.Record, 0, opt.BatchMax)
 	g.acks = make([]Message, 0, opt.BatchMax)
 	g.quar = rateLog{every: opt.LogEvery, counts: map[string]int{}}
@@ -171,10 +180,48 @@ func New(c Committer, opt Options) *Ingester {
 func (g *Ingester) Handle(m Message) {
 	g.opt.Metrics.received.Inc()
 	it := g.decode(m)
-	select {
-	case g.in <- it:
-	case <-g.stopping:
+	g.mu.Lock()
+	for len(g.pending) >= g.opt.QueueLen && !g.stopped {
+		g.space.Wait()
 	}
+	if g.stopped {
+		g.mu.Unlock()
+		return
+	}
+	g.pending = append(g.pending, it)
+	first := len(g.pending) == 1
+	g.mu.Unlock()
+	if first {
+		select {
+		case g.notify <- struct{}{}:
+		default: // a wake-up is already pending
+		}
+	}
+}
+
+// take moves up to n waiting messages into the batch and returns how many.
+func (g *Ingester) take(n int) int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	k := min(n, len(g.pending))
+	if k == 0 {
+		return 0
+	}
+	for i := range k {
+		g.add(g.pending[i])
+	}
+	rest := copy(g.pending, g.pending[k:])
+	clear(g.pending[rest:])
+	g.pending = g.pending[:rest]
+	g.space.Broadcast()
+	return k
+}
+
+// queued is how many decoded messages wait for the batcher.
+func (g *Ingester) queued() int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return len(g.pending)
 }
 
 // quarantineKeep bounds the raw bytes kept of an oversized payload.
@@ -185,7 +232,7 @@ func (g *Ingester) decode(m Message) item {
 	now := g.opt.Now()
 	machine, typ, err := record.ParseTopic(g.opt.Kitchen, topic)
 	if err == nil {
-		if rec, ok := fastDecode(machine, typ, payload, now); ok {
+		if rec, ok := fastDecode(machine, typ, payload, now, g.names); ok {
 			return item{msg: m, rec: rec}
 		}
 		var rec record.Record
@@ -214,7 +261,13 @@ func (g *Ingester) Alive(d time.Duration) bool {
 
 func (g *Ingester) tick() { g.beat.Store(time.Now().UnixNano()) }
 
-func (g *Ingester) stop() { g.stopOnce.Do(func() { close(g.stopping) }) }
+// stop makes Handle return at once, leaving later messages unacknowledged.
+func (g *Ingester) stop() {
+	g.mu.Lock()
+	g.stopped = true
+	g.space.Broadcast()
+	g.mu.Unlock()
+}
 
 func (g *Ingester) add(it item) {
 	if it.bad {
@@ -241,21 +294,26 @@ func (g *Ingester) Run(ctx context.Context) error {
 	wait.Stop()
 	for {
 		g.tick()
-		select {
-		case it := <-g.in:
-			g.add(it)
-		case <-idle.C:
-			g.quar.flush(g.opt.Log, false)
-			continue
-		case <-ctx.Done():
+		if ctx.Err() != nil {
 			return g.shutdown()
+		}
+		if g.take(g.opt.BatchMax) == 0 {
+			select {
+			case <-g.notify:
+			case <-idle.C:
+				g.quar.flush(g.opt.Log, false)
+			case <-ctx.Done():
+			}
+			continue
 		}
 		wait.Reset(g.opt.BatchWait)
 	fill:
 		for len(g.acks) < g.opt.BatchMax {
+			if g.take(g.opt.BatchMax-len(g.acks)) > 0 {
+				continue
+			}
 			select {
-			case it := <-g.in:
-				g.add(it)
+			case <-g.notify:
 			case <-wait.C:
 				break fill
 			case <-ctx.Done():
@@ -272,14 +330,7 @@ func (g *Ingester) Run(ctx context.Context) error {
 // shutdown commits what the router has already handed over.
 func (g *Ingester) shutdown() error {
 	g.stop()
-	for drained := false; !drained; {
-		select {
-		case it := <-g.in:
-			g.add(it)
-		default:
-			drained = true
-		}
-	}
+	g.take(int(^uint(0) >> 1))
 	ctx, cancel := context.WithTimeout(context.Background(), g.opt.StopTimeout)
 	defer cancel()
 	n := len(g.acks)

@@ -321,7 +321,7 @@ func TestShutdownCommitsQueuedAndLeavesLaterUnacked(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- g.Run(ctx) }()
-	waitFor(t, "the batcher to take the first message", func() bool { return len(g.in) < 5 })
+	waitFor(t, "the batcher to take the first message", func() bool { return g.queued() < 5 })
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatal(err)

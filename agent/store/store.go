@@ -168,6 +168,7 @@ func (s *Store) Commit(b *Batch) (Result, error) {
 	err := s.db.Update(func(tx *bolt.Tx) error {
 		res = Result{}
 		recs := tx.Bucket(bRecords)
+		arena := make([]byte, 0, 300*len(b.Records))
 		machines := map[string]*MachineInfo{}
 		days := map[string]*DayInfo{}
 		for i := range b.Records {
@@ -186,8 +187,13 @@ func (s *Store) Commit(b *Batch) (Result, error) {
 				res.Duplicates++
 				continue
 			}
-			// bbolt keeps the value slice until commit: one allocation per record.
-			v := appendLine(make([]byte, 0, 320), r)
+			// bbolt keeps the value slice until commit, so lines are cut from
+			// one arena per transaction instead of one allocation each.
+			// When the arena grows, earlier lines keep pointing into the old
+			// array, which is never written again.
+			start := len(arena)
+			arena = appendLine(arena, r)
+			v := arena[start:len(arena):len(arena)]
 			if err := mb.Put(k, v); err != nil {
 				return fmt.Errorf("put record: %w", err)
 			}
