@@ -208,6 +208,12 @@ func TestPackages(t *testing.T) {
 		}
 	})
 
+	// The packaged agent, run as systemd would run budare-agent.service,
+	// reports readiness, pings the watchdog and says when it stops.
+	t.Run("sd_notify", func(t *testing.T) {
+		testAgentNotifies(t, filepath.Join(sysroot, "usr/bin/budare-agent"))
+	})
+
 	// The units and manifests must only use flags the binaries accept.
 	t.Run("flags", func(t *testing.T) {
 		var uses [][]string // binary, command, args...
