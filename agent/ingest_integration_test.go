@@ -659,7 +659,7 @@ func sectionText(doc, section string) string {
 func TestIngestSurvivesBrokerRestart(t *testing.T) {
 	// Run as root, Mosquitto switches to user "mosquitto", which cannot write
 	// its persistence file into the test's directory; stay the test's user.
-	broker := testenv.Mosquitto(t, testenv.MosquittoOptions{Extra: []string{"user root"}})
+	broker := testenv.Mosquitto(t)
 	e := newAgentEnv(t, broker)
 	stop := e.startInProcess(t)
 	e.waitSubscribed(t)

@@ -2,7 +2,6 @@ package runner
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -100,11 +99,11 @@ func Open(cfg *config.Config, opt Options) (a *Agent, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("mqtt.password_file: %w", err)
 	}
-	will, _ := json.Marshal(map[string]any{"state": "offline", "version": opt.Version})
+	// No last will here: the decision publisher's connection holds the
+	// agent's status and will, so two connections never disagree on it.
 	a.MQTT, err = ingest.NewClient(ingest.ClientOptions{
 		Broker: cfg.MQTT.Broker, ClientID: cfg.MQTT.ClientID, Username: cfg.MQTT.Username, Password: pw,
 		CAFile: cfg.MQTT.CAFile, Kitchen: cfg.Kitchen, Log: opt.Log, Health: a.Health, Metrics: met,
-		Will: &ingest.Will{Topic: StatusTopic(cfg.Kitchen), Payload: will, Retained: true},
 	}, a.Ingester.Handle)
 	if err != nil {
 		return nil, err

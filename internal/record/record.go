@@ -9,8 +9,10 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Record types, as in the MQTT topic suffix.
@@ -115,6 +117,10 @@ func validName(s string) error {
 	if s == "" || len(s) > 128 {
 		return fmt.Errorf("name must be 1-128 bytes")
 	}
+	if !utf8.ValidString(s) {
+		// Window lines are JSON: an invalid name would come back altered.
+		return fmt.Errorf("name %q is not valid UTF-8", s)
+	}
 	for _, c := range s {
 		if c < 0x21 || c == 0x7f || c == '/' || c == '+' || c == '#' || c == '"' || c == '\\' {
 			return fmt.Errorf("name %q has a forbidden character", s)
@@ -125,15 +131,15 @@ func validName(s string) error {
 
 // wire is the MQTT payload, v1. Pointers tell missing from zero.
 type wire struct {
-	V       *int           `json:"v"`
-	TS      *string        `json:"ts"`
-	Seq     *json.Number   `json:"seq"`
-	Arepa   *string        `json:"arepa"`
-	Metrics map[string]any `json:"metrics"`
-	Kind    *string        `json:"kind"`
-	Code    *string        `json:"code"`
-	Note    *string        `json:"note"`
-	_       struct{}       `json:"-"`
+	V       *int            `json:"v"`
+	TS      *string         `json:"ts"`
+	Seq     json.RawMessage `json:"seq"`
+	Arepa   *string         `json:"arepa"`
+	Metrics map[string]any  `json:"metrics"`
+	Kind    *string         `json:"kind"`
+	Code    *string         `json:"code"`
+	Note    *string         `json:"note"`
+	_       struct{}        `json:"-"`
 }
 
 // Decode parses and validates a v1 MQTT payload of the given machine and type
@@ -152,7 +158,7 @@ func Decode(machine, typ string, payload []byte, now time.Time) (Record, error) 
 		}
 		return Record{}, reject(ReasonNotJSON, "%v", err)
 	}
-	if dec.More() {
+	if rest := bytes.TrimSpace(payload[dec.InputOffset():]); len(rest) > 0 {
 		return Record{}, reject(ReasonNotJSON, "trailing data after the JSON object")
 	}
 	if w.V == nil {
@@ -175,12 +181,9 @@ func Decode(machine, typ string, payload []byte, now time.Time) (Record, error) 
 	if ts.Year() < 2000 {
 		return Record{}, reject(ReasonBadValue, "ts %s is before 2000", ts.Format(time.RFC3339))
 	}
-	if w.Seq == nil {
-		return Record{}, reject(ReasonMissing, "field \"seq\" is missing")
-	}
-	seq, err := w.Seq.Int64()
-	if err != nil || seq < 0 {
-		return Record{}, reject(ReasonBadValue, "seq %s is not a non-negative integer", w.Seq.String())
+	seq, err := parseSeq(w.Seq)
+	if err != nil {
+		return Record{}, err
 	}
 	r := Record{Machine: machine, Type: typ, TS: ts, Seq: seq}
 	switch typ {
@@ -229,6 +232,23 @@ func Decode(machine, typ string, payload []byte, now time.Time) (Record, error) 
 		return Record{}, reject(ReasonTopic, "unknown record type %q", typ)
 	}
 	return r, nil
+}
+
+// parseSeq reads seq from its raw JSON: a non-negative integer. A quoted
+// number, which json.Number would take, is a buggy machine: a wrong type.
+func parseSeq(raw json.RawMessage) (int64, error) {
+	if len(raw) == 0 || string(raw) == "null" {
+		return 0, reject(ReasonMissing, "field \"seq\" is missing")
+	}
+	switch raw[0] {
+	case '"', '{', '[', 't', 'f':
+		return 0, reject(ReasonBadType, "field \"seq\": expected a number, got %.20s", raw)
+	}
+	seq, err := strconv.ParseInt(string(raw), 10, 64)
+	if err != nil || seq < 0 {
+		return 0, reject(ReasonBadValue, "seq %.24s is not a non-negative integer", raw)
+	}
+	return seq, nil
 }
 
 // number accepts a JSON number, and the strings "NaN"/"Inf" some firmwares

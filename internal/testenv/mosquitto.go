@@ -39,7 +39,11 @@ func StartMosquitto(ctx context.Context, dir string, opt MosquittoOptions) (*Mos
 		return nil, err
 	}
 	m := &MosquittoServer{URL: fmt.Sprintf("tcp://127.0.0.1:%d", port), Port: port, Dir: dir, bin: bin}
+	// "user root": started as root, Mosquitto otherwise drops to user
+	// mosquitto, which cannot write its persistence file into a test's
+	// temporary directory, and a restart would silently lose every session.
 	conf := fmt.Sprintf(`listener %d 127.0.0.1
+user root
 allow_anonymous true
 persistence true
 persistence_location %s/

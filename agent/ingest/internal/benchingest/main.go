@@ -65,7 +65,7 @@ func run() error {
 	// As packaging/mosquitto/budare.conf: the broker saves its state every
 	// 30 s rather than rewriting the whole queue every second.
 	broker, err := testenv.StartMosquitto(ctx, brokerDir, testenv.MosquittoOptions{
-		Extra: append([]string{"autosave_interval 30", "autosave_on_changes false", "user root"}, splitNonEmpty(*brokerExtra)...)})
+		Extra: append([]string{"autosave_interval 30", "autosave_on_changes false"}, splitNonEmpty(*brokerExtra)...)})
 	if err != nil {
 		return err
 	}
