@@ -32,8 +32,8 @@ func cmdEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	horizon := fs.Int("horizon", 30, "label: the engine fails within this many cycles")
 	stride := fs.Int("stride", 3, "take a training row every N cycles of each training engine")
 	asJSON := fs.Bool("json", false, "print one JSON object instead of a summary line")
-	if err := fs.Parse(args[1:]); err != nil {
-		return errUsage
+	if err := parseFlags(fs, args[1:]); err != nil {
+		return err
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "eval cmapss: unexpected arguments %q\n", fs.Args())

@@ -40,8 +40,8 @@ func cmdSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	broker := fs.String("mqtt", "", "instead of writing windows, publish one kitchen's records to this MQTT broker (tcp://host:port)")
 	kitchen := fs.String("kitchen", "k-001", "with --mqtt: the kitchen to publish")
 	pubDays := fs.Int("publish-days", 8, "with --mqtt: publish the kitchen's last N simulated days")
-	if err := fs.Parse(args); err != nil {
-		return errUsage
+	if err := parseFlags(fs, args); err != nil {
+		return err
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "simulate: unexpected arguments %q\n", fs.Args())

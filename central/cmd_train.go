@@ -112,8 +112,8 @@ func cmdTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	key := fs.String("key", "", "signing key file (default: signing_key_file from the config)")
 	noCurrent := fs.Bool("no-current", false, "publish the release without making it current (promote it later)")
 	asJSON := fs.Bool("json", false, "print the outcome as JSON")
-	if err := fs.Parse(args); err != nil {
-		return errUsage
+	if err := parseFlags(fs, args); err != nil {
+		return err
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "train: unexpected arguments %q\n", fs.Args())
@@ -255,8 +255,8 @@ func cmdAssemble(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	key := fs.String("key", "", "signing key file (default: signing_key_file from the config)")
 	noCurrent := fs.Bool("no-current", false, "publish the release without making it current")
 	asJSON := fs.Bool("json", false, "print the outcome as JSON")
-	if err := fs.Parse(args); err != nil {
-		return errUsage
+	if err := parseFlags(fs, args); err != nil {
+		return err
 	}
 	if fs.NArg() > 0 || *shards < 1 {
 		fmt.Fprintln(stderr, "usage: budare-central assemble --config FILE --shards n [--phase P] [--date D]")
@@ -294,8 +294,8 @@ func cmdKeygen(_ context.Context, args []string, stdout, stderr io.Writer) error
 	fs.SetOutput(stderr)
 	privPath := fs.String("private", "release.key", "private key file to create (mode 0600; never overwritten)")
 	pubPath := fs.String("public", "", "public key file for the agents' release_public_key_file (default: the private key's name with .pub)")
-	if err := fs.Parse(args); err != nil {
-		return errUsage
+	if err := parseFlags(fs, args); err != nil {
+		return err
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "keygen: unexpected arguments %q\n", fs.Args())
@@ -325,8 +325,8 @@ func cmdReleases(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	key := fs.String("key", "", "signing key file to verify signatures with (default: signing_key_file from the config)")
 	pubFile := fs.String("public", "", "verify with this public key file instead")
 	asJSON := fs.Bool("json", false, "print JSON")
-	if err := fs.Parse(args); err != nil {
-		return errUsage
+	if err := parseFlags(fs, args); err != nil {
+		return err
 	}
 	cfg, b, _, err := sf.open(ctx, stderr)
 	if err != nil {
@@ -432,8 +432,8 @@ func cmdPromote(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	sf.register(fs)
 	rel := fs.Int64("release", 0, "release to make current (or give it as the argument)")
 	key := fs.String("key", "", "signing key file (default: signing_key_file from the config)")
-	if err := fs.Parse(args); err != nil {
-		return errUsage
+	if err := parseFlags(fs, args); err != nil {
+		return err
 	}
 	n, err := releaseArg(fs, *rel, "promote", stderr)
 	if err != nil {
@@ -473,8 +473,8 @@ func cmdRollback(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	sf.register(fs)
 	rel := fs.Int64("to", 0, "release whose models to go back to (or give it as the argument)")
 	key := fs.String("key", "", "signing key file (default: signing_key_file from the config)")
-	if err := fs.Parse(args); err != nil {
-		return errUsage
+	if err := parseFlags(fs, args); err != nil {
+		return err
 	}
 	n, err := releaseArg(fs, *rel, "rollback", stderr)
 	if err != nil {

@@ -91,3 +91,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 
 // errUsage marks an error already explained by a flag set's usage message.
 var errUsage = errors.New("usage error")
+
+// parseFlags parses a command's flags: -h is a successful help (exit 0),
+// anything else wrong a usage error (exit 2), the flag set having printed why.
+func parseFlags(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return errUsage
+	}
+	return nil
+}
