@@ -15,6 +15,12 @@ import (
 // and pruning the day is never deleted unuploaded. pruned is false (and
 // nothing is deleted) when the version moved on.
 func (s *Store) PruneDayIfVersion(day string, version uint64) (deleted int, pruned bool, err error) {
+	return s.prune(day, &version)
+}
+
+// prune deletes day's records in one transaction, if version is nil or
+// equals the day's current version.
+func (s *Store) prune(day string, version *uint64) (deleted int, pruned bool, err error) {
 	from, to, err := s.DayBounds(day)
 	if err != nil {
 		return 0, false, err
@@ -23,7 +29,8 @@ func (s *Store) PruneDayIfVersion(day string, version uint64) (deleted int, prun
 	err = s.db.Update(func(tx *bolt.Tx) error {
 		deleted, pruned = 0, false
 		var di DayInfo
-		if !getJSON(tx.Bucket(bDays), []byte(day), &di) || di.Version != version {
+		found := getJSON(tx.Bucket(bDays), []byte(day), &di)
+		if version != nil && (!found || di.Version != *version) {
 			return nil
 		}
 		recs := tx.Bucket(bRecords)

@@ -384,54 +384,11 @@ func (s *Store) Day(day string) (di DayInfo, ok bool, err error) {
 
 // PruneDay deletes a local day's records (retention). The day's entry stays,
 // marked Pruned, so late records for it are recognised. The caller must have
-// verified the day's upload first.
+// verified the day's upload first; PruneDayIfVersion also checks that no
+// record arrived since.
 func (s *Store) PruneDay(day string) (deleted int, err error) {
-	from, to, err := s.DayBounds(day)
-	if err != nil {
-		return 0, err
-	}
-	start, end := tsKey(from), tsKey(to)
-	err = s.db.Update(func(tx *bolt.Tx) error {
-		deleted = 0
-		recs := tx.Bucket(bRecords)
-		err := recs.ForEachBucket(func(m []byte) error {
-			mb := recs.Bucket(m)
-			c := mb.Cursor()
-			n := 0
-			for k, _ := c.Seek(start); k != nil && string(k[:8]) < string(end); k, _ = c.Seek(start) {
-				if err := c.Delete(); err != nil {
-					return err
-				}
-				n++
-			}
-			if n == 0 {
-				return nil
-			}
-			deleted += n
-			var mi MachineInfo
-			getJSON(tx.Bucket(bMachines), m, &mi)
-			mi.Machine = string(m)
-			mi.Records -= min(mi.Records, uint64(n))
-			if k, v := mb.Cursor().First(); k != nil {
-				var r record.Record
-				if json.Unmarshal(v, &r) == nil {
-					mi.First = r.TS
-				}
-			}
-			return putJSON(tx.Bucket(bMachines), m, &mi)
-		})
-		if err != nil {
-			return err
-		}
-		var di DayInfo
-		getJSON(tx.Bucket(bDays), []byte(day), &di)
-		di.Day, di.Records, di.Pruned = day, 0, true
-		return putJSON(tx.Bucket(bDays), []byte(day), &di)
-	})
-	if err != nil {
-		return 0, fmt.Errorf("prune day %s: %w", day, err)
-	}
-	return deleted, nil
+	deleted, _, err = s.prune(day, nil)
+	return deleted, err
 }
 
 // Stats are the store's totals.
