@@ -28,15 +28,23 @@ bench: test-deps build
 	source <(bash .ci/setup.sh --env) && bash .ci/bench.sh
 
 soak: test-deps
-	source <(bash .ci/setup.sh --env) && BUDARE_SOAK=1 $(GO) test -race -count=1 -timeout 60m -run Soak ./...
+	source <(bash .ci/setup.sh --env) && $(GO) test -tags soak -race -count=1 -timeout 60m -run Soak ./...
 
 lint:
 	$(GO) vet ./...
 	bash .ci/setup.sh --staticcheck
 	"$(BUDARE_CACHE)/bin/staticcheck" ./...
 
+# fuzz runs every fuzz target for FUZZTIME each (their corpora in
+# testdata/fuzz also run as plain tests in `make test`).
+FUZZTIME ?= 20s
 fuzz:
-	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime 30s ./internal/record
+	@set -e; grep -rl --include='*_test.go' '^func Fuzz' . | sort | while read -r f; do \
+		for fn in $$(sed -n 's/^func \(Fuzz[A-Za-z0-9_]*\)(.*/\1/p' "$$f"); do \
+			echo "== $$fn $$(dirname $$f)"; \
+			$(GO) test -run '^$$' -fuzz "^$$fn$$" -fuzztime $(FUZZTIME) "./$$(dirname $$f)"; \
+		done; \
+	done
 
 deb:
 	$(GO) run ./packaging/build -version '$(VERSION)' -out dist

@@ -657,8 +657,6 @@ func sectionText(doc, section string) string {
 // agent runs: the agent reconnects to its persisted session and misses
 // nothing published before or after.
 func TestIngestSurvivesBrokerRestart(t *testing.T) {
-	// Run as root, Mosquitto switches to user "mosquitto", which cannot write
-	// its persistence file into the test's directory; stay the test's user.
 	broker := testenv.Mosquitto(t)
 	e := newAgentEnv(t, broker)
 	stop := e.startInProcess(t)
