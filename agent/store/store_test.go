@@ -208,3 +208,36 @@ func TestReadOnlyOpenWhileWriterHoldsIt(t *testing.T) {
 		t.Fatal("read-only open succeeded while a writer holds the lock")
 	}
 }
+
+// TestCommitLateAndRedeliveredOutOfOrder: records older than a machine's
+// newest are still added when new and dropped when already stored, in the
+// same batch and across batches.
+func TestCommitLateAndRedeliveredOutOfOrder(t *testing.T) {
+	s := openTest(t, time.UTC)
+	t0 := time.Date(2026, 11, 20, 8, 0, 0, 0, time.UTC)
+	at := func(min int) time.Time { return t0.Add(time.Duration(min) * time.Minute) }
+	steps := []struct {
+		recs           []record.Record
+		added, dropped int
+	}{
+		{[]record.Record{cook("m", at(10), 10), cook("m", at(5), 5), cook("m", at(10), 10)}, 2, 1},
+		{[]record.Record{cook("m", at(1), 1), cook("m", at(5), 5), cook("m", at(20), 20), cook("m", at(1), 1)}, 2, 2},
+		{[]record.Record{cook("m", at(7), 7), cook("m", at(20), 20)}, 1, 1},
+	}
+	for i, st := range steps {
+		res, err := s.Commit(&Batch{Records: st.recs})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Added != st.added || res.Duplicates != st.dropped {
+			t.Fatalf("step %d: added %d dropped %d, want %d and %d", i, res.Added, res.Duplicates, st.added, st.dropped)
+		}
+	}
+	var seqs []int64
+	if err := s.Scan("m", t0, at(60), func(r record.Record) error { seqs = append(seqs, r.Seq); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(seqs) != "[1 5 7 10 20]" {
+		t.Fatalf("stored %v", seqs)
+	}
+}
