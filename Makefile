@@ -24,7 +24,8 @@ test: test-deps
 	source <(bash .ci/setup.sh --env) && $(GO) vet ./... && \
 	$(GO) test -race -count=1 -timeout 18m ./...
 
-bench: test-deps build
+bench: build
+	bash .ci/setup.sh --bench
 	source <(bash .ci/setup.sh --env) && bash .ci/bench.sh
 
 soak: test-deps

@@ -5,6 +5,7 @@
 #   - the pinned MinIO server, built with `go install` into $BUDARE_CACHE
 # With --env it prints the environment variables the tests read, instead.
 # With --staticcheck it builds the pinned staticcheck into $BUDARE_CACHE/bin.
+# With --bench it also installs what the benchmark scripts use (time, bc).
 set -euo pipefail
 CACHE="${BUDARE_CACHE:-$HOME/.cache/budare}"
 MINIO_VERSION=v0.0.0-20260212201848-7aac2a2c5b7c
@@ -35,6 +36,13 @@ command -v chromium >/dev/null || need+=(chromium)
 command -v lintian >/dev/null || need+=(lintian)
 command -v systemd-analyze >/dev/null || need+=(systemd)
 command -v groff >/dev/null || need+=(groff-base)
+# make demo waits on MinIO's health endpoint with curl.
+command -v curl >/dev/null || need+=(curl)
+# make bench: /usr/bin/time for peak RSS, bc for arithmetic.
+if [[ "${1:-}" == "--bench" ]]; then
+	[[ -x /usr/bin/time ]] || need+=(time)
+	command -v bc >/dev/null || need+=(bc)
+fi
 if ((${#need[@]})); then
 	if [[ $(id -u) -ne 0 ]]; then
 		echo "setup: missing Debian packages: ${need[*]}; install them (apt-get install ${need[*]}) or run as root" >&2
