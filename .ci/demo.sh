@@ -149,6 +149,12 @@ mosquitto_sub -h 127.0.0.1 -p "$mqport" -t 'budare/k-001/+/action' -W 1 -F '%t %
 	sed -E 's#budare/k-001/([^/]*)/action .*"level":"([a-z]*)".*"risk":([0-9.e-]*).*"reasons":\[("[^"]*")?.*#\1  \2  risk=\3  \4#' | sort || true
 mosquitto_sub -h 127.0.0.1 -p "$mqport" -t 'budare/k-001/agent/status' -W 1 -F 'status: %p' 2>/dev/null || true
 
+say "agent: closed days uploaded to the object store (the upload loop looks every minute)"
+for _ in $(seq 90); do
+	"$BIN/budare-agent" inspect --config "$work/agent.toml" --json | grep -q '"pending":0' && break
+	sleep 1
+done
+
 say "agent inspect"
 "$BIN/budare-agent" inspect --config "$work/agent.toml"
 
