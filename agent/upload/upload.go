@@ -13,6 +13,7 @@
 package upload
 
 import (
+	"compress/gzip"
 	"context"
 	"errors"
 	"fmt"
@@ -29,6 +30,7 @@ import (
 	"github.com/budare/budare/agent/config"
 	"github.com/budare/budare/agent/store"
 	"github.com/budare/budare/internal/objstore"
+	"github.com/budare/budare/internal/window"
 )
 
 // Local is the part of the agent's store the uploader uses.
@@ -290,7 +292,7 @@ func (s *Service) RunOnce(ctx context.Context) error {
 		s.mu.Lock()
 		s.failures, s.nextAttempt, s.lastErr = 0, time.Time{}, ""
 		s.mu.Unlock()
-		s.log.Info("uploaded daily window", "day", di.Day, "key", ObjectKey(s.cfg.Kitchen, di.Day),
+		s.log.Info("uploaded daily window", "day", di.Day, "key", window.Key(s.cfg.Kitchen, di.Day),
 			"records", ds.Records, "bytes", ds.Bytes, "merged", ds.Merged, "verified", ds.Verified,
 			"seconds", time.Since(start).Seconds())
 	}
@@ -355,7 +357,7 @@ func metaValue(info minio.ObjectInfo, key string) string {
 // uploadDay uploads one closed day and verifies it; ds is updated and saved
 // on success.
 func (s *Service) uploadDay(ctx context.Context, di store.DayInfo, ds *DayState, now time.Time) error {
-	key := ObjectKey(s.cfg.Kitchen, di.Day)
+	key := window.Key(s.cfg.Kitchen, di.Day)
 	// The version is read before the content: records committed meanwhile
 	// make the stored version newer than this one, so they are uploaded
 	// next pass rather than marked uploaded without being in the object.
@@ -365,13 +367,13 @@ func (s *Service) uploadDay(ctx context.Context, di store.DayInfo, ds *DayState,
 	if err != nil && !errors.Is(err, objstore.ErrNotFound) {
 		return err
 	}
-	remoteSHA := metaValue(info, MetaSHA256)
+	remoteSHA := metaValue(info, window.MetaSHA256)
 	// The local store is a superset of the remote window only when this
 	// agent wrote that window and has pruned nothing since. Otherwise
 	// (pruned day with late records, lost state, a window written by an
 	// earlier install) merge, so an upload never replaces a window with less.
 	merge := exists && (di.Pruned || ds.SHA256 == "" || !strings.EqualFold(remoteSHA, ds.SHA256))
-	var w Window
+	var w window.Window
 	if merge {
 		w, err = s.mergedWindow(ctx, key, di.Day, remoteSHA)
 	} else {
@@ -384,11 +386,11 @@ func (s *Service) uploadDay(ctx context.Context, di store.DayInfo, ds *DayState,
 	etag := info.ETag
 	if !(exists && strings.EqualFold(remoteSHA, w.SHA256)) {
 		meta := map[string]string{
-			MetaSHA256:        w.SHA256,
-			MetaContentSHA256: w.ContentSHA256,
-			MetaRecords:       strconv.Itoa(w.Records),
-			MetaKitchen:       s.cfg.Kitchen,
-			MetaDay:           di.Day,
+			window.MetaSHA256:        w.SHA256,
+			window.MetaContentSHA256: w.ContentSHA256,
+			window.MetaRecords:       strconv.Itoa(w.Records),
+			window.MetaKitchen:       s.cfg.Kitchen,
+			window.MetaDay:           di.Day,
 		}
 		up, err := s.remote.Put(ctx, key, w.Data, "application/gzip", meta)
 		if err != nil {
@@ -406,7 +408,7 @@ func (s *Service) uploadDay(ctx context.Context, di store.DayInfo, ds *DayState,
 		if err != nil {
 			return fmt.Errorf("read back %s: %w", key, err)
 		}
-		if _, err := DecodeWindow(back, w.SHA256); err != nil {
+		if _, err := window.Decode(back, w.SHA256); err != nil {
 			return fmt.Errorf("read back %s: %w", key, err)
 		}
 		verified = "readback"
@@ -429,23 +431,26 @@ func (s *Service) uploadDay(ctx context.Context, di store.DayInfo, ds *DayState,
 }
 
 // localWindow streams the day's stored lines into a window.
-func (s *Service) localWindow(day string) (Window, error) {
-	enc := newEncoder()
-	if err := s.local.RawDay(day, func(_ string, line []byte) error { return enc.line(line) }); err != nil {
-		return Window{}, fmt.Errorf("read day %s: %w", day, err)
+func (s *Service) localWindow(day string) (window.Window, error) {
+	enc, err := window.NewEncoder(gzip.BestCompression)
+	if err != nil {
+		return window.Window{}, err
 	}
-	return enc.finish()
+	if err := s.local.RawDay(day, func(_ string, line []byte) error { return enc.Line(line) }); err != nil {
+		return window.Window{}, fmt.Errorf("read day %s: %w", day, err)
+	}
+	return enc.Finish()
 }
 
 // mergedWindow is the union of the remote window and the stored lines.
-func (s *Service) mergedWindow(ctx context.Context, key, day, remoteSHA string) (Window, error) {
+func (s *Service) mergedWindow(ctx context.Context, key, day, remoteSHA string) (window.Window, error) {
 	data, err := s.remote.Get(ctx, key, s.cfg.MaxWindowBytes)
 	if err != nil {
-		return Window{}, err
+		return window.Window{}, err
 	}
-	remote, err := DecodeWindow(data, remoteSHA)
+	remote, err := window.Decode(data, remoteSHA)
 	if err != nil {
-		return Window{}, &dayError{fmt.Errorf("remote %s: %w; not overwriting it", key, err)}
+		return window.Window{}, &dayError{fmt.Errorf("remote %s: %w; not overwriting it", key, err)}
 	}
 	var local [][]byte
 	err = s.local.RawDay(day, func(_ string, line []byte) error {
@@ -453,19 +458,22 @@ func (s *Service) mergedWindow(ctx context.Context, key, day, remoteSHA string) 
 		return nil
 	})
 	if err != nil {
-		return Window{}, fmt.Errorf("read day %s: %w", day, err)
+		return window.Window{}, fmt.Errorf("read day %s: %w", day, err)
 	}
 	lines, err := mergeLines(remote, local)
 	if err != nil {
-		return Window{}, &dayError{fmt.Errorf("merge %s: %w", key, err)}
+		return window.Window{}, &dayError{fmt.Errorf("merge %s: %w", key, err)}
 	}
-	enc := newEncoder()
+	enc, err := window.NewEncoder(gzip.BestCompression)
+	if err != nil {
+		return window.Window{}, err
+	}
 	for _, l := range lines {
-		if err := enc.line(l); err != nil {
-			return Window{}, err
+		if err := enc.Line(l); err != nil {
+			return window.Window{}, err
 		}
 	}
-	return enc.finish()
+	return enc.Finish()
 }
 
 // retention deletes verified days older than RetentionDays. The version

@@ -2,6 +2,7 @@ package upload
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"errors"
@@ -23,6 +24,7 @@ import (
 	"github.com/budare/budare/internal/objstore"
 	"github.com/budare/budare/internal/record"
 	"github.com/budare/budare/internal/testenv"
+	"github.com/budare/budare/internal/window"
 )
 
 const kitchen = "k-017"
@@ -249,7 +251,7 @@ func cookRecord(machine string, ts time.Time, seq int64) record.Record {
 func (h *harness) window(day string) [][]byte {
 	h.t.Helper()
 	ctx := context.Background()
-	key := ObjectKey(kitchen, day)
+	key := window.Key(kitchen, day)
 	info, err := h.remote.Stat(ctx, key)
 	if err != nil {
 		h.t.Fatalf("stat %s: %v", key, err)
@@ -258,23 +260,26 @@ func (h *harness) window(day string) [][]byte {
 	if err != nil {
 		h.t.Fatal(err)
 	}
-	lines, err := DecodeWindow(data, metaValue(info, MetaSHA256))
+	lines, err := window.Decode(data, metaValue(info, window.MetaSHA256))
 	if err != nil {
 		h.t.Fatalf("%s: %v", key, err)
 	}
-	if metaValue(info, MetaSHA256) == "" {
+	if metaValue(info, window.MetaSHA256) == "" {
 		h.t.Fatalf("%s has no sha256 metadata: %v", key, info.UserMetadata)
 	}
-	if n, _ := strconv.Atoi(metaValue(info, MetaRecords)); n != len(lines) {
-		h.t.Fatalf("%s: metadata says %s records, object holds %d", key, metaValue(info, MetaRecords), len(lines))
+	if n, _ := strconv.Atoi(metaValue(info, window.MetaRecords)); n != len(lines) {
+		h.t.Fatalf("%s: metadata says %s records, object holds %d", key, metaValue(info, window.MetaRecords), len(lines))
 	}
-	enc := newEncoder()
+	enc, err := window.NewEncoder(gzip.BestCompression)
+	if err != nil {
+		h.t.Fatal(err)
+	}
 	for _, l := range lines {
-		_ = enc.line(l)
+		_ = enc.Line(l)
 	}
-	w, _ := enc.finish()
-	if w.ContentSHA256 != metaValue(info, MetaContentSHA256) {
-		h.t.Fatalf("%s: ndjson sha256 %s, metadata says %s", key, w.ContentSHA256, metaValue(info, MetaContentSHA256))
+	w, _ := enc.Finish()
+	if w.ContentSHA256 != metaValue(info, window.MetaContentSHA256) {
+		h.t.Fatalf("%s: ndjson sha256 %s, metadata says %s", key, w.ContentSHA256, metaValue(info, window.MetaContentSHA256))
 	}
 	return lines
 }
@@ -351,7 +356,7 @@ func (h *harness) state(day string) DayState {
 
 func (h *harness) exists(day string) bool {
 	h.t.Helper()
-	_, err := h.remote.Stat(context.Background(), ObjectKey(kitchen, day))
+	_, err := h.remote.Stat(context.Background(), window.Key(kitchen, day))
 	if err != nil && !errors.Is(err, objstore.ErrNotFound) {
 		h.t.Fatal(err)
 	}
@@ -419,23 +424,23 @@ func TestWeekUploadedDayByDay(t *testing.T) {
 	}
 
 	// Idempotent: with its state forgotten, a day uploads to the same object.
-	before, _ := h.remote.Stat(ctx, ObjectKey(kitchen, "2026-11-01"))
+	before, _ := h.remote.Stat(ctx, window.Key(kitchen, "2026-11-01"))
 	if err := h.st.DeleteState(StateName, "2026-11-01"); err != nil {
 		t.Fatal(err)
 	}
 	if err := svc.RunOnce(ctx); err != nil {
 		t.Fatal(err)
 	}
-	after, _ := h.remote.Stat(ctx, ObjectKey(kitchen, "2026-11-01"))
-	if before.ETag != after.ETag || metaValue(before, MetaSHA256) != metaValue(after, MetaSHA256) {
-		t.Fatalf("re-upload changed the object: %s/%s -> %s/%s", before.ETag, metaValue(before, MetaSHA256), after.ETag, metaValue(after, MetaSHA256))
+	after, _ := h.remote.Stat(ctx, window.Key(kitchen, "2026-11-01"))
+	if before.ETag != after.ETag || metaValue(before, window.MetaSHA256) != metaValue(after, window.MetaSHA256) {
+		t.Fatalf("re-upload changed the object: %s/%s -> %s/%s", before.ETag, metaValue(before, window.MetaSHA256), after.ETag, metaValue(after, window.MetaSHA256))
 	}
 	w1, err := svc.localWindow("2026-11-01")
 	if err != nil {
 		t.Fatal(err)
 	}
 	w2, _ := svc.localWindow("2026-11-01")
-	if !bytes.Equal(w1.Data, w2.Data) || w1.SHA256 != metaValue(after, MetaSHA256) {
+	if !bytes.Equal(w1.Data, w2.Data) || w1.SHA256 != metaValue(after, window.MetaSHA256) {
 		t.Fatal("encoding the same day twice gave different bytes")
 	}
 	if ds := h.state("2026-11-01"); ds.Status != StateUploaded || ds.Verified == "" {
@@ -554,7 +559,7 @@ func TestOutageWithRestartCatchesUpOldestFirst(t *testing.T) {
 		t.Fatalf("Run returned %v", err)
 	}
 	puts := h.rec.Puts()
-	wantPuts := []string{ObjectKey(kitchen, days[0]), ObjectKey(kitchen, days[1]), ObjectKey(kitchen, days[2])}
+	wantPuts := []string{window.Key(kitchen, days[0]), window.Key(kitchen, days[1]), window.Key(kitchen, days[2])}
 	if !slices.Equal(puts, wantPuts) {
 		t.Fatalf("uploads %v, want oldest first %v", puts, wantPuts)
 	}
@@ -640,9 +645,9 @@ func TestLateRecordsReuploadAndMergeAfterPrune(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	info, _ := h.remote.Stat(ctx, ObjectKey(kitchen, day))
-	if w.SHA256 != metaValue(info, MetaSHA256) {
-		t.Fatalf("merged window sha %s differs from a fresh encoding %s", metaValue(info, MetaSHA256), w.SHA256)
+	info, _ := h.remote.Stat(ctx, window.Key(kitchen, day))
+	if w.SHA256 != metaValue(info, window.MetaSHA256) {
+		t.Fatalf("merged window sha %s differs from a fresh encoding %s", metaValue(info, window.MetaSHA256), w.SHA256)
 	}
 }
 
@@ -668,7 +673,7 @@ func TestRetentionNeverDeletesUnuploadedDays(t *testing.T) {
 	}
 	// A foreign, unreadable object where a day's window goes: never
 	// overwritten, and it does not hold the other days back.
-	if _, err := h.remote.Put(ctx, ObjectKey(kitchen, days[5]), []byte("not a window"), "application/gzip", nil); err != nil {
+	if _, err := h.remote.Put(ctx, window.Key(kitchen, days[5]), []byte("not a window"), "application/gzip", nil); err != nil {
 		t.Fatal(err)
 	}
 	h.minio.Stop()
@@ -723,7 +728,7 @@ func TestRetentionNeverDeletesUnuploadedDays(t *testing.T) {
 			if ds.Status != StateFailed || di.Pruned || !strings.Contains(ds.LastError, "not gzip") || ds.RetryAt.IsZero() {
 				t.Fatalf("%s with a foreign object: %+v %+v", day, ds, di)
 			}
-			if b, _ := h.remote.Get(ctx, ObjectKey(kitchen, day), 0); string(b) != "not a window" {
+			if b, _ := h.remote.Get(ctx, window.Key(kitchen, day), 0); string(b) != "not a window" {
 				t.Fatalf("foreign object overwritten: %q", b)
 			}
 		case day < cutoff:

@@ -4,63 +4,11 @@ import (
 	"bytes"
 	"compress/gzip"
 	"encoding/json"
-	"strings"
 	"testing"
 	"time"
+
+	"github.com/budare/budare/internal/window"
 )
-
-func encodeLines(t testing.TB, lines ...string) Window {
-	t.Helper()
-	enc := newEncoder()
-	for _, l := range lines {
-		if err := enc.line([]byte(l)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	w, err := enc.finish()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return w
-}
-
-func TestWindowIsDeterministicAndVerifiable(t *testing.T) {
-	lines := []string{
-		`{"machine":"m-01","type":"cook","ts":"2026-11-26T07:31:02.12Z","seq":1,"arepa":"domino","metrics":{"plate_temp_c":231.5}}`,
-		`{"machine":"m-01","type":"event","ts":"2026-11-26T07:32:00Z","seq":2,"kind":"failure","code":"HEATER_OPEN"}`,
-	}
-	a := encodeLines(t, lines...)
-	time.Sleep(1100 * time.Millisecond) // a header mtime would differ now
-	b := encodeLines(t, lines...)
-	if !bytes.Equal(a.Data, b.Data) || a.SHA256 != b.SHA256 {
-		t.Fatal("same lines encoded to different bytes")
-	}
-	zr, err := gzip.NewReader(bytes.NewReader(a.Data))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !zr.ModTime.IsZero() || zr.Name != "" {
-		t.Fatalf("gzip header carries mtime %v / name %q", zr.ModTime, zr.Name)
-	}
-	if a.Records != 2 {
-		t.Fatalf("records %d", a.Records)
-	}
-	got, err := DecodeWindow(a.Data, a.SHA256)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(got) != 2 || string(got[0]) != lines[0] || string(got[1]) != lines[1] {
-		t.Fatalf("decoded %q", got)
-	}
-	bad := bytes.Clone(a.Data)
-	bad[len(bad)/2] ^= 0xff
-	if _, err := DecodeWindow(bad, a.SHA256); err == nil || !strings.Contains(err.Error(), "checksum mismatch") {
-		t.Fatalf("corrupted window: %v", err)
-	}
-	if _, err := DecodeWindow([]byte("plain"), ""); err == nil {
-		t.Fatal("non-gzip window decoded")
-	}
-}
 
 func TestMergeIsAUnionInStoreOrder(t *testing.T) {
 	line := func(m, ts string, seq int) []byte {
@@ -122,12 +70,22 @@ func TestBackoffDoublesWithJitterUpToTheCap(t *testing.T) {
 // FuzzDecodeWindow: a downloaded window is outside input; decoding and
 // merging it must never panic.
 func FuzzDecodeWindow(f *testing.F) {
-	w := encodeLines(f, `{"machine":"m-01","type":"cook","ts":"2026-11-26T07:31:02.12Z","seq":1}`)
+	enc, err := window.NewEncoder(gzip.BestCompression)
+	if err != nil {
+		f.Fatal(err)
+	}
+	if err := enc.Line([]byte(`{"machine":"m-01","type":"cook","ts":"2026-11-26T07:31:02.12Z","seq":1}`)); err != nil {
+		f.Fatal(err)
+	}
+	w, err := enc.Finish()
+	if err != nil {
+		f.Fatal(err)
+	}
 	f.Add(w.Data)
 	f.Add([]byte("not gzip"))
 	f.Add([]byte{0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff})
 	f.Fuzz(func(t *testing.T, data []byte) {
-		lines, err := DecodeWindow(data, "")
+		lines, err := window.Decode(data, "")
 		if err != nil {
 			return
 		}

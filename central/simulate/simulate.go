@@ -9,9 +9,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
-	"crypto/sha256"
 	"encoding/csv"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -21,6 +19,7 @@ import (
 	"time"
 
 	"github.com/budare/budare/internal/record"
+	"github.com/budare/budare/internal/window"
 )
 
 // Config says what to simulate. Zero fields take the defaults of Defaults.
@@ -427,32 +426,19 @@ func round(x float64, digits int) float64 {
 	return math.Round(x*p) / p
 }
 
-// Window metadata keys, as the agent's uploader writes them.
-const (
-	MetaSHA256        = "Sha256"
-	MetaContentSHA256 = "Ndjson-Sha256"
-	MetaRecords       = "Records"
-	MetaKitchen       = "Kitchen"
-	MetaDay           = "Day"
-)
-
-// WindowKey is the object key of a kitchen's local day.
-func WindowKey(kitchen, day string) string { return "windows/" + kitchen + "/" + day + ".ndjson.gz" }
-
 // Keys of the other objects Write puts.
 const (
 	InventoryKey = "inventory/kitchens.csv"
 	TruthKey     = "simulate/ground-truth.json"
 )
 
-// EncodeWindow returns the gzip NDJSON window of recs and its metadata.
+// EncodeWindow returns the gzip NDJSON window of recs, written with the
+// agent's window encoder, and its metadata.
 func EncodeWindow(recs []record.Record, level int) ([]byte, map[string]string, error) {
-	var buf bytes.Buffer
-	zw, err := gzip.NewWriterLevel(&buf, level)
+	w, err := window.NewEncoder(level)
 	if err != nil {
 		return nil, nil, err
 	}
-	raw := sha256.New()
 	var line bytes.Buffer
 	enc := json.NewEncoder(&line)
 	enc.SetEscapeHTML(false)
@@ -461,19 +447,18 @@ func EncodeWindow(recs []record.Record, level int) ([]byte, map[string]string, e
 		if err := enc.Encode(&recs[i]); err != nil {
 			return nil, nil, fmt.Errorf("encode record: %w", err)
 		}
-		raw.Write(line.Bytes())
-		if _, err := zw.Write(line.Bytes()); err != nil {
+		if err := w.Line(line.Bytes()); err != nil {
 			return nil, nil, err
 		}
 	}
-	if err := zw.Close(); err != nil {
+	win, err := w.Finish()
+	if err != nil {
 		return nil, nil, err
 	}
-	sum := sha256.Sum256(buf.Bytes())
-	return buf.Bytes(), map[string]string{
-		MetaSHA256:        hex.EncodeToString(sum[:]),
-		MetaContentSHA256: hex.EncodeToString(raw.Sum(nil)),
-		MetaRecords:       strconv.Itoa(len(recs)),
+	return win.Data, map[string]string{
+		window.MetaSHA256:        win.SHA256,
+		window.MetaContentSHA256: win.ContentSHA256,
+		window.MetaRecords:       strconv.Itoa(win.Records),
 	}, nil
 }
 
@@ -519,8 +504,8 @@ func Write(ctx context.Context, cfg Config, dst Putter, workers int) (*Truth, er
 		}()
 	}
 	truth, genErr := Generate(ctx, cfg, func(k Kitchen, day string, recs []record.Record) error {
-		j := job{key: WindowKey(k.Name, day), recs: slices.Clone(recs),
-			meta: map[string]string{MetaKitchen: k.Name, MetaDay: day}}
+		j := job{key: window.Key(k.Name, day), recs: slices.Clone(recs),
+			meta: map[string]string{window.MetaKitchen: k.Name, window.MetaDay: day}}
 		select {
 		case jobs <- j:
 			return nil

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/budare/budare/internal/record"
+	"github.com/budare/budare/internal/window"
 )
 
 type memPut struct {
@@ -62,7 +63,7 @@ func TestDeterministic(t *testing.T) {
 	if _, err := Write(context.Background(), c, other, 2); err != nil {
 		t.Fatal(err)
 	}
-	if bytes.Equal(other.m[WindowKey("k-001", "2026-11-25")], a.m[WindowKey("k-001", "2026-11-25")]) {
+	if bytes.Equal(other.m[window.Key("k-001", "2026-11-25")], a.m[window.Key("k-001", "2026-11-25")]) {
 		t.Fatal("another seed gave the same window")
 	}
 }

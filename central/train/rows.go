@@ -14,10 +14,8 @@ import (
 
 	"github.com/budare/budare/internal/features"
 	"github.com/budare/budare/internal/record"
+	"github.com/budare/budare/internal/window"
 )
-
-// WindowKey is the object key of a kitchen's local day.
-func WindowKey(kitchen, day string) string { return "windows/" + kitchen + "/" + day + ".ndjson.gz" }
 
 // Span is the run's calendar: every day index below is an offset from First.
 type Span struct {
@@ -127,7 +125,7 @@ type readStats struct {
 // Lines that are not records are counted and skipped. Only cook records of
 // the wanted types are kept; with skipOthers the others are not even decoded.
 func readDay(ctx context.Context, b Bucket, kitchen, day string, want map[string]bool, skipOthers bool, st *readStats, log *slog.Logger) (dayData, error) {
-	data, err := b.Get(ctx, WindowKey(kitchen, day))
+	data, err := b.Get(ctx, window.Key(kitchen, day))
 	if IsNotFound(err) {
 		st.Missing++
 		return dayData{}, nil
@@ -170,7 +168,7 @@ func readDay(ctx context.Context, b Bucket, kitchen, day string, want map[string
 		}
 	})
 	if err != nil {
-		return nil, fmt.Errorf("window %s: %w", WindowKey(kitchen, day), err)
+		return nil, fmt.Errorf("window %s: %w", window.Key(kitchen, day), err)
 	}
 	return dd, nil
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/budare/budare/internal/model"
 	"github.com/budare/budare/internal/record"
 	"github.com/budare/budare/internal/release"
+	"github.com/budare/budare/internal/window"
 )
 
 const runDate = "2026-11-26"
@@ -180,7 +181,7 @@ func TestNoLeakage(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := b.Put(ctx, WindowKey("k-1", span.Day(i)), data, nil); err != nil {
+		if err := b.Put(ctx, window.Key("k-1", span.Day(i)), data, nil); err != nil {
 			t.Fatal(err)
 		}
 	}
