@@ -241,47 +241,13 @@ func (s *scanner) name() (string, bool) {
 // number returns the next JSON number token, checked against the grammar.
 func (s *scanner) number() ([]byte, bool) {
 	s.ws()
-	start := s.i
-	p := s.p
-	i := s.i
-	if i < len(p) && p[i] == '-' {
-		i++
-	}
-	switch {
-	case i < len(p) && p[i] == '0':
-		i++
-	case i < len(p) && p[i] >= '1' && p[i] <= '9':
-		for i < len(p) && p[i] >= '0' && p[i] <= '9' {
-			i++
-		}
-	default:
+	n := record.NumberLen(s.p[s.i:])
+	if n == 0 {
 		return nil, false
 	}
-	if i < len(p) && p[i] == '.' {
-		i++
-		d := i
-		for i < len(p) && p[i] >= '0' && p[i] <= '9' {
-			i++
-		}
-		if i == d {
-			return nil, false
-		}
-	}
-	if i < len(p) && (p[i] == 'e' || p[i] == 'E') {
-		i++
-		if i < len(p) && (p[i] == '+' || p[i] == '-') {
-			i++
-		}
-		d := i
-		for i < len(p) && p[i] >= '0' && p[i] <= '9' {
-			i++
-		}
-		if i == d {
-			return nil, false
-		}
-	}
-	s.i = i
-	return p[start:i], true
+	tok := s.p[s.i : s.i+n]
+	s.i += n
+	return tok, true
 }
 
 // uint reads a non-negative integer of at most 18 digits (no overflow).
