@@ -422,40 +422,50 @@ func releaseArg(fs *flag.FlagSet, flagVal int64, name string, stderr io.Writer) 
 	return n, nil
 }
 
+// releaseCommand parses the flags shared by promote and rollback — the
+// store, a signing key and a release number given by flag or argument — and
+// returns the release number and a publisher signing with the key.
+func releaseCommand(ctx context.Context, name, relFlag, relUsage string, args []string, stderr io.Writer) (int64, *train.Publisher, error) {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var sf storeFlags
+	sf.register(fs)
+	rel := fs.Int64(relFlag, 0, relUsage)
+	key := fs.String("key", "", "signing key file (default: signing_key_file from the config)")
+	if err := parseFlags(fs, args); err != nil {
+		return 0, nil, err
+	}
+	n, err := releaseArg(fs, *rel, name, stderr)
+	if err != nil {
+		return 0, nil, err
+	}
+	cfg, b, log, err := sf.open(ctx, stderr)
+	if err != nil {
+		return 0, nil, err
+	}
+	priv, err := signingKey(cfg, *key)
+	if err != nil {
+		return 0, nil, err
+	}
+	return n, &train.Publisher{Bucket: b, Key: priv, Expiry: cfg.ReleaseExpiry.Duration, Log: log}, nil
+}
+
 // cmdPromote makes an existing, valid release current:
 //
 //	budare-central promote --config FILE N
 func cmdPromote(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("promote", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	var sf storeFlags
-	sf.register(fs)
-	rel := fs.Int64("release", 0, "release to make current (or give it as the argument)")
-	key := fs.String("key", "", "signing key file (default: signing_key_file from the config)")
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	n, err := releaseArg(fs, *rel, "promote", stderr)
+	n, p, err := releaseCommand(ctx, "promote", "release", "release to make current (or give it as the argument)", args, stderr)
 	if err != nil {
 		return err
 	}
-	cfg, b, log, err := sf.open(ctx, stderr)
-	if err != nil {
-		return err
-	}
-	priv, err := signingKey(cfg, *key)
-	if err != nil {
-		return err
-	}
-	cur, _, err := train.Current(ctx, b, nil)
+	cur, _, err := train.Current(ctx, p.Bucket, nil)
 	if err != nil {
 		return err
 	}
 	if cur > n {
-		log.Warn("promoting a lower release: agents that accepted a higher one keep it; use rollback to make them go back",
+		p.Log.Warn("promoting a lower release: agents that accepted a higher one keep it; use rollback to make them go back",
 			"current", cur, "release", n)
 	}
-	p := &train.Publisher{Bucket: b, Key: priv, Expiry: cfg.ReleaseExpiry.Duration, Log: log}
 	if _, err := p.Promote(ctx, n); err != nil {
 		return fmt.Errorf("promote: %w", err)
 	}
@@ -467,28 +477,10 @@ func cmdPromote(ctx context.Context, args []string, stdout, stderr io.Writer) er
 //
 //	budare-central rollback --config FILE N
 func cmdRollback(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("rollback", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	var sf storeFlags
-	sf.register(fs)
-	rel := fs.Int64("to", 0, "release whose models to go back to (or give it as the argument)")
-	key := fs.String("key", "", "signing key file (default: signing_key_file from the config)")
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	n, err := releaseArg(fs, *rel, "rollback", stderr)
+	n, p, err := releaseCommand(ctx, "rollback", "to", "release whose models to go back to (or give it as the argument)", args, stderr)
 	if err != nil {
 		return err
 	}
-	cfg, b, log, err := sf.open(ctx, stderr)
-	if err != nil {
-		return err
-	}
-	priv, err := signingKey(cfg, *key)
-	if err != nil {
-		return err
-	}
-	p := &train.Publisher{Bucket: b, Key: priv, Expiry: cfg.ReleaseExpiry.Duration, Log: log}
 	m, err := p.Rollback(ctx, n)
 	if err != nil {
 		return fmt.Errorf("rollback: %w", err)
