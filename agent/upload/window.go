@@ -1,11 +1,11 @@
 package upload
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 )
 
@@ -17,22 +17,7 @@ type lineKey struct {
 }
 
 func compareKeys(a, b lineKey) int {
-	if c := strings.Compare(a.Machine, b.Machine); c != 0 {
-		return c
-	}
-	if a.TS != b.TS {
-		if a.TS < b.TS {
-			return -1
-		}
-		return 1
-	}
-	switch {
-	case a.Seq < b.Seq:
-		return -1
-	case a.Seq > b.Seq:
-		return 1
-	}
-	return 0
+	return cmp.Or(cmp.Compare(a.Machine, b.Machine), cmp.Compare(a.TS, b.TS), cmp.Compare(a.Seq, b.Seq))
 }
 
 func keyOf(line []byte) (lineKey, error) {

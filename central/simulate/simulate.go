@@ -7,6 +7,7 @@ package simulate
 
 import (
 	"bytes"
+	"cmp"
 	"compress/gzip"
 	"context"
 	"encoding/csv"
@@ -242,13 +243,13 @@ func Generate(ctx context.Context, cfg Config, emit Emit) (*Truth, error) {
 				recs = m.simulateDay(cfg, di, dayStr, day, loc, weekend, menu, weights, wsum, types, profiles, k, truth, recs)
 			}
 			slices.SortFunc(recs, func(a, b record.Record) int {
-				if c := cmpString(a.Machine, b.Machine); c != 0 {
+				if c := cmp.Compare(a.Machine, b.Machine); c != 0 {
 					return c
 				}
 				if c := a.TS.Compare(b.TS); c != 0 {
 					return c
 				}
-				return cmpInt(a.Seq, b.Seq)
+				return cmp.Compare(a.Seq, b.Seq)
 			})
 			if err := emit(k, dayStr, recs); err != nil {
 				return nil, fmt.Errorf("simulate %s %s: %w", k.Name, dayStr, err)
@@ -257,26 +258,6 @@ func Generate(ctx context.Context, cfg Config, emit Emit) (*Truth, error) {
 		truth.Kitchens = append(truth.Kitchens, k)
 	}
 	return truth, nil
-}
-
-func cmpString(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
-}
-
-func cmpInt(a, b int64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // service hours with breakfast, lunch and dinner peaks (local hour weights).

@@ -6,6 +6,7 @@
 package train
 
 import (
+	"cmp"
 	"context"
 	"crypto/ed25519"
 	"errors"
@@ -182,7 +183,7 @@ func Run(ctx context.Context, o Options) (*Outcome, error) {
 		return nil, err
 	}
 	kitchens := FilterPhase(all, o.Phase)
-	slices.SortFunc(kitchens, func(a, b Kitchen) int { return cmpStr(a.Name, b.Name) })
+	slices.SortFunc(kitchens, func(a, b Kitchen) int { return cmp.Compare(a.Name, b.Name) })
 	if len(kitchens) == 0 {
 		return nil, fmt.Errorf("no kitchen of phase %d in %s (%d kitchens listed)", o.Phase, InventoryKey, len(all))
 	}
@@ -233,16 +234,6 @@ func Run(ctx context.Context, o Options) (*Outcome, error) {
 		out.Results = append(out.Results, res)
 	}
 	return out, nil
-}
-
-func cmpStr(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // readAll streams every kitchen on Train.Workers goroutines and merges the
