@@ -9,8 +9,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -380,35 +380,9 @@ func decideByHand(ctx context.Context, cfg *config.Config, day string, now time.
 }
 
 func decideViaAgent(ctx context.Context, cfg *config.Config, day string, timeout time.Duration) (*decide.Day, error) {
-	host, port, err := net.SplitHostPort(cfg.Listen)
-	if err != nil {
-		return nil, &agentDown{err}
-	}
-	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
-		host = "127.0.0.1"
-	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	url := fmt.Sprintf("http://%s/decide?date=%s", net.JoinHostPort(host, port), day)
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	if err != nil {
-		return nil, err
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return nil, &agentDown{err}
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode == http.StatusNotFound {
-		return nil, &agentDown{fmt.Errorf("%s: not a budare agent", url)}
-	}
-	if resp.StatusCode != http.StatusOK {
-		b, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
-		return nil, fmt.Errorf("agent: %s: %s", resp.Status, strings.TrimSpace(string(b)))
-	}
 	var d decide.Day
-	if err := json.NewDecoder(resp.Body).Decode(&d); err != nil {
-		return nil, fmt.Errorf("agent: bad answer: %w", err)
+	if err := agentGet(ctx, cfg, "/decide?date="+url.QueryEscape(day), timeout, &d); err != nil {
+		return nil, err
 	}
 	return &d, nil
 }

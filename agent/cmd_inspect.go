@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -79,36 +80,49 @@ type agentDown struct{ err error }
 
 func (e *agentDown) Error() string { return e.err.Error() }
 
-func fromAgent(ctx context.Context, cfg *config.Config, quar int, timeout time.Duration) (*inspect.Report, error) {
+// agentGet fetches path (with its query) from the running agent's local
+// HTTP endpoint and decodes the JSON answer into v. An *agentDown error
+// means no budare agent answers there, so the caller may open the store.
+func agentGet(ctx context.Context, cfg *config.Config, path string, timeout time.Duration, v any) error {
 	if cfg.Listen == "" {
-		return nil, &agentDown{errors.New("listen is empty")}
+		return &agentDown{errors.New("listen is empty")}
 	}
 	host, port, err := net.SplitHostPort(cfg.Listen)
 	if err != nil {
-		return nil, &agentDown{err}
+		return &agentDown{err}
 	}
 	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
 		host = "127.0.0.1"
 	}
-	url := fmt.Sprintf("http://%s/inspect?quarantine=%d", net.JoinHostPort(host, port), quar)
+	url := "http://" + net.JoinHostPort(host, port) + path
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		return nil, &agentDown{err}
+		return &agentDown{err}
 	}
 	defer resp.Body.Close()
+	if resp.StatusCode == http.StatusNotFound {
+		return &agentDown{fmt.Errorf("%s: not a budare agent", url)}
+	}
 	if resp.StatusCode != http.StatusOK {
 		b, _ := io.ReadAll(io.LimitReader(resp.Body, 1024))
-		return nil, fmt.Errorf("agent at %s: %s: %s", url, resp.Status, b)
+		return fmt.Errorf("agent at %s: %s: %s", url, resp.Status, strings.TrimSpace(string(b)))
 	}
+	if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
+		return fmt.Errorf("agent at %s: bad answer: %w", url, err)
+	}
+	return nil
+}
+
+func fromAgent(ctx context.Context, cfg *config.Config, quar int, timeout time.Duration) (*inspect.Report, error) {
 	var rep inspect.Report
-	if err := json.NewDecoder(resp.Body).Decode(&rep); err != nil {
-		return nil, fmt.Errorf("agent at %s: bad report: %w", url, err)
+	if err := agentGet(ctx, cfg, fmt.Sprintf("/inspect?quarantine=%d", quar), timeout, &rep); err != nil {
+		return nil, err
 	}
 	return &rep, nil
 }
