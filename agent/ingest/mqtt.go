@@ -24,13 +24,6 @@ func Filters(kitchen string) map[string]byte {
 	}
 }
 
-// Will is the MQTT last will the broker publishes when the agent vanishes.
-type Will struct {
-	Topic    string
-	Payload  []byte
-	Retained bool
-}
-
 // ClientOptions configure the MQTT client.
 type ClientOptions struct {
 	Broker   string // tcp://host:port, ssl://host:port
@@ -39,7 +32,6 @@ type ClientOptions struct {
 	Password string
 	CAFile   string // extra CA bundle (PEM) for ssl:// brokers
 	Kitchen  string
-	Will     *Will
 	// KeepAlive is the MQTT keepalive; default 30s.
 	KeepAlive time.Duration
 	Log       *slog.Logger
@@ -115,9 +107,6 @@ func NewClient(opt ClientOptions, handle func(Message)) (*Client, error) {
 		SetOnConnectHandler(cl.onConnect).
 		SetConnectionLostHandler(cl.onLost).
 		SetConnectionNotificationHandler(cl.onNotification)
-	if opt.Will != nil {
-		o.SetBinaryWill(opt.Will.Topic, opt.Will.Payload, 1, opt.Will.Retained)
-	}
 	tc := &tls.Config{MinVersion: tls.VersionTLS12}
 	if strings.HasPrefix(opt.Broker, "ssl://") || strings.HasPrefix(opt.Broker, "tls://") ||
 		strings.HasPrefix(opt.Broker, "mqtts://") || strings.HasPrefix(opt.Broker, "wss://") {

@@ -54,9 +54,6 @@ type Options struct {
 	StoreLockTimeout time.Duration
 }
 
-// StatusTopic is where the agent's status (and its last will) is retained.
-func StatusTopic(kitchen string) string { return "budare/" + kitchen + "/agent/status" }
-
 // Open opens the store, binds the HTTP listener and prepares the MQTT
 // connection and the ingester. Nothing runs until the services are started.
 // Close releases what Open took.

@@ -96,9 +96,6 @@ func Open(path string, opt Options) (*Store, error) {
 // Close closes the database.
 func (s *Store) Close() error { return s.db.Close() }
 
-// Location is the time zone days are computed in.
-func (s *Store) Location() *time.Location { return s.loc }
-
 // DB exposes the bbolt handle for packages that keep their own buckets.
 func (s *Store) DB() *bolt.DB { return s.db }
 
