@@ -92,7 +92,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
-	if !dashboard.IsLoopback(ln.Addr().String()) {
+	if !objstore.IsLoopback(ln.Addr().String()) {
 		log.Warn("the dashboard has no authentication and listens beyond loopback; put it behind an authenticating proxy", "addr", ln.Addr().String())
 	}
 	srv := dashboard.HTTPServer(addr, dashboard.New(store, dashboard.Options{Logger: log}), log)

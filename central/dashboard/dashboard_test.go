@@ -378,17 +378,6 @@ func TestPagesAndHeaders(t *testing.T) {
 	}
 }
 
-func TestIsLoopback(t *testing.T) {
-	for addr, want := range map[string]bool{
-		"127.0.0.1:8080": true, "[::1]:80": true, "localhost:1": true,
-		"0.0.0.0:8080": false, ":8080": false, "10.0.0.1:80": false, "nonsense": false,
-	} {
-		if got := IsLoopback(addr); got != want {
-			t.Errorf("IsLoopback(%q) = %v, want %v", addr, got, want)
-		}
-	}
-}
-
 func TestHTTPServerTimeouts(t *testing.T) {
 	s := HTTPServer("127.0.0.1:0", http.NotFoundHandler(), nil)
 	if s.ReadHeaderTimeout <= 0 || s.ReadTimeout <= 0 || s.WriteTimeout <= 0 || s.IdleTimeout <= 0 || s.MaxHeaderBytes <= 0 {

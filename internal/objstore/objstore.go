@@ -58,7 +58,7 @@ func (c Config) Problems(credDir string) []string {
 	} else if _, _, err := net.SplitHostPort(c.Endpoint); err != nil {
 		ps = append(ps, fmt.Sprintf("s3.endpoint %q is not host:port", c.Endpoint))
 	}
-	if !c.UseTLS() && c.Endpoint != "" && !isLoopback(c.Endpoint) {
+	if !c.UseTLS() && c.Endpoint != "" && !IsLoopback(c.Endpoint) {
 		ps = append(ps, fmt.Sprintf("s3.tls = false is only allowed for a loopback endpoint, not %q", c.Endpoint))
 	}
 	for _, kf := range []struct{ key, path string }{{"s3.access_key_file", c.AccessKeyFile}, {"s3.secret_key_file", c.SecretKeyFile}} {
@@ -78,7 +78,10 @@ func (c Config) Problems(credDir string) []string {
 	return ps
 }
 
-func isLoopback(hostport string) bool {
+// IsLoopback reports whether host:port names only the loopback interface:
+// the one place plain-text S3 is allowed, and where the dashboard (which
+// has no authentication) listens by default.
+func IsLoopback(hostport string) bool {
 	host, _, err := net.SplitHostPort(hostport)
 	if err != nil {
 		return false
