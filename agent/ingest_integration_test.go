@@ -19,9 +19,9 @@ import (
 	"time"
 
 	"github.com/budare/budare/agent/config"
-	"github.com/budare/budare/agent/ingest/ingesttest"
 	"github.com/budare/budare/agent/inspect"
 	"github.com/budare/budare/agent/store"
+	"github.com/budare/budare/internal/mqttpub"
 	"github.com/budare/budare/internal/record"
 	"github.com/budare/budare/internal/testenv"
 )
@@ -180,7 +180,7 @@ func (e *agentEnv) waitRecords(t *testing.T, n, q uint64, timeout time.Duration)
 
 // verifyStore opens the (stopped) agent's store and checks that every
 // message is stored exactly once and nothing else is.
-func (e *agentEnv) verifyStore(t *testing.T, msgs []ingesttest.Msg) {
+func (e *agentEnv) verifyStore(t *testing.T, msgs []mqttpub.Msg) {
 	t.Helper()
 	st, err := store.Open(filepath.Join(e.dataDir, config.StoreFile), store.Options{ReadOnly: true, Timeout: 5 * time.Second})
 	if err != nil {
@@ -229,11 +229,11 @@ func (e *agentEnv) verifyStore(t *testing.T, msgs []ingesttest.Msg) {
 }
 
 // publish sends msgs at QoS 1; it may run in its own goroutine (t.Error only).
-func publish(t *testing.T, broker *testenv.MosquittoServer, id string, msgs []ingesttest.Msg) {
+func publish(t *testing.T, broker *testenv.MosquittoServer, id string, msgs []mqttpub.Msg) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	p, err := ingesttest.NewPublisher(ctx, broker.URL, id, 500)
+	p, err := mqttpub.NewPublisher(ctx, broker.URL, id, 500)
 	if err != nil {
 		t.Error(err)
 		return
@@ -244,8 +244,8 @@ func publish(t *testing.T, broker *testenv.MosquittoServer, id string, msgs []in
 	}
 }
 
-func stream(n int) []ingesttest.Msg {
-	return ingesttest.Stream(testKitchen, 7, n, time.Now().Add(-36*time.Hour).Truncate(time.Millisecond))
+func stream(n int) []mqttpub.Msg {
+	return mqttpub.Stream(testKitchen, 7, n, time.Now().Add(-36*time.Hour).Truncate(time.Millisecond))
 }
 
 func TestIngestStoresEveryMessageExactlyOnce(t *testing.T) {
@@ -256,7 +256,7 @@ func TestIngestStoresEveryMessageExactlyOnce(t *testing.T) {
 	msgs := stream(10000)
 	// Two publishers at once, as machines publish concurrently.
 	var wg sync.WaitGroup
-	for i, part := range [][]ingesttest.Msg{msgs[:5000], msgs[5000:]} {
+	for i, part := range [][]mqttpub.Msg{msgs[:5000], msgs[5000:]} {
 		wg.Go(func() { publish(t, broker, fmt.Sprintf("pub-%d", i), part) })
 	}
 	wg.Wait()
@@ -373,7 +373,7 @@ func TestIngestQuarantinesBadInputAndKeepsTheRest(t *testing.T) {
 	// Interleave: 100 valid messages between every two bad ones.
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	p, err := ingesttest.NewPublisher(ctx, broker.URL, "pub", 100)
+	p, err := mqttpub.NewPublisher(ctx, broker.URL, "pub", 100)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/budare/budare/agent/ingest/ingesttest"
+	"github.com/budare/budare/internal/mqttpub"
 	"github.com/budare/budare/internal/record"
 )
 
@@ -15,7 +15,7 @@ import (
 // record's FuzzDecode corpus.
 func FuzzFastDecode(f *testing.F) {
 	now := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
-	for _, m := range ingesttest.Stream("k-017", 2, 100, now.Add(-time.Hour))[98:] {
+	for _, m := range mqttpub.Stream("k-017", 2, 100, now.Add(-time.Hour))[98:] {
 		f.Add(m.Topic, m.Payload)
 	}
 	names := newInterner()
@@ -45,7 +45,7 @@ func FuzzFastDecode(f *testing.F) {
 // the slow one.
 func TestFastDecodeTakesRealisticPayloads(t *testing.T) {
 	now := time.Now()
-	for _, m := range ingesttest.Stream("k-017", 3, 300, now.Add(-time.Hour)) {
+	for _, m := range mqttpub.Stream("k-017", 3, 300, now.Add(-time.Hour)) {
 		machine, typ, err := record.ParseTopic("k-017", m.Topic)
 		if err != nil {
 			t.Fatal(err)

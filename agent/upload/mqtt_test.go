@@ -11,8 +11,8 @@ import (
 	"time"
 
 	"github.com/budare/budare/agent/config"
-	"github.com/budare/budare/agent/ingest/ingesttest"
 	"github.com/budare/budare/agent/runner"
+	"github.com/budare/budare/internal/mqttpub"
 	"github.com/budare/budare/internal/objstore"
 	"github.com/budare/budare/internal/record"
 	"github.com/budare/budare/internal/testenv"
@@ -149,7 +149,7 @@ retention_days = 14
 		seq     int64
 	}
 	want := map[string]map[key]bool{}
-	var msgs []ingesttest.Msg
+	var msgs []mqttpub.Msg
 	add := func(machine string, ts time.Time, seq int64) {
 		ts = ts.UTC().Truncate(time.Millisecond)
 		day := record.LocalDay(ts, loc)
@@ -157,8 +157,8 @@ retention_days = 14
 			want[day] = map[key]bool{}
 		}
 		want[day][key{machine, ts.UnixNano(), seq}] = true
-		msgs = append(msgs, ingesttest.Msg{Topic: "budare/" + kitchen + "/" + machine + "/cook",
-			Payload: ingesttest.CookPayload(seq, ts), Machine: machine, Seq: seq})
+		msgs = append(msgs, mqttpub.Msg{Topic: "budare/" + kitchen + "/" + machine + "/cook",
+			Payload: mqttpub.CookPayload(seq, ts), Machine: machine, Seq: seq})
 	}
 	for d := 3; d >= 1; d-- {
 		from := midnight.AddDate(0, 0, -d)
@@ -180,11 +180,11 @@ retention_days = 14
 
 	ctx := context.Background()
 	// The agent's persistent session exists before anything is published.
-	if err := ingesttest.Subscribe(ctx, broker.URL, cfg.MQTT.ClientID, kitchen); err != nil {
+	if err := mqttpub.Subscribe(ctx, broker.URL, cfg.MQTT.ClientID, kitchen); err != nil {
 		t.Fatal(err)
 	}
 	ag := startAgent(t, cfg)
-	pub, err := ingesttest.NewPublisher(ctx, broker.URL, "upload-test-pub", 200)
+	pub, err := mqttpub.NewPublisher(ctx, broker.URL, "upload-test-pub", 200)
 	if err != nil {
 		t.Fatal(err)
 	}

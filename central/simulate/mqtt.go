@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"slices"
 
-	"github.com/budare/budare/agent/ingest/ingesttest"
+	"github.com/budare/budare/internal/mqttpub"
 	"github.com/budare/budare/internal/record"
 )
 
@@ -28,7 +28,7 @@ func Publish(ctx context.Context, cfg Config, broker, kitchen string, days int) 
 	if days <= 0 || days > cfg.Days {
 		days = cfg.Days
 	}
-	pub, err := ingesttest.NewPublisher(ctx, broker, "budare-simulate-"+kitchen, 500)
+	pub, err := mqttpub.NewPublisher(ctx, broker, "budare-simulate-"+kitchen, 500)
 	if err != nil {
 		return st, err
 	}
@@ -46,13 +46,13 @@ func Publish(ctx context.Context, cfg Config, broker, kitchen string, days int) 
 		// Machines publish in time order, interleaved.
 		recs = slices.Clone(recs)
 		slices.SortStableFunc(recs, func(a, b record.Record) int { return a.TS.Compare(b.TS) })
-		msgs := make([]ingesttest.Msg, 0, len(recs))
+		msgs := make([]mqttpub.Msg, 0, len(recs))
 		for _, r := range recs {
 			p, err := record.Payload(r)
 			if err != nil {
 				return err
 			}
-			msgs = append(msgs, ingesttest.Msg{Topic: record.Topic(kitchen, r), Payload: p, Machine: r.Machine, Seq: r.Seq})
+			msgs = append(msgs, mqttpub.Msg{Topic: record.Topic(kitchen, r), Payload: p, Machine: r.Machine, Seq: r.Seq})
 		}
 		if err := pub.Publish(ctx, msgs); err != nil {
 			return err

@@ -30,7 +30,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/budare/budare/agent/ingest/ingesttest"
+	"github.com/budare/budare/internal/mqttpub"
 	"github.com/budare/budare/internal/testenv"
 )
 
@@ -72,7 +72,7 @@ func run() error {
 	defer broker.Stop()
 
 	const kitchen = "k-bench"
-	msgs := ingesttest.Stream(kitchen, *machines, *n, time.Now().Add(-48*time.Hour).Truncate(time.Second))
+	msgs := mqttpub.Stream(kitchen, *machines, *n, time.Now().Add(-48*time.Hour).Truncate(time.Second))
 	bytes := 0
 	for _, m := range msgs {
 		bytes += len(m.Payload)
@@ -145,13 +145,13 @@ func median(xs []float64) float64 {
 
 // queue creates the clients' offline sessions and has the broker queue msgs
 // for each.
-func queue(ctx context.Context, broker *testenv.MosquittoServer, kitchen string, clientIDs []string, msgs []ingesttest.Msg) error {
+func queue(ctx context.Context, broker *testenv.MosquittoServer, kitchen string, clientIDs []string, msgs []mqttpub.Msg) error {
 	for _, id := range clientIDs {
-		if err := ingesttest.Subscribe(ctx, broker.URL, id, kitchen); err != nil {
+		if err := mqttpub.Subscribe(ctx, broker.URL, id, kitchen); err != nil {
 			return err
 		}
 	}
-	p, err := ingesttest.NewPublisher(ctx, broker.URL, clientIDs[0]+"-pub", 1000)
+	p, err := mqttpub.NewPublisher(ctx, broker.URL, clientIDs[0]+"-pub", 1000)
 	if err != nil {
 		return err
 	}

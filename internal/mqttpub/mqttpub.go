@@ -1,6 +1,7 @@
-// Package ingesttest generates realistic machine messages and publishes them
-// to a broker, for the ingest tests and the ingest benchmark.
-package ingesttest
+// Package mqttpub generates realistic machine messages and publishes them
+// to a broker as the kitchen machines do: for the ingest tests, the ingest
+// benchmark and `budare-central simulate --mqtt`.
+package mqttpub
 
 import (
 	"context"
