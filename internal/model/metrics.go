@@ -128,11 +128,8 @@ func order(scores []float64) []int {
 	return idx
 }
 
-// ROCAUC is the probability that a random positive scores above a random
-// negative (ties count half); NaN when either class is absent.
-func ROCAUC(scores []float64, labels []bool) float64 {
-	idx := order(scores)
-	var pos, neg float64
+// classCounts returns how many labels are positive and negative.
+func classCounts(labels []bool) (pos, neg int) {
 	for _, y := range labels {
 		if y {
 			pos++
@@ -140,15 +137,17 @@ func ROCAUC(scores []float64, labels []bool) float64 {
 			neg++
 		}
 	}
-	if pos == 0 || neg == 0 {
-		return math.NaN()
-	}
-	// Walk groups of tied scores from the top: each positive wins against
-	// every negative below it and half of the negatives tied with it.
-	var wins, negAbove float64
+	return pos, neg
+}
+
+// eachTie visits the groups of tied scores from the highest down, with each
+// group's positives and negatives, its score, and the next lower score (0
+// after the last group). The three ranking metrics are walks over it.
+func eachTie(scores []float64, labels []bool, fn func(gp, gn int, hi, lo float64)) {
+	idx := order(scores)
 	for i := 0; i < len(idx); {
 		j := i
-		var gp, gn float64
+		gp, gn := 0, 0
 		for j < len(idx) && scores[idx[j]] == scores[idx[i]] {
 			if labels[idx[j]] {
 				gp++
@@ -157,42 +156,49 @@ func ROCAUC(scores []float64, labels []bool) float64 {
 			}
 			j++
 		}
-		wins += gp * (neg - negAbove - gn + gn/2)
-		negAbove += gn
+		lo := 0.0
+		if j < len(idx) {
+			lo = scores[idx[j]]
+		}
+		fn(gp, gn, scores[idx[i]], lo)
 		i = j
 	}
+}
+
+// ROCAUC is the probability that a random positive scores above a random
+// negative (ties count half); NaN when either class is absent.
+func ROCAUC(scores []float64, labels []bool) float64 {
+	p, n := classCounts(labels)
+	if p == 0 || n == 0 {
+		return math.NaN()
+	}
+	pos, neg := float64(p), float64(n)
+	// Walk groups of tied scores from the top: each positive wins against
+	// every negative below it and half of the negatives tied with it.
+	var wins, negAbove float64
+	eachTie(scores, labels, func(gpi, gni int, _, _ float64) {
+		gp, gn := float64(gpi), float64(gni)
+		wins += gp * (neg - negAbove - gn + gn/2)
+		negAbove += gn
+	})
 	return wins / (pos * neg)
 }
 
 // PRAUC is the average precision: Σ (R_k - R_{k-1}) P_k over the distinct
 // score thresholds, as scikit-learn computes it; NaN with no positives.
 func PRAUC(scores []float64, labels []bool) float64 {
-	idx := order(scores)
-	pos := 0
-	for _, y := range labels {
-		if y {
-			pos++
-		}
-	}
+	pos, _ := classCounts(labels)
 	if pos == 0 {
 		return math.NaN()
 	}
 	ap, tp, fp, prevR := 0.0, 0, 0, 0.0
-	for i := 0; i < len(idx); {
-		j := i
-		for j < len(idx) && scores[idx[j]] == scores[idx[i]] {
-			if labels[idx[j]] {
-				tp++
-			} else {
-				fp++
-			}
-			j++
-		}
+	eachTie(scores, labels, func(gp, gn int, _, _ float64) {
+		tp += gp
+		fp += gn
 		r := float64(tp) / float64(pos)
 		ap += (r - prevR) * float64(tp) / float64(tp+fp)
 		prevR = r
-		i = j
-	}
+	})
 	return ap
 }
 
@@ -201,42 +207,22 @@ func PRAUC(scores []float64, labels []bool) float64 {
 // the next lower one so that it is not tied to one sample's exact value. With
 // no positives it returns 1.
 func ChooseThreshold(scores []float64, labels []bool) float64 {
-	idx := order(scores)
-	pos := 0
-	for _, y := range labels {
-		if y {
-			pos++
-		}
-	}
-	if pos == 0 || len(idx) == 0 {
+	pos, _ := classCounts(labels)
+	if pos == 0 || len(scores) == 0 {
 		return 1
 	}
 	best, bestF1 := 1.0, -1.0
 	tp, fp := 0, 0
-	for i := 0; i < len(idx); {
-		j := i
-		for j < len(idx) && scores[idx[j]] == scores[idx[i]] {
-			if labels[idx[j]] {
-				tp++
-			} else {
-				fp++
-			}
-			j++
-		}
-		_, _, f1 := prf(tp, fp, pos-tp)
-		if f1 > bestF1 {
+	eachTie(scores, labels, func(gp, gn int, hi, lo float64) {
+		tp += gp
+		fp += gn
+		if _, _, f1 := prf(tp, fp, pos-tp); f1 > bestF1 {
 			bestF1 = f1
-			hi := scores[idx[i]]
-			lo := 0.0
-			if j < len(idx) {
-				lo = scores[idx[j]]
-			}
 			best = (hi + lo) / 2
 			if best <= lo { // adjacent floats: keep the flagged score flagged
 				best = hi
 			}
 		}
-		i = j
-	}
+	})
 	return best
 }
