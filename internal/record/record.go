@@ -139,7 +139,6 @@ type wire struct {
 	Kind    *string         `json:"kind"`
 	Code    *string         `json:"code"`
 	Note    *string         `json:"note"`
-	_       struct{}        `json:"-"`
 }
 
 // Decode parses and validates a v1 MQTT payload of the given machine and type
