@@ -21,17 +21,6 @@ import (
 	"github.com/budare/budare/internal/testenv"
 )
 
-type syncWriter struct {
-	mu sync.Mutex
-	w  io.Writer
-}
-
-func (s *syncWriter) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.w.Write(p)
-}
-
 func TestDecideCommand(t *testing.T) {
 	broker := testenv.Mosquitto(t)
 	dir := t.TempDir()
@@ -139,8 +128,7 @@ func TestDecideCommand(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan int)
-	var agentLog bytes.Buffer
-	logw := &syncWriter{w: &agentLog}
+	logw := &syncBuffer{}
 	go func() { done <- run(ctx, []string{"run", "--config", cfgPath}, io.Discard, logw) }()
 	deadline = time.Now().Add(20 * time.Second)
 	for { // the agent's endpoint is up once it has the store
@@ -153,7 +141,7 @@ func TestDecideCommand(t *testing.T) {
 			cancel()
 			logw.mu.Lock()
 			defer logw.mu.Unlock()
-			t.Fatalf("agent endpoint never came up: %v\n%s", err, agentLog.String())
+			t.Fatalf("agent endpoint never came up: %v\n%s", err, logw.String())
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
