@@ -1,38 +1,39 @@
 package ingest
 
 import (
-	"math"
 	"strconv"
-	"sync"
 	"time"
 
+	"github.com/budare/budare/agent/store"
 	"github.com/budare/budare/internal/record"
 )
 
-// fastDecode decodes the common case of a payload — a well-formed v1 object
-// with plain ASCII strings and no surprises — several times faster than
-// record.Decode, which is the reference and the only judge of bad input.
-// ok is true only when record.Decode would return exactly this record and no
-// error (FuzzFastDecode checks it); on anything unusual (escapes, non-ASCII,
-// unknown or repeated keys, nulls, odd numbers, any validation failure) ok is
-// false and the caller runs record.Decode, which also classifies the error.
+// fastLine decodes the common case of a payload — a well-formed v1 object
+// with plain ASCII strings, plain decimal numbers and no surprises — and
+// writes its window line straight from the payload's bytes: no metrics map,
+// no float parsing or formatting. That is several times cheaper than
+// record.Decode followed by store.AppendLine, which remain the reference
+// and the only judge of bad input.
 //
-// names, when not nil, interns metric names and arepa types: a kitchen has a
-// handful of each, and allocating them afresh for every message is a
-// measurable share of the agent's CPU.
-func fastDecode(machine, typ string, p []byte, now time.Time, names *interner) (r record.Record, ok bool) {
-	if len(p) > record.MaxPayload || (typ != record.TypeCook && typ != record.TypeEvent) {
-		return r, false
+// ok is true only when record.Decode would accept the payload and
+// store.AppendLine would write exactly l.JSON for it (FuzzFastLine checks
+// both); on anything unusual (escapes, non-ASCII, unknown or repeated keys,
+// nulls, exponents, more than 15 digits, any validation failure) ok is false
+// and the caller takes the reference path, which also classifies the error.
+// The line is appended to buf; the grown buf is returned.
+func fastLine(machine, typ string, p []byte, now time.Time, buf []byte) (l store.Line, out []byte, ok bool) {
+	if len(p) > record.MaxPayload || (typ != record.TypeCook && typ != record.TypeEvent) || !plain(machine) {
+		return l, buf, false
 	}
-	s := scanner{p: p, names: names}
+	s := scanner{p: p}
 	if !s.byte('{') {
-		return r, false
+		return l, buf, false
 	}
 	var (
 		seen                        uint16
 		v, seq                      int64
-		ts, arepa, kind, code, note string
-		metrics                     map[string]float64
+		ts, arepa, kind, code, note []byte
+		m                           metrics
 	)
 	const (
 		fV = 1 << iota
@@ -50,7 +51,7 @@ func fastDecode(machine, typ string, p []byte, now time.Time, names *interner) (
 		}
 		key, ok := s.raw()
 		if !ok || !s.byte(':') {
-			return r, false
+			return l, buf, false
 		}
 		var f uint16
 		// string(key) == "..." compares without allocating.
@@ -60,30 +61,30 @@ func fastDecode(machine, typ string, p []byte, now time.Time, names *interner) (
 			v, ok = s.uint()
 		case string(key) == "ts":
 			f = fTS
-			ts, ok = s.str()
+			ts, ok = s.raw()
 		case string(key) == "seq":
 			f = fSeq
 			seq, ok = s.uint()
 		case string(key) == "arepa":
 			f = fArepa
-			arepa, ok = s.name()
+			arepa, ok = s.raw()
 		case string(key) == "metrics":
 			f = fMetrics
-			metrics, ok = s.metrics()
+			ok = s.metrics(&m)
 		case string(key) == "kind":
 			f = fKind
-			kind, ok = s.name()
+			kind, ok = s.raw()
 		case string(key) == "code":
 			f = fCode
-			code, ok = s.str()
+			code, ok = s.raw()
 		case string(key) == "note":
 			f = fNote
-			note, ok = s.str()
+			note, ok = s.raw()
 		default:
-			return r, false
+			return l, buf, false
 		}
 		if !ok || seen&f != 0 {
-			return r, false
+			return l, buf, false
 		}
 		seen |= f
 		if s.byte(',') {
@@ -92,50 +93,100 @@ func fastDecode(machine, typ string, p []byte, now time.Time, names *interner) (
 		if s.byte('}') {
 			break
 		}
-		return r, false
+		return l, buf, false
 	}
 	if !s.end() || seen&(fV|fTS|fSeq) != fV|fTS|fSeq || v != 1 {
-		return r, false
+		return l, buf, false
 	}
-	t, err := time.Parse(time.RFC3339Nano, ts)
+	t, err := time.Parse(time.RFC3339Nano, string(ts)) // no allocation: does not escape
 	if err != nil {
-		return r, false
+		return l, buf, false
 	}
 	t = t.UTC()
 	if t.After(now.Add(record.MaxFuture)) || t.Year() < 2000 {
-		return r, false
+		return l, buf, false
 	}
-	r = record.Record{Machine: machine, Type: typ, TS: t, Seq: seq}
 	if typ == record.TypeCook {
-		if seen&fArepa == 0 || seen&fMetrics == 0 || !validName(arepa) {
-			return record.Record{}, false
+		if seen&(fArepa|fMetrics) != fArepa|fMetrics || !validName(arepa) || !plain(arepa) || !m.sort() {
+			return l, buf, false
 		}
-		for k := range metrics {
-			if !validName(k) {
-				return record.Record{}, false
+	} else {
+		// Decode keeps no metrics of an event, but a malformed metrics
+		// object is still an error it reports.
+		switch {
+		case seen&fKind == 0,
+			string(kind) != record.KindFailure && string(kind) != record.KindFault && string(kind) != record.KindMaintenance,
+			!plain(code), !plain(note):
+			return l, buf, false
+		}
+	}
+
+	// The line, in json.Marshal(record.Record)'s field order.
+	start := len(buf)
+	b := append(buf, `{"machine":"`...)
+	b = append(b, machine...)
+	b = append(b, `","type":"`...)
+	b = append(b, typ...)
+	b = append(b, `","ts":"`...)
+	b = t.AppendFormat(b, time.RFC3339Nano)
+	b = append(b, `","seq":`...)
+	b = strconv.AppendInt(b, seq, 10)
+	if typ == record.TypeCook {
+		b = append(b, `,"arepa":"`...)
+		b = append(b, arepa...)
+		b = append(b, '"')
+		if m.n > 0 {
+			b = append(b, `,"metrics":{`...)
+			for i, kv := range m.kv[:m.n] {
+				if i > 0 {
+					b = append(b, ',')
+				}
+				b = append(b, '"')
+				b = append(b, kv.k...)
+				b = append(b, `":`...)
+				b = append(b, kv.v...)
+			}
+			b = append(b, '}')
+		}
+	} else {
+		b = append(b, `,"kind":"`...)
+		b = append(b, kind...)
+		b = append(b, '"')
+		for _, f := range [...]struct {
+			name string
+			v    []byte
+		}{{`,"code":"`, code}, {`,"note":"`, note}} {
+			if len(f.v) > 0 {
+				b = append(b, f.name...)
+				b = append(b, f.v...)
+				b = append(b, '"')
 			}
 		}
-		r.Arepa, r.Metrics = arepa, metrics
-		return r, true
 	}
-	if seen&fKind == 0 || (kind != record.KindFailure && kind != record.KindFault && kind != record.KindMaintenance) {
-		return record.Record{}, false
-	}
-	if seen&fMetrics != 0 && metrics == nil {
-		return record.Record{}, false
-	}
-	r.Kind, r.Code, r.Note = kind, code, note
-	return r, true
+	b = append(b, '}')
+	return store.Line{Machine: machine, TS: t, Seq: seq, JSON: b[start:len(b):len(b)]}, b, true
 }
 
-// validName mirrors record's name rule for the ASCII strings fastDecode
-// accepts.
-func validName(s string) bool {
-	if s == "" || len(s) > 128 {
-		return false
-	}
+// plain reports whether s is written as itself inside a JSON string by
+// encoding/json: printable ASCII without the characters it escapes.
+func plain[T string | []byte](s T) bool {
 	for i := 0; i < len(s); i++ {
 		switch c := s[i]; {
+		case c < 0x20, c >= 0x7f, c == '"', c == '\\', c == '<', c == '>', c == '&':
+			return false
+		}
+	}
+	return true
+}
+
+// validName mirrors record's name rule for the ASCII strings fastLine
+// accepts.
+func validName(s []byte) bool {
+	if len(s) == 0 || len(s) > 128 {
+		return false
+	}
+	for _, c := range s {
+		switch {
 		case c < 0x21, c == 0x7f, c == '/', c == '+', c == '#', c == '"', c == '\\':
 			return false
 		}
@@ -143,37 +194,53 @@ func validName(s string) bool {
 	return true
 }
 
-// scanner reads the JSON subset fastDecode handles.
+// maxMetrics bounds the metrics fastLine handles; more take the reference
+// path.
+const maxMetrics = 16
+
+// metrics holds a metrics object's names and canonical decimal values as
+// slices of the payload.
+type metrics struct {
+	kv [maxMetrics]struct{ k, v []byte }
+	n  int
+}
+
+// sort orders the metrics by name, as encoding/json orders map keys, and
+// reports false on a repeated or invalid name.
+func (m *metrics) sort() bool {
+	kv := m.kv[:m.n]
+	for i := range kv {
+		if !validName(kv[i].k) || !plain(kv[i].k) {
+			return false
+		}
+		for j := i; j > 0; j-- {
+			c := compare(kv[j-1].k, kv[j].k)
+			if c == 0 {
+				return false
+			}
+			if c < 0 {
+				break
+			}
+			kv[j-1], kv[j] = kv[j], kv[j-1]
+		}
+	}
+	return true
+}
+
+func compare(a, b []byte) int {
+	switch {
+	case string(a) < string(b):
+		return -1
+	case string(a) > string(b):
+		return 1
+	}
+	return 0
+}
+
+// scanner reads the JSON subset fastLine handles.
 type scanner struct {
-	p     []byte
-	i     int
-	names *interner
-}
-
-// interner hands out one string per distinct name, up to a bound.
-type interner struct {
-	mu sync.Mutex
-	m  map[string]string
-}
-
-const internMax = 4096
-
-func newInterner() *interner { return &interner{m: make(map[string]string)} }
-
-func (in *interner) get(b []byte) string {
-	if in == nil {
-		return string(b)
-	}
-	in.mu.Lock()
-	defer in.mu.Unlock()
-	if s, ok := in.m[string(b)]; ok { // lookup does not allocate
-		return s
-	}
-	s := string(b)
-	if len(in.m) < internMax {
-		in.m[s] = s
-	}
-	return s
+	p []byte
+	i int
 }
 
 func (s *scanner) ws() {
@@ -224,20 +291,6 @@ func (s *scanner) raw() ([]byte, bool) {
 	return nil, false
 }
 
-func (s *scanner) str() (string, bool) {
-	b, ok := s.raw()
-	return string(b), ok
-}
-
-// name reads a string that repeats across messages (interned).
-func (s *scanner) name() (string, bool) {
-	b, ok := s.raw()
-	if !ok {
-		return "", false
-	}
-	return s.names.get(b), true
-}
-
 // number returns the next JSON number token, checked against the grammar.
 func (s *scanner) number() ([]byte, bool) {
 	s.ws()
@@ -266,38 +319,92 @@ func (s *scanner) uint() (int64, bool) {
 	return n, true
 }
 
-// metrics reads an object of finite numbers with distinct plain keys.
-func (s *scanner) metrics() (map[string]float64, bool) {
+// metrics reads an object of plain decimal numbers into m.
+func (s *scanner) metrics(m *metrics) bool {
 	if !s.byte('{') {
-		return nil, false
+		return false
 	}
-	m := make(map[string]float64, 8)
 	if s.byte('}') {
-		return m, true
+		return true
 	}
 	for {
-		k, ok := s.name()
-		if !ok || !s.byte(':') {
-			return nil, false
+		k, ok := s.raw()
+		if !ok || !s.byte(':') || m.n == maxMetrics {
+			return false
 		}
 		tok, ok := s.number()
 		if !ok {
-			return nil, false
+			return false
 		}
-		f, err := strconv.ParseFloat(string(tok), 64) // no allocation: does not escape
-		if err != nil || math.IsInf(f, 0) || math.IsNaN(f) {
-			return nil, false
+		v, ok := canonical(tok)
+		if !ok {
+			return false
 		}
-		if _, dup := m[k]; dup {
-			return nil, false
-		}
-		m[k] = f
+		m.kv[m.n].k, m.kv[m.n].v = k, v
+		m.n++
 		if s.byte(',') {
 			continue
 		}
 		if s.byte('}') {
-			return m, true
+			return true
 		}
+		return false
+	}
+}
+
+// canonical returns the JSON number tok (grammar already checked) as
+// encoding/json writes the float64 it parses to, when that is tok itself
+// less trailing fraction zeros: a plain decimal (no exponent) of at most 15
+// significant digits, which float64 holds and shortest formatting gives
+// back digit for digit, at least 1e-6 in magnitude (smaller ones are written
+// with an exponent), and not negative zero (written "-0").
+func canonical(tok []byte) ([]byte, bool) {
+	digits, nonzero, dot := 0, false, -1
+	for i, c := range tok {
+		switch {
+		case c >= '0' && c <= '9':
+			digits++
+			nonzero = nonzero || c != '0'
+		case c == '.':
+			dot = i
+		case c == '-' && i == 0:
+		default: // exponent
+			return nil, false
+		}
+	}
+	if digits > 15 {
 		return nil, false
 	}
+	if dot >= 0 {
+		// Trailing fraction zeros, then a bare dot, are not written.
+		for tok[len(tok)-1] == '0' {
+			tok = tok[:len(tok)-1]
+		}
+		if tok[len(tok)-1] == '.' {
+			tok = tok[:len(tok)-1]
+		}
+	}
+	if !nonzero {
+		return tok, tok[0] != '-' // "0"; "-0" is negative zero
+	}
+	// Integer part "0": the first significant digit must be within six
+	// places of the dot.
+	mag := tok
+	if mag[0] == '-' {
+		mag = mag[1:]
+	}
+	if mag[0] == '0' && !within6(mag[2:]) {
+		return nil, false
+	}
+	return tok, true
+}
+
+// within6 reports whether frac has a nonzero digit among its first six.
+func within6(frac []byte) bool {
+	for i := 0; i < len(frac) && i < 6; i++ {
+		if frac[i] != '0' {
+			return true
+		}
+	}
+	return false
 }

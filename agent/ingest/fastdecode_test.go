@@ -1,57 +1,94 @@
 package ingest
 
 import (
-	"maps"
+	"bytes"
 	"testing"
 	"time"
 
+	"github.com/budare/budare/agent/store"
 	"github.com/budare/budare/internal/mqttpub"
 	"github.com/budare/budare/internal/record"
 )
 
-// FuzzFastDecode checks fastDecode against the reference decoder: whenever
-// the fast path answers, record.Decode accepts the payload and returns the
-// same record. The corpus (testdata/fuzz/FuzzFastDecode) starts from
-// record's FuzzDecode corpus.
-func FuzzFastDecode(f *testing.F) {
+// FuzzFastLine checks fastLine against the reference path: whenever the
+// fast path answers, record.Decode accepts the payload and store.AppendLine
+// writes the very same line for it. The corpus
+// (testdata/fuzz/FuzzFastLine) starts from record's FuzzDecode corpus.
+func FuzzFastLine(f *testing.F) {
 	now := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
 	for _, m := range mqttpub.Stream("k-017", 2, 100, now.Add(-time.Hour))[98:] {
 		f.Add(m.Topic, m.Payload)
 	}
-	names := newInterner()
+	f.Add("budare/k-017/m-01/cook", []byte(`{"v":1,"ts":"2026-11-26T11:00:00.50+02:00","seq":7,"arepa":"maíz","metrics":{"z":0.0000010,"a":-0.0,"m":1E5,"b":123456789012345.0,"c":-0.000001}}`))
+	f.Add("budare/k-017/m&1/event", []byte(`{"seq":3,"v":1,"ts":"2026-11-26T11:00:00Z","kind":"fault","note":"","code":"E<1>","metrics":{"x":1}}`))
 	f.Fuzz(func(t *testing.T, topic string, payload []byte) {
 		machine, typ, err := record.ParseTopic("k-017", topic)
 		if err != nil {
 			machine, typ = "m-00", record.TypeCook
 		}
-		fast, ok := fastDecode(machine, typ, payload, now, names)
+		prefix := []byte("earlier lines")
+		fast, buf, ok := fastLine(machine, typ, payload, now, bytes.Clone(prefix))
 		ref, rerr := record.Decode(machine, typ, payload, now)
 		if !ok {
-			return // the caller falls back to record.Decode
+			if !bytes.Equal(buf, prefix) {
+				t.Fatalf("refusing fast path changed the buffer: %q", buf)
+			}
+			return // the caller takes the reference path
 		}
 		if rerr != nil {
 			t.Fatalf("fast path accepted what record.Decode rejects (%v): %q", rerr, payload)
 		}
-		if !fast.TS.Equal(ref.TS) || fast.TS.Location() != ref.TS.Location() || fast.Machine != ref.Machine ||
-			fast.Type != ref.Type || fast.Seq != ref.Seq || fast.Arepa != ref.Arepa || fast.Kind != ref.Kind ||
-			fast.Code != ref.Code || fast.Note != ref.Note || !maps.Equal(fast.Metrics, ref.Metrics) ||
-			(fast.Metrics == nil) != (ref.Metrics == nil) {
-			t.Fatalf("fast path differs from record.Decode on %q:\nfast %+v\nref  %+v", payload, fast, ref)
+		want := store.AppendLine(nil, &ref)
+		if !bytes.Equal(fast.JSON, want) {
+			t.Fatalf("fast line differs on %q:\nfast %s\nref  %s", payload, fast.JSON, want)
+		}
+		if !bytes.HasPrefix(buf, prefix) || !bytes.Equal(buf[len(prefix):], want) {
+			t.Fatalf("buffer %q: want the earlier bytes then the line", buf)
+		}
+		if !fast.TS.Equal(ref.TS) || fast.TS.Location() != ref.TS.Location() || fast.Machine != ref.Machine || fast.Seq != ref.Seq {
+			t.Fatalf("fast path files the line differently on %q: %+v, want %s %s %d", payload, fast, ref.Machine, ref.TS, ref.Seq)
 		}
 	})
 }
 
 // The realistic stream must take the fast path, or the benchmark measures
 // the slow one.
-func TestFastDecodeTakesRealisticPayloads(t *testing.T) {
+func TestFastLineTakesRealisticPayloads(t *testing.T) {
 	now := time.Now()
 	for _, m := range mqttpub.Stream("k-017", 3, 300, now.Add(-time.Hour)) {
 		machine, typ, err := record.ParseTopic("k-017", m.Topic)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, ok := fastDecode(machine, typ, m.Payload, now, nil); !ok {
+		if _, _, ok := fastLine(machine, typ, m.Payload, now, nil); !ok {
 			t.Fatalf("fast path refused %s %s", m.Topic, m.Payload)
+		}
+	}
+}
+
+func TestCanonical(t *testing.T) {
+	for _, c := range []struct {
+		tok, want string
+		ok        bool
+	}{
+		{"231.5", "231.5", true},
+		{"221.0", "221", true},
+		{"2.10", "2.1", true},
+		{"0", "0", true},
+		{"0.00", "0", true},
+		{"-0", "", false},
+		{"-0.0", "", false},
+		{"-12.5", "-12.5", true},
+		{"0.000001", "0.000001", true},
+		{"0.0000001", "", false}, // json writes 1e-7
+		{"-0.0000009", "", false},
+		{"1e3", "", false},
+		{"123456789012345", "123456789012345", true},
+		{"1234567890123456", "", false}, // 16 digits: float64 may not keep them
+	} {
+		got, ok := canonical([]byte(c.tok))
+		if ok != c.ok || (ok && string(got) != c.want) {
+			t.Errorf("canonical(%q) = %q, %v; want %q, %v", c.tok, got, ok, c.want, c.ok)
 		}
 	}
 }

@@ -125,10 +125,10 @@ func (o *Options) defaults() {
 
 // item is one received message, decoded.
 type item struct {
-	msg Message
-	rec record.Record
-	bad bool
-	q   store.Quarantined
+	msg  Message
+	line store.Line
+	bad  bool
+	q    store.Quarantined
 }
 
 // Ingester batches decoded messages into store commits and acknowledges them
@@ -146,8 +146,10 @@ type Ingester struct {
 	stopped bool
 	notify  chan struct{} // capacity 1: pending became non-empty
 
-	beat  atomic.Int64 // unix ns of the batching loop's last turn
-	names *interner
+	beat atomic.Int64 // unix ns of the batching loop's last turn
+
+	// Owned by Handle's caller: the block encoded lines are cut from.
+	arena []byte
 
 	// Owned by Run's goroutine.
 	batch        store.Batch
@@ -164,8 +166,7 @@ func New(c Committer, opt Options) *Ingester {
 	opt.defaults()
 	g := &Ingester{c: c, opt: opt, notify: make(chan struct{}, 1), pending: make([]item, 0, opt.QueueLen)}
 	g.space = sync.NewCond(&g.mu)
-	g.names = newInterner()
-	g.batch.Records = make([]record.Record, 0, opt.BatchMax)
+	g.batch.Lines = make([]store.Line, 0, opt.BatchMax)
 	g.acks = make([]Message, 0, opt.BatchMax)
 	g.quar = rateLog{every: opt.LogEvery, counts: map[string]int{}}
 	g.beat.Store(time.Now().UnixNano())
@@ -224,6 +225,9 @@ func (g *Ingester) queued() int {
 	return len(g.pending)
 }
 
+// arenaBlock is the size of the blocks decoded lines are cut from.
+const arenaBlock = 64 << 10
+
 // quarantineKeep bounds the raw bytes kept of an oversized payload.
 const quarantineKeep = 4 << 10
 
@@ -232,12 +236,22 @@ func (g *Ingester) decode(m Message) item {
 	now := g.opt.Now()
 	machine, typ, err := record.ParseTopic(g.opt.Kitchen, topic)
 	if err == nil {
-		if rec, ok := fastDecode(machine, typ, payload, now, g.names); ok {
-			return item{msg: m, rec: rec}
+		// Lines are cut from blocks of arenaBlock bytes rather than
+		// allocated one by one; a block is freed once the lines cut from
+		// it are committed and dropped.
+		if cap(g.arena)-len(g.arena) < len(payload)+len(machine)+128 {
+			g.arena = make([]byte, 0, max(arenaBlock, 2*len(payload)))
+		}
+		var l store.Line
+		var ok bool
+		if l, g.arena, ok = fastLine(machine, typ, payload, now, g.arena); ok {
+			return item{msg: m, line: l}
 		}
 		var rec record.Record
 		if rec, err = record.Decode(machine, typ, payload, now); err == nil {
-			return item{msg: m, rec: rec}
+			start := len(g.arena)
+			g.arena = store.AppendLine(g.arena, &rec)
+			return item{msg: m, line: store.Line{Machine: machine, TS: rec.TS, Seq: rec.Seq, JSON: g.arena[start:len(g.arena):len(g.arena)]}}
 		}
 	}
 	reason := record.ReasonOf(err)
@@ -273,7 +287,7 @@ func (g *Ingester) add(it item) {
 	if it.bad {
 		g.batch.Quarantine = append(g.batch.Quarantine, it.q)
 	} else {
-		g.batch.Records = append(g.batch.Records, it.rec)
+		g.batch.Lines = append(g.batch.Lines, it.line)
 	}
 	g.acks = append(g.acks, it.msg)
 }
@@ -440,10 +454,10 @@ func (g *Ingester) committed(res store.Result, took time.Duration) {
 		}
 	}
 	// Drop references so decoded records can be collected, keep capacity.
-	clear(g.batch.Records)
+	clear(g.batch.Lines)
 	clear(g.batch.Quarantine)
 	clear(g.acks)
-	g.batch.Records = g.batch.Records[:0]
+	g.batch.Lines = g.batch.Lines[:0]
 	g.batch.Quarantine = g.batch.Quarantine[:0]
 	g.acks = g.acks[:0]
 }

@@ -49,7 +49,7 @@ type fakeCommitter struct {
 	committed int64     // messages in successful commits
 	attempts  [][]int64 // seqs (and -1 per quarantined) of every attempt
 	batches   []int     // sizes of the successful commits
-	stored    []record.Record
+	stored    []store.Line
 	quar      []store.Quarantined
 }
 
@@ -60,8 +60,8 @@ func (c *fakeCommitter) Commit(b *store.Batch) (store.Result, error) {
 		c.t.Errorf("%d messages acknowledged but only %d committed", a, c.committed)
 	}
 	var seqs []int64
-	for _, r := range b.Records {
-		seqs = append(seqs, r.Seq)
+	for _, l := range b.Lines {
+		seqs = append(seqs, l.Seq)
 	}
 	for range b.Quarantine {
 		seqs = append(seqs, -1)
@@ -71,12 +71,12 @@ func (c *fakeCommitter) Commit(b *store.Batch) (store.Result, error) {
 	if c.calls <= c.failN {
 		return store.Result{}, errors.New("write /var/lib/budare/agent.db: no space left on device")
 	}
-	n := len(b.Records) + len(b.Quarantine)
+	n := len(b.Lines) + len(b.Quarantine)
 	c.committed += int64(n)
 	c.batches = append(c.batches, n)
-	c.stored = append(c.stored, b.Records...)
+	c.stored = append(c.stored, b.Lines...)
 	c.quar = append(c.quar, b.Quarantine...)
-	return store.Result{Added: len(b.Records)}, nil
+	return store.Result{Added: len(b.Lines)}, nil
 }
 
 type fakeHealth struct {

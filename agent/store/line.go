@@ -10,10 +10,10 @@ import (
 	"github.com/budare/budare/internal/record"
 )
 
-// appendLine appends r's window line, byte for byte what json.Marshal(r)
+// AppendLine appends r's window line, byte for byte what json.Marshal(r)
 // produces (FuzzAppendLine checks it), without reflection or a sorted copy
-// of the metrics map: it is most of a commit's CPU at ingest rates.
-func appendLine(b []byte, r *record.Record) []byte {
+// of the metrics map.
+func AppendLine(b []byte, r *record.Record) []byte {
 	b = append(b, `{"machine":`...)
 	b = appendString(b, r.Machine)
 	b = append(b, `,"type":`...)

@@ -35,8 +35,8 @@ func FuzzAppendLine(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := appendLine(nil, &r); !bytes.Equal(got, want) {
-			t.Fatalf("appendLine:\n got %s\nwant %s", got, want)
+		if got := AppendLine(nil, &r); !bytes.Equal(got, want) {
+			t.Fatalf("AppendLine:\n got %s\nwant %s", got, want)
 		}
 	})
 }

@@ -103,9 +103,13 @@ func (s *Store) DB() *bolt.DB { return s.db }
 // sequence, so keys sort by time.
 func Key(ts time.Time, seq int64) []byte {
 	k := make([]byte, 16)
+	putKey(k, ts, seq)
+	return k
+}
+
+func putKey(k []byte, ts time.Time, seq int64) {
 	binary.BigEndian.PutUint64(k, uint64(ts.UnixNano()))
 	binary.BigEndian.PutUint64(k[8:], uint64(seq))
-	return k
 }
 
 func tsKey(t time.Time) []byte {
@@ -143,10 +147,22 @@ type Quarantined struct {
 	Payload  []byte    `json:"payload"` // raw bytes, base64 in JSON
 }
 
-// Batch is what one transaction commits.
+// Batch is what one transaction commits. Records and Lines are both
+// stored; Lines are records their producer has already encoded (the
+// ingester does so while the previous batch commits).
 type Batch struct {
 	Records    []record.Record
+	Lines      []Line
 	Quarantine []Quarantined
+}
+
+// Line is a record already encoded as its window line (what AppendLine
+// writes for it), with the fields the store files it under.
+type Line struct {
+	Machine string
+	TS      time.Time
+	Seq     int64
+	JSON    []byte
 }
 
 // Result is what a commit did.
@@ -157,16 +173,39 @@ type Result struct {
 	Days []string
 }
 
+// lineOf encodes r into the arena and returns its Line.
+func lineOf(arena []byte, r *record.Record) ([]byte, Line) {
+	start := len(arena)
+	arena = AppendLine(arena, r)
+	return arena, Line{Machine: r.Machine, TS: r.TS, Seq: r.Seq, JSON: arena[start:len(arena):len(arena)]}
+}
+
 // Commit stores a batch in one transaction: new records are added, records
 // already stored (redeliveries) are counted as duplicates, and quarantined
 // payloads are appended with the oldest beyond QuarantineMax dropped. When
 // Commit returns nil the batch is durable (fsynced).
 func (s *Store) Commit(b *Batch) (Result, error) {
+	lines := b.Lines
+	// bbolt keeps key and value slices until the commit, so keys, and the
+	// lines of Records, are cut from one arena per call instead of one
+	// allocation each. When the arena grows, earlier slices keep pointing
+	// into the old array, which is never written again.
+	var arena []byte
+	if len(b.Records) > 0 {
+		arena = make([]byte, 0, 300*len(b.Records))
+		lines = make([]Line, 0, len(b.Lines)+len(b.Records))
+		lines = append(lines, b.Lines...)
+		for i := range b.Records {
+			var l Line
+			arena, l = lineOf(arena, &b.Records[i])
+			lines = append(lines, l)
+		}
+	}
+	keys := make([]byte, 16*len(lines))
 	var res Result
 	err := s.db.Update(func(tx *bolt.Tx) error {
 		res = Result{}
 		recs := tx.Bucket(bRecords)
-		arena := make([]byte, 0, 300*len(b.Records))
 		machines := map[string]*MachineInfo{}
 		days := map[string]*DayInfo{}
 		// Per machine for this transaction: its bucket and its greatest key.
@@ -180,8 +219,8 @@ func (s *Store) Commit(b *Batch) (Result, error) {
 		buckets := map[string]*cursorState{}
 		var dayFrom, dayTo time.Time
 		var dayStr string
-		for i := range b.Records {
-			r := &b.Records[i]
+		for i := range lines {
+			r := &lines[i]
 			cs := buckets[r.Machine]
 			if cs == nil {
 				mb, err := recs.CreateBucketIfNotExists([]byte(r.Machine))
@@ -197,19 +236,13 @@ func (s *Store) Commit(b *Batch) (Result, error) {
 				buckets[r.Machine] = cs
 			}
 			mb := cs.b
-			k := Key(r.TS, r.Seq)
+			k := keys[16*i : 16*i+16 : 16*i+16]
+			putKey(k, r.TS, r.Seq)
 			if bytes.Compare(k, cs.last) <= 0 && mb.Get(k) != nil {
 				res.Duplicates++
 				continue
 			}
-			// bbolt keeps the value slice until commit, so lines are cut from
-			// one arena per transaction instead of one allocation each.
-			// When the arena grows, earlier lines keep pointing into the old
-			// array, which is never written again.
-			start := len(arena)
-			arena = appendLine(arena, r)
-			v := arena[start:len(arena):len(arena)]
-			if err := mb.Put(k, v); err != nil {
+			if err := mb.Put(k, r.JSON); err != nil {
 				return fmt.Errorf("put record: %w", err)
 			}
 			if bytes.Compare(k, cs.last) > 0 {
