@@ -33,6 +33,7 @@ func fastLine(machine, typ string, p []byte, now time.Time, buf []byte) (l store
 		seen                        uint16
 		v, seq                      int64
 		ts, arepa, kind, code, note []byte
+		arepaClass, textClass       uint8
 		m                           metrics
 	)
 	const (
@@ -68,6 +69,7 @@ func fastLine(machine, typ string, p []byte, now time.Time, buf []byte) (l store
 		case string(key) == "arepa":
 			f = fArepa
 			arepa, ok = s.raw()
+			arepaClass = s.class
 		case string(key) == "metrics":
 			f = fMetrics
 			ok = s.metrics(&m)
@@ -77,9 +79,11 @@ func fastLine(machine, typ string, p []byte, now time.Time, buf []byte) (l store
 		case string(key) == "code":
 			f = fCode
 			code, ok = s.raw()
+			textClass |= s.class
 		case string(key) == "note":
 			f = fNote
 			note, ok = s.raw()
+			textClass |= s.class
 		default:
 			return l, buf, false
 		}
@@ -107,7 +111,8 @@ func fastLine(machine, typ string, p []byte, now time.Time, buf []byte) (l store
 		return l, buf, false
 	}
 	if typ == record.TypeCook {
-		if seen&(fArepa|fMetrics) != fArepa|fMetrics || !validName(arepa) || !plain(arepa) || !m.sort() {
+		if seen&(fArepa|fMetrics) != fArepa|fMetrics || !validName(arepa, arepaClass) || arepaClass&notPlain != 0 ||
+			m.class&(notName|notPlain) != 0 || !m.sort() {
 			return l, buf, false
 		}
 	} else {
@@ -116,7 +121,7 @@ func fastLine(machine, typ string, p []byte, now time.Time, buf []byte) (l store
 		switch {
 		case seen&fKind == 0,
 			string(kind) != record.KindFailure && string(kind) != record.KindFault && string(kind) != record.KindMaintenance,
-			!plain(code), !plain(note):
+			textClass&notPlain != 0:
 			return l, buf, false
 		}
 	}
@@ -167,9 +172,16 @@ func fastLine(machine, typ string, p []byte, now time.Time, buf []byte) (l store
 	return store.Line{Machine: machine, TS: t, Seq: seq, JSON: b[start:len(b):len(b)]}, b, true
 }
 
+// Character classes of the bytes in a plain string, as scanner.raw records
+// them.
+const (
+	notName  = 1 << iota // not allowed in a name (record's rule): space / + #
+	notPlain             // escaped by encoding/json: < > &
+)
+
 // plain reports whether s is written as itself inside a JSON string by
 // encoding/json: printable ASCII without the characters it escapes.
-func plain[T string | []byte](s T) bool {
+func plain(s string) bool {
 	for i := 0; i < len(s); i++ {
 		switch c := s[i]; {
 		case c < 0x20, c >= 0x7f, c == '"', c == '\\', c == '<', c == '>', c == '&':
@@ -179,19 +191,10 @@ func plain[T string | []byte](s T) bool {
 	return true
 }
 
-// validName mirrors record's name rule for the ASCII strings fastLine
-// accepts.
-func validName(s []byte) bool {
-	if len(s) == 0 || len(s) > 128 {
-		return false
-	}
-	for _, c := range s {
-		switch {
-		case c < 0x21, c == 0x7f, c == '/', c == '+', c == '#', c == '"', c == '\\':
-			return false
-		}
-	}
-	return true
+// validName mirrors record's name rule for a plain string of the given
+// class.
+func validName(s []byte, class uint8) bool {
+	return len(s) > 0 && len(s) <= 128 && class&notName == 0
 }
 
 // maxMetrics bounds the metrics fastLine handles; more take the reference
@@ -201,16 +204,17 @@ const maxMetrics = 16
 // metrics holds a metrics object's names and canonical decimal values as
 // slices of the payload.
 type metrics struct {
-	kv [maxMetrics]struct{ k, v []byte }
-	n  int
+	kv    [maxMetrics]struct{ k, v []byte }
+	n     int
+	class uint8 // of all the names
 }
 
 // sort orders the metrics by name, as encoding/json orders map keys, and
-// reports false on a repeated or invalid name.
+// reports false on a repeated or too long name.
 func (m *metrics) sort() bool {
 	kv := m.kv[:m.n]
 	for i := range kv {
-		if !validName(kv[i].k) || !plain(kv[i].k) {
+		if !validName(kv[i].k, 0) {
 			return false
 		}
 		for j := i; j > 0; j-- {
@@ -239,8 +243,9 @@ func compare(a, b []byte) int {
 
 // scanner reads the JSON subset fastLine handles.
 type scanner struct {
-	p []byte
-	i int
+	p     []byte
+	i     int
+	class uint8 // of the last string raw read
 }
 
 func (s *scanner) ws() {
@@ -270,23 +275,32 @@ func (s *scanner) end() bool {
 }
 
 // raw reads a string of printable ASCII without escapes, returning its
-// bytes inside the payload.
+// bytes inside the payload; s.class gets its character classes.
 func (s *scanner) raw() ([]byte, bool) {
 	if !s.byte('"') {
 		return nil, false
 	}
 	start := s.i
-	for s.i < len(s.p) {
+	var class uint8
+	for ; s.i < len(s.p); s.i++ {
 		c := s.p[s.i]
-		if c == '"' {
+		// Letters and most punctuation first: one comparison for most bytes.
+		if c > '>' && c < 0x7f && c != '\\' {
+			continue
+		}
+		switch {
+		case c == '"':
 			v := s.p[start:s.i]
 			s.i++
+			s.class = class
 			return v, true
-		}
-		if c < 0x20 || c >= 0x7f || c == '\\' {
+		case c < 0x20, c >= 0x7f, c == '\\':
 			return nil, false
+		case c == ' ', c == '/', c == '+', c == '#':
+			class |= notName
+		case c == '<', c == '>', c == '&':
+			class |= notPlain
 		}
-		s.i++
 	}
 	return nil, false
 }
@@ -332,6 +346,7 @@ func (s *scanner) metrics(m *metrics) bool {
 		if !ok || !s.byte(':') || m.n == maxMetrics {
 			return false
 		}
+		m.class |= s.class
 		tok, ok := s.number()
 		if !ok {
 			return false

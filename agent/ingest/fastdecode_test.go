@@ -92,3 +92,25 @@ func TestCanonical(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkFastLine is the decoder's share of the agent's CPU per message.
+func BenchmarkFastLine(b *testing.B) {
+	now := time.Now()
+	ms := mqttpub.Stream("k-017", 20, 1000, now.Add(-time.Hour))
+	buf := make([]byte, 0, 1<<20)
+	b.ResetTimer()
+	for i := range b.N {
+		m := ms[i%len(ms)]
+		machine, typ, err := record.ParseTopic("k-017", m.Topic)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if len(buf) > 1<<19 {
+			buf = buf[:0]
+		}
+		var ok bool
+		if _, buf, ok = fastLine(machine, typ, m.Payload, now, buf); !ok {
+			b.Fatal("slow path")
+		}
+	}
+}

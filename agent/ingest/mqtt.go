@@ -260,3 +260,12 @@ func (s outboundStore) Put(key string, p packets.ControlPacket) {
 	}
 	s.Store.Put(key, p)
 }
+
+// Del skips the store's lock for the inbound keys Put never stored (paho
+// deletes one at every PUBACK).
+func (s outboundStore) Del(key string) {
+	if strings.HasPrefix(key, "i.") {
+		return
+	}
+	s.Store.Del(key)
+}

@@ -71,6 +71,11 @@ func TestParseTopic(t *testing.T) {
 		{"budare/k-1/cook", "", "", false},
 		{"budare/k-1//cook", "", "", false},
 		{"other/k-1/m-03/cook", "", "", false},
+		{"budare/k-10/m-03/cook", "", "", false},
+		{"budare/k-1/m-03/cook/x", "", "", false},
+		{"budare/k-1/m-03/", "", "", false},
+		{"/budare/k-1/m-03/cook", "", "", false},
+		{"budare/k-1/m 03/cook", "", "", false},
 	}
 	for _, tt := range tests {
 		m, typ, err := ParseTopic("k-1", tt.topic)

@@ -99,18 +99,26 @@ func ReasonOf(err error) Reason {
 // machine and record type, or an error when the topic is not one of the
 // kitchen's input topics.
 func ParseTopic(kitchen, topic string) (machine, typ string, err error) {
-	parts := strings.Split(topic, "/")
-	if len(parts) != 4 || parts[0] != "budare" || parts[1] != kitchen {
+	// Cut, not Split: this runs for every message and Split allocates.
+	rest, ok := strings.CutPrefix(topic, "budare/")
+	if ok {
+		rest, ok = strings.CutPrefix(rest, kitchen)
+	}
+	if ok {
+		rest, ok = strings.CutPrefix(rest, "/")
+	}
+	machine, typ, ok2 := strings.Cut(rest, "/")
+	if !ok || !ok2 || strings.Contains(typ, "/") || strings.Contains(kitchen, "/") {
 		return "", "", reject(ReasonTopic, "topic %q is not budare/%s/<machine>/<cook|event>", topic, kitchen)
 	}
-	if err := validName(parts[2]); err != nil {
+	if err := validName(machine); err != nil {
 		return "", "", reject(ReasonTopic, "topic %q: machine %v", topic, err)
 	}
-	switch parts[3] {
+	switch typ {
 	case TypeCook, TypeEvent:
-		return parts[2], parts[3], nil
+		return machine, typ, nil
 	}
-	return "", "", reject(ReasonTopic, "topic %q: unknown suffix %q", topic, parts[3])
+	return "", "", reject(ReasonTopic, "topic %q: unknown suffix %q", topic, typ)
 }
 
 func validName(s string) error {
