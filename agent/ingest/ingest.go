@@ -9,11 +9,13 @@
 // (machine, ts, seq) and counts them as duplicates.
 //
 // Flow: the MQTT client's router goroutine calls Ingester.Handle for every
-// message, in arrival order. Handle decodes and validates the payload (so
-// decoding overlaps with the previous batch's commit) and queues it. Run, one
-// goroutine, groups queued messages into a batch (up to BatchMax messages or
-// BatchWait after the first), commits it in one transaction (one fsync) and
-// then acknowledges every message of the batch. Bad input is committed to
+// message, in arrival order, and Handle only queues it: the client hands
+// each message through several goroutines, and every microsecond spent in
+// that chain is one the whole ingest waits for. Run, one goroutine, takes
+// the queued messages, decodes and validates them, groups them into a batch
+// (up to BatchMax messages, waiting for more at most BatchWait after the
+// oldest arrived), commits it in one transaction (one fsync) and then
+// acknowledges every message of the batch. Bad input is committed to
 // the quarantine in the same transaction and acknowledged too, so it never
 // blocks the session. When a commit fails the same batch is retried with
 // backoff and nothing is acknowledged; the queue fills, Handle blocks, and
@@ -137,21 +139,26 @@ type Ingester struct {
 	c   Committer
 	opt Options
 
-	// Decoded messages waiting for the batcher. A mutex-guarded slice rather
-	// than a channel: the batcher takes everything waiting in one go instead
-	// of waking up once per message.
+	// Messages waiting for the batcher. A mutex-guarded slice rather than a
+	// channel: the batcher takes everything waiting in one go instead of
+	// waking up once per message.
 	mu      sync.Mutex
 	space   *sync.Cond // signalled when pending shrinks or on stop
-	pending []item
+	pending []Message
+	since   time.Time // when the oldest pending message arrived (at most)
 	stopped bool
 	notify  chan struct{} // capacity 1: pending became non-empty
 
 	beat atomic.Int64 // unix ns of the batching loop's last turn
 
-	// Owned by Handle's caller: the block encoded lines are cut from.
-	arena []byte
+	// Committed batches on their way to be acknowledged, and emptied
+	// slices on their way back.
+	ackq chan []Message
+	free chan []Message
 
 	// Owned by Run's goroutine.
+	taken        []Message
+	arena        []byte // the block encoded lines are cut from
 	batch        store.Batch
 	acks         []Message
 	failingSince time.Time
@@ -164,23 +171,23 @@ type Ingester struct {
 // New returns an Ingester committing to c.
 func New(c Committer, opt Options) *Ingester {
 	opt.defaults()
-	g := &Ingester{c: c, opt: opt, notify: make(chan struct{}, 1), pending: make([]item, 0, opt.QueueLen)}
+	g := &Ingester{c: c, opt: opt, notify: make(chan struct{}, 1), pending: make([]Message, 0, opt.QueueLen)}
 	g.space = sync.NewCond(&g.mu)
 	g.batch.Lines = make([]store.Line, 0, opt.BatchMax)
 	g.acks = make([]Message, 0, opt.BatchMax)
+	g.free = make(chan []Message, 2)
 	g.quar = rateLog{every: opt.LogEvery, counts: map[string]int{}}
 	g.beat.Store(time.Now().UnixNano())
 	return g
 }
 
-// Handle decodes m and queues it for the next batch. It blocks while the
-// queue is full (a commit is slow or failing), which holds back the broker.
-// After shutdown has begun it returns at once, leaving m unacknowledged so
-// the broker redelivers it to the next session. Safe for one caller at a
-// time per message; paho calls it from its router goroutine.
+// Handle queues m for the next batch. It blocks while the queue is full (a
+// commit is slow or failing), which holds back the broker. After shutdown
+// has begun it returns at once, leaving m unacknowledged so the broker
+// redelivers it to the next session. Safe for concurrent use; paho calls it
+// from its router goroutine.
 func (g *Ingester) Handle(m Message) {
 	g.opt.Metrics.received.Inc()
-	it := g.decode(m)
 	g.mu.Lock()
 	for len(g.pending) >= g.opt.QueueLen && !g.stopped {
 		g.space.Wait()
@@ -189,8 +196,11 @@ func (g *Ingester) Handle(m Message) {
 		g.mu.Unlock()
 		return
 	}
-	g.pending = append(g.pending, it)
+	g.pending = append(g.pending, m)
 	first := len(g.pending) == 1
+	if first {
+		g.since = time.Now()
+	}
 	g.mu.Unlock()
 	if first {
 		select {
@@ -200,22 +210,27 @@ func (g *Ingester) Handle(m Message) {
 	}
 }
 
-// take moves up to n waiting messages into the batch and returns how many.
-func (g *Ingester) take(n int) int {
+// take decodes up to n waiting messages into the batch. It returns how many,
+// and when the oldest of them arrived.
+func (g *Ingester) take(n int) (int, time.Time) {
 	g.mu.Lock()
-	defer g.mu.Unlock()
 	k := min(n, len(g.pending))
-	if k == 0 {
-		return 0
+	since := g.since
+	if k > 0 {
+		g.taken = append(g.taken[:0], g.pending[:k]...)
+		rest := copy(g.pending, g.pending[k:])
+		clear(g.pending[rest:])
+		g.pending = g.pending[:rest]
+		// The rest arrived after since: keeping it only makes their
+		// deadline earlier, never later.
+		g.space.Broadcast()
 	}
-	for i := range k {
-		g.add(g.pending[i])
+	g.mu.Unlock()
+	for _, m := range g.taken[:k] {
+		g.add(g.decode(m))
 	}
-	rest := copy(g.pending, g.pending[k:])
-	clear(g.pending[rest:])
-	g.pending = g.pending[:rest]
-	g.space.Broadcast()
-	return k
+	clear(g.taken)
+	return k, since
 }
 
 // queued is how many decoded messages wait for the batcher.
@@ -299,6 +314,16 @@ func (g *Ingester) add(it item) {
 // uncommitted messages were not acknowledged).
 func (g *Ingester) Run(ctx context.Context) error {
 	defer g.stop()
+	// Acknowledging is slow: paho hands every PUBACK through several
+	// goroutines, a few microseconds each. A goroutine of its own does it
+	// while the next batch is decoded and committed.
+	g.ackq = make(chan []Message, 1)
+	done := make(chan struct{})
+	go g.acker(done)
+	defer func() {
+		close(g.ackq)
+		<-done
+	}()
 	if g.opt.Health != nil {
 		g.opt.Health.Set(HealthName, nil)
 	}
@@ -311,7 +336,8 @@ func (g *Ingester) Run(ctx context.Context) error {
 		if ctx.Err() != nil {
 			return g.shutdown()
 		}
-		if g.take(g.opt.BatchMax) == 0 {
+		n, since := g.take(g.opt.BatchMax)
+		if n == 0 {
 			select {
 			case <-g.notify:
 			case <-idle.C:
@@ -320,10 +346,12 @@ func (g *Ingester) Run(ctx context.Context) error {
 			}
 			continue
 		}
-		wait.Reset(g.opt.BatchWait)
+		// Messages that queued up during the last commit have waited long
+		// enough: commit them with whatever else is already waiting.
+		wait.Reset(time.Until(since.Add(g.opt.BatchWait)))
 	fill:
 		for len(g.acks) < g.opt.BatchMax {
-			if g.take(g.opt.BatchMax-len(g.acks)) > 0 {
+			if n, _ := g.take(g.opt.BatchMax - len(g.acks)); n > 0 {
 				continue
 			}
 			select {
@@ -430,13 +458,25 @@ func (g *Ingester) failed(err error) {
 }
 
 func (g *Ingester) committed(res store.Result, took time.Duration) {
-	for _, m := range g.acks {
-		m.Ack()
+	acked := len(g.acks)
+	if g.ackq != nil {
+		g.ackq <- g.acks
+		select {
+		case g.acks = <-g.free:
+		default:
+			g.acks = make([]Message, 0, g.opt.BatchMax)
+		}
+	} else {
+		for _, m := range g.acks {
+			m.Ack()
+		}
+		clear(g.acks)
+		g.acks = g.acks[:0]
 	}
 	m := g.opt.Metrics
 	m.commits.Inc()
 	m.commitSeconds.Observe(took.Seconds())
-	m.batchSize.Observe(float64(len(g.acks)))
+	m.batchSize.Observe(float64(acked))
 	m.stored.Add(float64(res.Added))
 	m.duplicates.Add(float64(res.Duplicates))
 	m.lastCommit.SetToCurrentTime()
@@ -456,10 +496,24 @@ func (g *Ingester) committed(res store.Result, took time.Duration) {
 	// Drop references so decoded records can be collected, keep capacity.
 	clear(g.batch.Lines)
 	clear(g.batch.Quarantine)
-	clear(g.acks)
 	g.batch.Lines = g.batch.Lines[:0]
 	g.batch.Quarantine = g.batch.Quarantine[:0]
-	g.acks = g.acks[:0]
+}
+
+// acker acknowledges the committed batches Run hands over, in order, and
+// returns their emptied slices for reuse.
+func (g *Ingester) acker(done chan<- struct{}) {
+	defer close(done)
+	for acks := range g.ackq {
+		for _, m := range acks {
+			m.Ack()
+		}
+		clear(acks)
+		select {
+		case g.free <- acks[:0]:
+		default:
+		}
+	}
 }
 
 // rateLog logs the first quarantined payload at once and then a summary of

@@ -5,9 +5,11 @@
 // for the consumer's client id and left offline; the same stream of
 // messages (realistic ~250-byte cook payloads from several machines) is
 // published and queued by the broker; then the consumer is started and timed
-// until it has everything: for the agent, until its /inspect reports every
-// record committed to its store; for mosquitto_sub, until it exits after
-// receiving the last message (-C N). In each round (3 by default) both
+// until it has everything: for the agent, until the last commit of the
+// batches that /inspect reports hold every record (its
+// budare_ingest_last_commit_timestamp_seconds); for mosquitto_sub, until it
+// exits after receiving the last message (-C N). In each round (5 by
+// default) both
 // drain the same published stream back to back, the order alternating
 // between rounds; the medians over rounds of the rates and of the per-round
 // ratio are reported. The broker is configured as
@@ -46,7 +48,7 @@ func run() error {
 	subBin := flag.String("mosquitto-sub", "mosquitto_sub", "mosquitto_sub binary")
 	n := flag.Int("n", 100000, "messages per round")
 	machines := flag.Int("machines", 20, "machines publishing")
-	rounds := flag.Int("rounds", 3, "rounds per consumer (medians are reported)")
+	rounds := flag.Int("rounds", 5, "rounds per consumer (medians are reported)")
 	brokerExtra := flag.String("broker-extra", "", "extra mosquitto.conf lines, separated by ';' (experiments)")
 	extra := flag.String("agent-mqtt", "", "extra [mqtt] lines for the agent's config, e.g. batch_max = 500")
 	flag.Parse()
