@@ -156,11 +156,14 @@ type Ingester struct {
 	ackq chan []Message
 	free chan []Message
 
-	// Owned by Run's goroutine.
-	taken        []Message
-	arena        []byte // the block encoded lines are cut from
-	batch        store.Batch
-	acks         []Message
+	// Owned by Run's goroutine: messages being decoded, the block encoded
+	// lines are cut from, the batch being filled, and the other batch
+	// (committing, or free).
+	taken      []Message
+	arena      []byte
+	cur, spare *batchBuf
+
+	// Owned by whichever goroutine commits (one at a time).
 	failingSince time.Time
 	failures     int
 	lastFailLog  time.Time
@@ -173,8 +176,7 @@ func New(c Committer, opt Options) *Ingester {
 	opt.defaults()
 	g := &Ingester{c: c, opt: opt, notify: make(chan struct{}, 1), pending: make([]Message, 0, opt.QueueLen)}
 	g.space = sync.NewCond(&g.mu)
-	g.batch.Lines = make([]store.Line, 0, opt.BatchMax)
-	g.acks = make([]Message, 0, opt.BatchMax)
+	g.cur, g.spare = newBatchBuf(opt.BatchMax), newBatchBuf(opt.BatchMax)
 	g.free = make(chan []Message, 2)
 	g.quar = rateLog{every: opt.LogEvery, counts: map[string]int{}}
 	g.beat.Store(time.Now().UnixNano())
@@ -298,13 +300,25 @@ func (g *Ingester) stop() {
 	g.mu.Unlock()
 }
 
+// batchBuf is one batch: what one transaction commits, and the messages to
+// acknowledge once it has.
+type batchBuf struct {
+	store.Batch
+	acks []Message
+}
+
+func newBatchBuf(n int) *batchBuf {
+	return &batchBuf{Batch: store.Batch{Lines: make([]store.Line, 0, n)}, acks: make([]Message, 0, n)}
+}
+
 func (g *Ingester) add(it item) {
+	b := g.cur
 	if it.bad {
-		g.batch.Quarantine = append(g.batch.Quarantine, it.q)
+		b.Quarantine = append(b.Quarantine, it.q)
 	} else {
-		g.batch.Lines = append(g.batch.Lines, it.line)
+		b.Lines = append(b.Lines, it.line)
 	}
-	g.acks = append(g.acks, it.msg)
+	b.acks = append(b.acks, it.msg)
 }
 
 // Run batches, commits and acknowledges until ctx ends. Then it commits and
@@ -312,11 +326,14 @@ func (g *Ingester) add(it item) {
 // arrive after that are left for the broker to redeliver. It returns an
 // error only when the store cannot commit at shutdown (nothing is lost: the
 // uncommitted messages were not acknowledged).
+//
+// Two batches take turns: while one commits (mostly waiting for fsync) on
+// a goroutine of its own, Run decodes the next into the other.
 func (g *Ingester) Run(ctx context.Context) error {
 	defer g.stop()
 	// Acknowledging is slow: paho hands every PUBACK through several
 	// goroutines, a few microseconds each. A goroutine of its own does it
-	// while the next batch is decoded and committed.
+	// while the next batches are decoded and committed.
 	g.ackq = make(chan []Message, 1)
 	done := make(chan struct{})
 	go g.acker(done)
@@ -331,17 +348,36 @@ func (g *Ingester) Run(ctx context.Context) error {
 	defer idle.Stop()
 	wait := time.NewTimer(time.Hour)
 	wait.Stop()
+	var committing chan error // the running commit's result; nil when none runs
+	finish := func() error {
+		if committing == nil {
+			return nil
+		}
+		err := <-committing
+		committing = nil
+		return err
+	}
 	for {
 		g.tick()
 		if ctx.Err() != nil {
+			if err := finish(); err != nil {
+				return err
+			}
 			return g.shutdown()
 		}
 		n, since := g.take(g.opt.BatchMax)
 		if n == 0 {
 			select {
 			case <-g.notify:
+			case err := <-committing:
+				committing = nil
+				if err != nil {
+					return err
+				}
 			case <-idle.C:
-				g.quar.flush(g.opt.Log, false)
+				if committing == nil { // the commit goroutine owns the log meanwhile
+					g.quar.flush(g.opt.Log, false)
+				}
 			case <-ctx.Done():
 			}
 			continue
@@ -350,8 +386,8 @@ func (g *Ingester) Run(ctx context.Context) error {
 		// enough: commit them with whatever else is already waiting.
 		wait.Reset(time.Until(since.Add(g.opt.BatchWait)))
 	fill:
-		for len(g.acks) < g.opt.BatchMax {
-			if n, _ := g.take(g.opt.BatchMax - len(g.acks)); n > 0 {
+		for len(g.cur.acks) < g.opt.BatchMax {
+			if n, _ := g.take(g.opt.BatchMax - len(g.cur.acks)); n > 0 {
 				continue
 			}
 			select {
@@ -363,9 +399,16 @@ func (g *Ingester) Run(ctx context.Context) error {
 			}
 		}
 		wait.Stop()
-		if err := g.commit(ctx); err != nil {
+		if err := finish(); err != nil {
 			return err
 		}
+		if ctx.Err() != nil {
+			continue // shutdown commits it, with StopTimeout to retry in
+		}
+		b := g.cur
+		g.cur, g.spare = g.spare, g.cur
+		committing = make(chan error, 1)
+		go func(c chan<- error) { c <- g.commit(ctx, b) }(committing)
 	}
 }
 
@@ -375,8 +418,8 @@ func (g *Ingester) shutdown() error {
 	g.take(int(^uint(0) >> 1))
 	ctx, cancel := context.WithTimeout(context.Background(), g.opt.StopTimeout)
 	defer cancel()
-	n := len(g.acks)
-	err := g.commit(ctx)
+	n := len(g.cur.acks)
+	err := g.commit(ctx, g.cur)
 	g.quar.flush(g.opt.Log, true)
 	if err == nil && n > 0 {
 		g.opt.Log.Info("ingest stopped: last batch committed and acknowledged", "messages", n)
@@ -384,25 +427,25 @@ func (g *Ingester) shutdown() error {
 	return err
 }
 
-// commit stores the current batch, retrying with backoff while the store
-// fails, then acknowledges it. It returns an error only when ctx ends before
-// a commit succeeded; the batch is then left unacknowledged.
-func (g *Ingester) commit(ctx context.Context) error {
-	if len(g.acks) == 0 {
+// commit stores b, retrying with backoff while the store fails, then
+// acknowledges it. It returns an error only when ctx ends before a commit
+// succeeded; the batch is then left unacknowledged.
+func (g *Ingester) commit(ctx context.Context, b *batchBuf) error {
+	if len(b.acks) == 0 {
 		return nil
 	}
 	backoff := g.opt.MinBackoff
 	for {
 		start := time.Now()
-		res, err := g.c.Commit(&g.batch)
+		res, err := g.c.Commit(&b.Batch)
 		if err == nil {
-			g.committed(res, time.Since(start))
+			g.committed(b, res, time.Since(start))
 			g.release()
 			return nil
 		}
-		g.failed(err)
+		g.failed(len(b.acks), err)
 		if !g.sleep(ctx, backoff) {
-			n := len(g.acks)
+			n := len(b.acks)
 			g.opt.Log.Error("ingest stopping with a batch not committed; the broker keeps it and redelivers it", "messages", n, "err", err)
 			return fmt.Errorf("ingest: %d messages not committed at shutdown (the broker redelivers them): %w", n, err)
 		}
@@ -439,7 +482,7 @@ func (g *Ingester) sleep(ctx context.Context, d time.Duration) bool {
 	}
 }
 
-func (g *Ingester) failed(err error) {
+func (g *Ingester) failed(waiting int, err error) {
 	g.opt.Metrics.commitErrors.Inc()
 	now := time.Now()
 	g.failures++
@@ -447,31 +490,31 @@ func (g *Ingester) failed(err error) {
 		g.failingSince = now
 	}
 	if g.opt.Health != nil {
-		g.opt.Health.Set(HealthName, fmt.Errorf("store commit failing, %d messages waiting unacknowledged: %w", len(g.acks), err))
+		g.opt.Health.Set(HealthName, fmt.Errorf("store commit failing, %d messages waiting unacknowledged: %w", waiting, err))
 	}
 	// Once a minute, not once a message: a full disk fails every retry.
 	if g.lastFailLog.IsZero() || now.Sub(g.lastFailLog) >= g.opt.LogEvery {
 		g.lastFailLog = now
 		g.opt.Log.Error("ingest: store commit failed; batch not acknowledged, retrying with backoff",
-			"messages", len(g.acks), "failed_attempts", g.failures, "failing_for", now.Sub(g.failingSince).Round(time.Second).String(), "err", err)
+			"messages", waiting, "failed_attempts", g.failures, "failing_for", now.Sub(g.failingSince).Round(time.Second).String(), "err", err)
 	}
 }
 
-func (g *Ingester) committed(res store.Result, took time.Duration) {
-	acked := len(g.acks)
+func (g *Ingester) committed(b *batchBuf, res store.Result, took time.Duration) {
+	acked := len(b.acks)
 	if g.ackq != nil {
-		g.ackq <- g.acks
+		g.ackq <- b.acks
 		select {
-		case g.acks = <-g.free:
+		case b.acks = <-g.free:
 		default:
-			g.acks = make([]Message, 0, g.opt.BatchMax)
+			b.acks = make([]Message, 0, g.opt.BatchMax)
 		}
 	} else {
-		for _, m := range g.acks {
+		for _, m := range b.acks {
 			m.Ack()
 		}
-		clear(g.acks)
-		g.acks = g.acks[:0]
+		clear(b.acks)
+		b.acks = b.acks[:0]
 	}
 	m := g.opt.Metrics
 	m.commits.Inc()
@@ -480,8 +523,8 @@ func (g *Ingester) committed(res store.Result, took time.Duration) {
 	m.stored.Add(float64(res.Added))
 	m.duplicates.Add(float64(res.Duplicates))
 	m.lastCommit.SetToCurrentTime()
-	for i := range g.batch.Quarantine {
-		q := &g.batch.Quarantine[i]
+	for i := range b.Quarantine {
+		q := &b.Quarantine[i]
 		m.rejected.WithLabelValues(q.Reason).Inc()
 		g.quar.add(g.opt.Log, q)
 	}
@@ -494,10 +537,10 @@ func (g *Ingester) committed(res store.Result, took time.Duration) {
 		}
 	}
 	// Drop references so decoded records can be collected, keep capacity.
-	clear(g.batch.Lines)
-	clear(g.batch.Quarantine)
-	g.batch.Lines = g.batch.Lines[:0]
-	g.batch.Quarantine = g.batch.Quarantine[:0]
+	clear(b.Lines)
+	clear(b.Quarantine)
+	b.Lines = b.Lines[:0]
+	b.Quarantine = b.Quarantine[:0]
 }
 
 // acker acknowledges the committed batches Run hands over, in order, and
