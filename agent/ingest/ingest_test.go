@@ -376,3 +376,74 @@ func counterValue(t *testing.T, c prometheus.Counter) float64 {
 }
 
 func quiet() *slog.Logger { return slog.New(slog.DiscardHandler) }
+
+// blockingCommitter holds every commit until released, and records how
+// many commits ran at once.
+type blockingCommitter struct {
+	release chan struct{}
+	started chan int // batch size of each commit, as it starts
+	running atomic.Int32
+	overlap atomic.Bool
+}
+
+func (c *blockingCommitter) Commit(b *store.Batch) (store.Result, error) {
+	if c.running.Add(1) > 1 {
+		c.overlap.Store(true)
+	}
+	defer c.running.Add(-1)
+	c.started <- len(b.Lines)
+	<-c.release
+	return store.Result{Added: len(b.Lines)}, nil
+}
+
+func TestNextBatchDecodedWhileOneCommits(t *testing.T) {
+	var acks atomic.Int64
+	bc := &blockingCommitter{release: make(chan struct{}), started: make(chan int, 10)}
+	g := New(bc, Options{Kitchen: kitchen, BatchMax: 10, BatchWait: time.Millisecond, QueueLen: 100})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- g.Run(ctx) }()
+	ms := msgs(&acks, 30)
+	for _, m := range ms[:10] {
+		g.Handle(m)
+	}
+	if n := <-bc.started; n != 10 {
+		t.Fatalf("first commit has %d records, want 10", n)
+	}
+	// While the first commit hangs, the next ten are taken off the queue
+	// (decoded into the other batch), and none is acknowledged.
+	for _, m := range ms[10:20] {
+		g.Handle(m)
+	}
+	waitFor(t, "the second batch taken while the first commits", func() bool { return g.queued() == 0 })
+	if a := acks.Load(); a != 0 {
+		t.Fatalf("%d acknowledged before any commit returned", a)
+	}
+	select {
+	case n := <-bc.started:
+		t.Fatalf("a second commit (%d records) started while the first ran", n)
+	case <-time.After(20 * time.Millisecond):
+	}
+	bc.release <- struct{}{}
+	waitFor(t, "the first batch acknowledged", func() bool { return acks.Load() == 10 })
+	if n := <-bc.started; n != 10 {
+		t.Fatalf("second commit has %d records, want 10", n)
+	}
+	if a := acks.Load(); a != 10 {
+		t.Fatalf("%d acknowledged while the second commit hangs, want 10", a)
+	}
+	bc.release <- struct{}{}
+	waitFor(t, "the second batch acknowledged", func() bool { return acks.Load() == 20 })
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	if bc.overlap.Load() {
+		t.Error("two commits ran at once")
+	}
+	for i, m := range ms[:20] {
+		if n := m.acked.Load(); n != 1 {
+			t.Errorf("message %d acknowledged %d times, want 1", i, n)
+		}
+	}
+}
