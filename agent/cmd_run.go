@@ -34,7 +34,6 @@ const gcPercent = 300
 // side with ingest until SIGTERM; one that returns an error stops the agent.
 func subsystemServices(a *runner.Agent) ([]runner.Service, error) {
 	var s []runner.Service
-	// ---- add subsystems below (upload loop, model sync loop, decision scheduler) ----
 	ds, err := decisionServices(a) // model sync loop + decision scheduler (agent/cmd_decide.go)
 	if err != nil {
 		return nil, err
@@ -44,11 +43,7 @@ func subsystemServices(a *runner.Agent) ([]runner.Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	s = append(s, us...)
-
-	// ---- end of subsystems ----
-	_ = a
-	return s, nil
+	return append(s, us...), nil
 }
 
 // cmdRun ingests, uploads, syncs models and decides until SIGTERM.
