@@ -50,7 +50,7 @@ type MQTT struct {
 	PasswordFile string   `toml:"password_file"`
 	CAFile       string   `toml:"ca_file"`
 	BatchMax     int      `toml:"batch_max"`  // messages per bbolt commit
-	BatchWait    Duration `toml:"batch_wait"` // longest a message waits for its commit
+	BatchWait    Duration `toml:"batch_wait"` // longest the batcher waits for more after a batch's oldest message
 }
 
 // Upload is the [upload] section.

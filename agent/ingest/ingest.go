@@ -77,7 +77,7 @@ const HealthName = "ingest"
 type Options struct {
 	Kitchen   string        // required: topics are budare/<Kitchen>/<machine>/<cook|event>
 	BatchMax  int           // messages per commit; default 1000
-	BatchWait time.Duration // longest a message waits for its commit; default 5ms
+	BatchWait time.Duration // longest the batcher waits for more after a batch's oldest message; default 5ms
 	QueueLen  int           // decoded messages waiting for the batcher; default 2*BatchMax
 
 	MinBackoff time.Duration // first wait after a failed commit; default 100ms
