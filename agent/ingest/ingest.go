@@ -149,7 +149,8 @@ type Ingester struct {
 	stopped bool
 	notify  chan struct{} // capacity 1: pending became non-empty
 
-	beat atomic.Int64 // unix ns of the batching loop's last turn
+	beat        atomic.Int64 // unix ns of the batching loop's last turn
+	commitStart atomic.Int64 // unix ns the running store commit started; 0 when none runs
 
 	// Committed batches on their way to be acknowledged, and emptied
 	// slices on their way back.
@@ -283,10 +284,14 @@ func (g *Ingester) decode(m Message) item {
 		Topic: topic, Reason: string(reason), Detail: err.Error(), Received: now.UTC(), Payload: bytes.Clone(keep)}}
 }
 
-// Alive reports whether the batching loop turned within the last d: false
-// means it is stuck (e.g. a commit hanging on a dead disk). A loop that is
-// retrying a failing commit is alive.
+// Alive reports whether the batching loop turned within the last d and no
+// store commit has been running for d or longer: false means it is stuck
+// (e.g. a commit hanging on a dead disk). A loop that is retrying a failing
+// commit is alive.
 func (g *Ingester) Alive(d time.Duration) bool {
+	if t := g.commitStart.Load(); t != 0 && time.Since(time.Unix(0, t)) >= d {
+		return false
+	}
 	return time.Since(time.Unix(0, g.beat.Load())) < d
 }
 
@@ -348,32 +353,28 @@ func (g *Ingester) Run(ctx context.Context) error {
 	defer idle.Stop()
 	wait := time.NewTimer(time.Hour)
 	wait.Stop()
-	var committing chan error // the running commit's result; nil when none runs
-	finish := func() error {
-		if committing == nil {
-			return nil
+	// The running commit's end; nil when none runs. A commit only fails
+	// once ctx has ended; its batch, g.spare, is then left intact for
+	// shutdown to retry.
+	var committing chan struct{}
+	finish := func() {
+		if committing != nil {
+			<-committing
+			committing = nil
 		}
-		err := <-committing
-		committing = nil
-		return err
 	}
 	for {
 		g.tick()
 		if ctx.Err() != nil {
-			if err := finish(); err != nil {
-				return err
-			}
+			finish()
 			return g.shutdown()
 		}
 		n, since := g.take(g.opt.BatchMax)
 		if n == 0 {
 			select {
 			case <-g.notify:
-			case err := <-committing:
+			case <-committing:
 				committing = nil
-				if err != nil {
-					return err
-				}
 			case <-idle.C:
 				if committing == nil { // the commit goroutine owns the log meanwhile
 					g.quar.flush(g.opt.Log, false)
@@ -399,29 +400,36 @@ func (g *Ingester) Run(ctx context.Context) error {
 			}
 		}
 		wait.Stop()
-		if err := finish(); err != nil {
-			return err
-		}
+		finish()
 		if ctx.Err() != nil {
 			continue // shutdown commits it, with StopTimeout to retry in
 		}
 		b := g.cur
 		g.cur, g.spare = g.spare, g.cur
-		committing = make(chan error, 1)
-		go func(c chan<- error) { c <- g.commit(ctx, b) }(committing)
+		committing = make(chan struct{})
+		go func(done chan<- struct{}) {
+			defer close(done)
+			_ = g.commit(ctx, b)
+		}(committing)
 	}
 }
 
-// shutdown commits what the router has already handed over.
+// shutdown commits what the router has already handed over, and a batch
+// whose commit gave up when Run's context ended.
 func (g *Ingester) shutdown() error {
 	g.stop()
 	g.take(int(^uint(0) >> 1))
 	ctx, cancel := context.WithTimeout(context.Background(), g.opt.StopTimeout)
 	defer cancel()
-	n := len(g.cur.acks)
-	err := g.commit(ctx, g.cur)
+	n := len(g.spare.acks) + len(g.cur.acks)
+	err := g.commit(ctx, g.spare)
+	if err == nil {
+		err = g.commit(ctx, g.cur)
+	}
 	g.quar.flush(g.opt.Log, true)
-	if err == nil && n > 0 {
+	if err != nil {
+		g.opt.Log.Error("ingest stopping with messages not committed; the broker keeps them and redelivers them", "messages", n, "err", err)
+	} else if n > 0 {
 		g.opt.Log.Info("ingest stopped: last batch committed and acknowledged", "messages", n)
 	}
 	return err
@@ -437,7 +445,9 @@ func (g *Ingester) commit(ctx context.Context, b *batchBuf) error {
 	backoff := g.opt.MinBackoff
 	for {
 		start := time.Now()
+		g.commitStart.Store(start.UnixNano())
 		res, err := g.c.Commit(&b.Batch)
+		g.commitStart.Store(0)
 		if err == nil {
 			g.committed(b, res, time.Since(start))
 			g.release()
@@ -445,9 +455,7 @@ func (g *Ingester) commit(ctx context.Context, b *batchBuf) error {
 		}
 		g.failed(len(b.acks), err)
 		if !g.sleep(ctx, backoff) {
-			n := len(b.acks)
-			g.opt.Log.Error("ingest stopping with a batch not committed; the broker keeps it and redelivers it", "messages", n, "err", err)
-			return fmt.Errorf("ingest: %d messages not committed at shutdown (the broker redelivers them): %w", n, err)
+			return fmt.Errorf("ingest: %d messages not committed at shutdown (the broker redelivers them): %w", len(b.acks), err)
 		}
 		backoff = min(2*backoff, g.opt.MaxBackoff)
 	}

@@ -447,3 +447,59 @@ func TestNextBatchDecodedWhileOneCommits(t *testing.T) {
 		}
 	}
 }
+
+// A commit hanging on a dead disk must show as not alive, even while the
+// batching loop itself keeps turning (it waits for messages meanwhile).
+func TestHungCommitIsNotAlive(t *testing.T) {
+	var acks atomic.Int64
+	bc := &blockingCommitter{release: make(chan struct{}), started: make(chan int, 1)}
+	g := New(bc, Options{Kitchen: kitchen, BatchMax: 10, BatchWait: time.Millisecond})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- g.Run(ctx) }()
+	for _, m := range msgs(&acks, 10) {
+		g.Handle(m)
+	}
+	<-bc.started
+	// Longer than the loop's idle turn (1 s), so only the commit can make
+	// it not alive.
+	const d = 1500 * time.Millisecond
+	waitFor(t, "the hung commit to count as not alive", func() bool { return !g.Alive(d) })
+	bc.release <- struct{}{}
+	waitFor(t, "alive again once the commit returned", func() bool { return g.Alive(d) })
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	if acks.Load() != 10 {
+		t.Errorf("%d acknowledged, want 10", acks.Load())
+	}
+}
+
+// A commit that is backing off when SIGTERM comes gets the shutdown's
+// StopTimeout to succeed in, like the last batch.
+func TestShutdownRetriesABatchWhoseCommitWasBackingOff(t *testing.T) {
+	var acks atomic.Int64
+	fc := &fakeCommitter{t: t, acks: &acks, failN: 2}
+	g := New(fc, Options{Kitchen: kitchen, BatchMax: 10, BatchWait: time.Millisecond,
+		MinBackoff: 200 * time.Millisecond, MaxBackoff: 200 * time.Millisecond, StopTimeout: 5 * time.Second, Log: quiet()})
+	for _, m := range msgs(&acks, 10) {
+		g.Handle(m)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- g.Run(ctx) }()
+	waitFor(t, "the first commit attempt to fail", func() bool { fc.mu.Lock(); defer fc.mu.Unlock(); return fc.calls == 1 })
+	cancel() // while the commit waits 200 ms to retry
+	if err := <-done; err != nil {
+		t.Fatalf("Run = %v, want the batch committed at shutdown", err)
+	}
+	if acks.Load() != 10 {
+		t.Errorf("%d acknowledged, want all 10", acks.Load())
+	}
+	fc.mu.Lock()
+	defer fc.mu.Unlock()
+	if fc.calls != 3 {
+		t.Errorf("%d commit attempts, want 3 (two failures, then the shutdown's retry)", fc.calls)
+	}
+}
