@@ -1,6 +1,7 @@
 package ingest
 
 import (
+	"bytes"
 	"strconv"
 	"time"
 
@@ -218,7 +219,7 @@ func (m *metrics) sort() bool {
 			return false
 		}
 		for j := i; j > 0; j-- {
-			c := compare(kv[j-1].k, kv[j].k)
+			c := bytes.Compare(kv[j-1].k, kv[j].k)
 			if c == 0 {
 				return false
 			}
@@ -229,16 +230,6 @@ func (m *metrics) sort() bool {
 		}
 	}
 	return true
-}
-
-func compare(a, b []byte) int {
-	switch {
-	case string(a) < string(b):
-		return -1
-	case string(a) > string(b):
-		return 1
-	}
-	return 0
 }
 
 // scanner reads the JSON subset fastLine handles.
