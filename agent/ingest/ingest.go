@@ -78,7 +78,7 @@ type Options struct {
 	Kitchen   string        // required: topics are budare/<Kitchen>/<machine>/<cook|event>
 	BatchMax  int           // messages per commit; default 1000
 	BatchWait time.Duration // longest the batcher waits for more after a batch's oldest message; default 5ms
-	QueueLen  int           // decoded messages waiting for the batcher; default 2*BatchMax
+	QueueLen  int           // messages waiting for the batcher; default 2*BatchMax
 
 	MinBackoff time.Duration // first wait after a failed commit; default 100ms
 	MaxBackoff time.Duration // longest wait between retries; default 30s
@@ -218,14 +218,14 @@ func (g *Ingester) Handle(m Message) {
 func (g *Ingester) take(n int) (int, time.Time) {
 	g.mu.Lock()
 	k := min(n, len(g.pending))
+	// Any messages left behind arrived after since: keeping it for them
+	// only makes their deadline earlier, never later.
 	since := g.since
 	if k > 0 {
 		g.taken = append(g.taken[:0], g.pending[:k]...)
 		rest := copy(g.pending, g.pending[k:])
 		clear(g.pending[rest:])
 		g.pending = g.pending[:rest]
-		// The rest arrived after since: keeping it only makes their
-		// deadline earlier, never later.
 		g.space.Broadcast()
 	}
 	g.mu.Unlock()
@@ -236,7 +236,7 @@ func (g *Ingester) take(n int) (int, time.Time) {
 	return k, since
 }
 
-// queued is how many decoded messages wait for the batcher.
+// queued is how many messages wait for the batcher.
 func (g *Ingester) queued() int {
 	g.mu.Lock()
 	defer g.mu.Unlock()
