@@ -129,11 +129,11 @@ func (s *Server) kitchens(ctx context.Context) ([]Kitchen, []string, error) {
 		if len(parts) != 3 || !validName(parts[1]) {
 			continue
 		}
+		// List returns keys sorted, so a kitchen's keys are adjacent.
 		if len(out) == 0 || out[len(out)-1].Kitchen != parts[1] {
 			out = append(out, Kitchen{Kitchen: parts[1]})
 		}
 	}
-	out = slices.CompactFunc(out, func(a, b Kitchen) bool { return a.Kitchen == b.Kitchen })
 	return out, notes, nil
 }
 
