@@ -298,32 +298,24 @@ func (s *Server) kitchenView(ctx context.Context, kitchen, date string) (*Kitche
 	v.Actions = lists[last]
 	v.Counts = countLevels(v.Actions)
 	for _, a := range v.Actions {
-		v.History[a.Machine] = make([]*HistoryCell, 0, len(hist))
+		v.History[a.Machine] = make([]*HistoryCell, len(hist))
 	}
 	for i, d := range hist {
 		if errs[i] != nil {
 			v.Notices = append(v.Notices, oneLine(errs[i].Error()))
 			continue
 		}
+		col := len(v.HistoryDays)
 		v.HistoryDays = append(v.HistoryDays, d)
-		col := len(v.HistoryDays) - 1
 		for _, a := range lists[i] {
-			cells, ok := v.History[a.Machine]
-			if !ok {
-				continue // a machine no longer in today's actions
+			if cells, ok := v.History[a.Machine]; ok { // else no longer in today's actions
+				cells[col] = &HistoryCell{Level: a.Level, Risk: a.Risk}
 			}
-			for len(cells) <= col {
-				cells = append(cells, nil)
-			}
-			cells[col] = &HistoryCell{Level: a.Level, Risk: a.Risk}
-			v.History[a.Machine] = cells
 		}
 	}
+	// Days that could not be read have no column.
 	for m, cells := range v.History {
-		for len(cells) < len(v.HistoryDays) {
-			cells = append(cells, nil)
-		}
-		v.History[m] = cells
+		v.History[m] = cells[:len(v.HistoryDays)]
 	}
 	return v, 0, nil
 }
