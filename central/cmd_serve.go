@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -21,16 +22,6 @@ import (
 // so exposing it is a deliberate choice (a reverse proxy, or --listen).
 const defaultListen = "127.0.0.1:8080"
 
-// loadServeConfig loads the central config (the same checks train runs)
-// and returns its warnings and [serve] listen address.
-func loadServeConfig(path string) (*config.Config, string, []string, error) {
-	cfg, err := config.Load(path)
-	if err != nil {
-		return nil, "", nil, err
-	}
-	return cfg, cfg.Serve.Listen, cfg.Warnings, nil
-}
-
 // cmdServe serves the read-only dashboard:
 //
 //	budare-central serve --config FILE [--listen 127.0.0.1:8080]
@@ -45,11 +36,8 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	listen := fs.String("listen", "", "address to serve on (default [serve] listen, else "+defaultListen+")")
 	var logOpt logging.Options
 	logOpt.Register(fs)
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
-		return errUsage
+	if err := parseFlags(fs, args); err != nil {
+		return err
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "serve: unexpected arguments %q\n", fs.Args())
@@ -59,20 +47,15 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	cfg, cfgListen, warns, err := loadServeConfig(*cfgPath)
+	// The same config and checks as train.
+	cfg, err := config.Load(*cfgPath)
 	if err != nil {
 		return err
 	}
-	for _, w := range warns {
+	for _, w := range cfg.Warnings {
 		log.Warn("config: " + w)
 	}
-	addr := *listen
-	if addr == "" {
-		addr = cfgListen
-	}
-	if addr == "" {
-		addr = defaultListen
-	}
+	addr := cmp.Or(*listen, cfg.Serve.Listen, defaultListen)
 	if _, _, err := net.SplitHostPort(addr); err != nil {
 		return fmt.Errorf("serve: listen address %q is not host:port", addr)
 	}
