@@ -24,38 +24,29 @@ const (
 	writeTimeout = 10 * time.Second
 )
 
+// dialedSchemes are the broker URL schemes dialBuffered opens, each with
+// whether it uses TLS; paho dials the others (ws://, wss://) itself.
+var dialedSchemes = map[string]bool{"tcp": false, "mqtt": false, "ssl": true, "tls": true, "mqtts": true, "tcps": true}
+
 // dialBuffered opens tcp:// and ssl:// broker connections wrapped in bufConn.
 func dialBuffered(tlsc *tls.Config) mqtt.OpenConnectionFunc {
 	return func(uri *url.URL, o mqtt.ClientOptions) (net.Conn, error) {
 		d := &net.Dialer{Timeout: o.ConnectTimeout}
 		var c net.Conn
 		var err error
-		switch uri.Scheme {
-		case "tcp", "mqtt":
-			c, err = d.Dial("tcp", uri.Host)
-		case "ssl", "tls", "mqtts", "tcps":
+		switch useTLS, ok := dialedSchemes[uri.Scheme]; {
+		case !ok:
+			return nil, fmt.Errorf("mqtt broker scheme %q: want tcp:// or ssl://", uri.Scheme)
+		case useTLS:
 			c, err = tls.DialWithDialer(d, "tcp", uri.Host, tlsc)
 		default:
-			return nil, fmt.Errorf("mqtt broker scheme %q: want tcp:// or ssl://", uri.Scheme)
+			c, err = d.Dial("tcp", uri.Host)
 		}
 		if err != nil {
 			return nil, err
 		}
 		return newBufConn(c), nil
 	}
-}
-
-// bufferedScheme reports whether dialBuffered handles the broker URL's scheme.
-func bufferedScheme(broker string) bool {
-	u, err := url.Parse(broker)
-	if err != nil {
-		return false
-	}
-	switch u.Scheme {
-	case "tcp", "mqtt", "ssl", "tls", "mqtts", "tcps":
-		return true
-	}
-	return false
 }
 
 type bufConn struct {

@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"os"
 	"strings"
 	"sync"
@@ -107,9 +108,13 @@ func NewClient(opt ClientOptions, handle func(Message)) (*Client, error) {
 		SetOnConnectHandler(cl.onConnect).
 		SetConnectionLostHandler(cl.onLost).
 		SetConnectionNotificationHandler(cl.onNotification)
+	var scheme string // lower case, as paho and dialBuffered see it
+	if u, err := url.Parse(opt.Broker); err == nil {
+		scheme = u.Scheme
+	}
+	useTLS, dialed := dialedSchemes[scheme]
 	tc := &tls.Config{MinVersion: tls.VersionTLS12}
-	if strings.HasPrefix(opt.Broker, "ssl://") || strings.HasPrefix(opt.Broker, "tls://") ||
-		strings.HasPrefix(opt.Broker, "mqtts://") || strings.HasPrefix(opt.Broker, "wss://") {
+	if useTLS || scheme == "wss" {
 		if opt.CAFile != "" {
 			pem, err := os.ReadFile(opt.CAFile)
 			if err != nil {
@@ -126,7 +131,7 @@ func NewClient(opt ClientOptions, handle func(Message)) (*Client, error) {
 		}
 		o.SetTLSConfig(tc)
 	}
-	if bufferedScheme(opt.Broker) {
+	if dialed {
 		o.SetCustomOpenConnectionFn(dialBuffered(tc))
 	}
 	cl.c = mqtt.NewClient(o)
