@@ -144,37 +144,36 @@ func DayStart(day string, offset int, loc *time.Location) (time.Time, error) {
 	return time.Date(d.Year(), d.Month(), d.Day()+offset, 0, 0, 0, 0, loc), nil
 }
 
-// Candidates returns the machines to decide for day and the machines unseen
-// long enough to have their action cleared.
-func (d *Decider) Candidates(day string) (decide, unseen []store.MachineInfo, err error) {
+// Candidates returns the machines to decide for day: those seen within
+// SeenDays before it. (Service.clearUnseen clears the others' actions.)
+func (d *Decider) Candidates(day string) ([]store.MachineInfo, error) {
 	seen := d.SeenDays
 	if seen <= 0 {
 		seen = 14
 	}
 	horizon, err := DayStart(day, -seen, d.Location)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	ms, err := d.Records.Machines()
 	if err != nil {
-		return nil, nil, fmt.Errorf("list machines: %w", err)
+		return nil, fmt.Errorf("list machines: %w", err)
 	}
+	var decide []store.MachineInfo
 	for _, m := range ms {
 		if m.Records == 0 && m.Last.IsZero() {
 			continue
 		}
-		if m.Last.Before(horizon) {
-			unseen = append(unseen, m)
-		} else {
+		if !m.Last.Before(horizon) {
 			decide = append(decide, m)
 		}
 	}
-	return decide, unseen, nil
+	return decide, nil
 }
 
 // Decide computes every candidate machine's action for day at now.
 func (d *Decider) Decide(ctx context.Context, day string, now time.Time) (*Day, error) {
-	ms, _, err := d.Candidates(day)
+	ms, err := d.Candidates(day)
 	if err != nil {
 		return nil, err
 	}
