@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 	"strconv"
@@ -76,7 +77,7 @@ func ParseCard(b []byte) (*Card, error) {
 	c.Decision = truncate(c.Decision, 300)
 	chosen, _ := raw["chosen"].(string)
 
-	keys := sortedKeys(raw)
+	keys := slices.Sorted(maps.Keys(raw))
 	slices.SortStableFunc(keys, func(a, b string) int { return rank(a) - rank(b) })
 	for _, k := range keys {
 		switch k {
@@ -84,7 +85,7 @@ func ParseCard(b []byte) (*Card, error) {
 			continue
 		}
 		if m, ok := raw[k].(map[string]any); ok {
-			for _, k2 := range sortedKeys(m) {
+			for _, k2 := range slices.Sorted(maps.Keys(m)) {
 				if s, ok := factValue(m[k2], true); ok {
 					c.Facts = append(c.Facts, Fact{k + "." + k2, s})
 				}
@@ -111,7 +112,7 @@ func ParseCard(b []byte) (*Card, error) {
 			}
 		}
 	case map[string]any:
-		for _, k := range sortedKeys(cs) {
+		for _, k := range slices.Sorted(maps.Keys(cs)) {
 			if m, ok := cs[k].(map[string]any); ok {
 				c.Candidates = append(c.Candidates, candidate(k, "challenger", m))
 			}
@@ -198,7 +199,7 @@ func factValue(v any, nested bool) (string, bool) {
 			return "", false
 		}
 		parts := make([]string, 0, len(x))
-		for _, k := range sortedKeys(x) {
+		for _, k := range slices.Sorted(maps.Keys(x)) {
 			s, ok := scalar(x[k])
 			if !ok {
 				return "", false
@@ -248,15 +249,6 @@ func scalarList(v []any) (string, bool) {
 		parts = append(parts[:12], fmt.Sprintf("… (%d in all)", len(v)))
 	}
 	return strings.Join(parts, ", "), true
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	ks := make([]string, 0, len(m))
-	for k := range m {
-		ks = append(ks, k)
-	}
-	slices.Sort(ks)
-	return ks
 }
 
 // truncate cuts s to at most n runes, marking the cut.

@@ -18,7 +18,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"sort"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -104,12 +105,7 @@ func Reason(err error) string {
 
 // Arepas returns the manifest's arepa types, sorted.
 func (m *Manifest) Arepas() []string {
-	out := make([]string, 0, len(m.Models))
-	for a := range m.Models {
-		out = append(out, a)
-	}
-	sort.Strings(out)
-	return out
+	return slices.Sorted(maps.Keys(m.Models))
 }
 
 // Validate checks the manifest's own consistency (not its signature).
