@@ -190,10 +190,8 @@ func (c *Config) problems() []string {
 	if len(c.MQTT.ClientID) > 23*4 {
 		ps = append(ps, "mqtt.client_id is too long")
 	}
-	if c.MQTT.PasswordFile != "" {
-		if _, err := objstore.ReadSecretFile(objstore.ResolveCredential(c.MQTT.PasswordFile, c.CredentialsDir)); err != nil {
-			ps = append(ps, fmt.Sprintf("mqtt.password_file: %v", err))
-		}
+	if _, err := c.MQTTPassword(); err != nil {
+		ps = append(ps, fmt.Sprintf("mqtt.password_file: %v", err))
 	}
 	if c.MQTT.BatchMax < 1 || c.MQTT.BatchMax > 100000 {
 		ps = append(ps, fmt.Sprintf("mqtt.batch_max %d: want 1..100000", c.MQTT.BatchMax))
