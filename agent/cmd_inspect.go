@@ -26,12 +26,8 @@ import (
 // sections on /inspect.
 func inspectSections(cfg *config.Config) []inspect.Section {
 	var s []inspect.Section
-	// ---- add sections below ----
 	s = append(s, decisionSections()...)  // models, decisions (agent/cmd_decide.go)
 	s = append(s, uploadSections(cfg)...) // upload state per day (agent/cmd_upload.go)
-
-	// ---- end of sections ----
-	_ = cfg
 	return s
 }
 
