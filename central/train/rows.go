@@ -99,6 +99,20 @@ type rowSet struct {
 
 func (r *rowSet) n() int { return len(r.y) }
 
+// newRowSets returns an empty row set per type of specs, sized for its Spec
+// and, when champ has one for the type, for the champion's.
+func newRowSets(specs, champ map[string]*features.Spec) map[string]*rowSet {
+	out := make(map[string]*rowSet, len(specs))
+	for a, s := range specs {
+		rs := &rowSet{dim: s.Len()}
+		if c := champ[a]; c != nil {
+			rs.champDim = c.Len()
+		}
+		out[a] = rs
+	}
+	return out
+}
+
 func (r *rowSet) append(o *rowSet) {
 	r.x = append(r.x, o.x...)
 	r.champ = append(r.champ, o.champ...)
@@ -284,14 +298,7 @@ func kitchenRows(ctx context.Context, b Bucket, k Kitchen, span *Span, specs, ch
 	for a := range specs {
 		want[a] = true
 	}
-	out := map[string]*rowSet{}
-	for a, s := range specs {
-		rs := &rowSet{dim: s.Len()}
-		if c := champ[a]; c != nil {
-			rs.champDim = c.Len()
-		}
-		out[a] = rs
-	}
+	out := newRowSets(specs, champ)
 	keep := span.Window + span.Horizon
 	ring := make([]dayData, keep) // ring[i%keep] holds day i
 	winBuf := make([][]record.Record, span.Window)

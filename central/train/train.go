@@ -277,14 +277,7 @@ feed:
 	}
 	close(next)
 	wg.Wait()
-	merged := map[string]*rowSet{}
-	for a, s := range specs {
-		rs := &rowSet{dim: s.Len()}
-		if c := champ[a]; c != nil {
-			rs.champDim = c.Len()
-		}
-		merged[a] = rs
-	}
+	merged := newRowSets(specs, champ)
 	for i, r := range results {
 		if r.err != nil {
 			return nil, fmt.Errorf("kitchen %s: %w", kitchens[i].Name, r.err)
