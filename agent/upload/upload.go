@@ -220,8 +220,13 @@ func (s *Service) Kick() {
 
 // closed reports whether a local day has closed (plus the close delay) at now.
 func (s *Service) closed(day string, now time.Time) bool {
-	_, to, err := s.local.DayBounds(day)
-	return err == nil && !now.Before(to.Add(s.cfg.CloseDelay))
+	return closedAt(s.local, day, now, s.cfg.CloseDelay)
+}
+
+// closedAt reports whether local day has closed, plus delay, at now.
+func closedAt(st DayCloser, day string, now time.Time, delay time.Duration) bool {
+	_, to, err := st.DayBounds(day)
+	return err == nil && !now.Before(to.Add(delay))
 }
 
 // dayError is a failure of one day's content (an unreadable remote window),
@@ -602,8 +607,5 @@ func StoreStatus(st interface {
 	StateStore
 	DayCloser
 }, now time.Time) (Status, error) {
-	return ReadStatus(st, func(day string) bool {
-		_, to, err := st.DayBounds(day)
-		return err == nil && !now.Before(to.Add(defaultCloseDelay))
-	})
+	return ReadStatus(st, func(day string) bool { return closedAt(st, day, now, defaultCloseDelay) })
 }
