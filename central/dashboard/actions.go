@@ -2,6 +2,7 @@ package dashboard
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -124,17 +125,10 @@ func ParseActions(b []byte) ([]Action, error) {
 
 func sortActions(list []Action) {
 	slices.SortStableFunc(list, func(a, b Action) int {
-		if d := severity(b.Level) - severity(a.Level); d != 0 {
-			return d
-		}
-		ra, rb := riskOf(a), riskOf(b)
-		switch {
-		case ra > rb:
-			return -1
-		case ra < rb:
-			return 1
-		}
-		return strings.Compare(a.Machine, b.Machine)
+		return cmp.Or(
+			cmp.Compare(severity(b.Level), severity(a.Level)),
+			cmp.Compare(riskOf(b), riskOf(a)),
+			strings.Compare(a.Machine, b.Machine))
 	})
 }
 
