@@ -399,30 +399,23 @@ func (s *Store) RawDay(day string, fn func(machine string, line []byte) error) e
 
 // Machines returns every machine's summary, sorted by name.
 func (s *Store) Machines() ([]MachineInfo, error) {
-	var out []MachineInfo
-	err := s.db.View(func(tx *bolt.Tx) error {
-		return tx.Bucket(bMachines).ForEach(func(k, v []byte) error {
-			var mi MachineInfo
-			if err := json.Unmarshal(v, &mi); err != nil {
-				return fmt.Errorf("decode machine %q: %w", k, err)
-			}
-			out = append(out, mi)
-			return nil
-		})
-	})
-	return out, err
+	return listJSON[MachineInfo](s, bMachines, "machine")
 }
 
 // Days returns every local day's summary, oldest first.
-func (s *Store) Days() ([]DayInfo, error) {
-	var out []DayInfo
+func (s *Store) Days() ([]DayInfo, error) { return listJSON[DayInfo](s, bDays, "day") }
+
+// listJSON decodes every document of bucket in key order; what names one in
+// errors.
+func listJSON[T any](s *Store, bucket []byte, what string) ([]T, error) {
+	var out []T
 	err := s.db.View(func(tx *bolt.Tx) error {
-		return tx.Bucket(bDays).ForEach(func(k, v []byte) error {
-			var di DayInfo
-			if err := json.Unmarshal(v, &di); err != nil {
-				return fmt.Errorf("decode day %q: %w", k, err)
+		return tx.Bucket(bucket).ForEach(func(k, v []byte) error {
+			var x T
+			if err := json.Unmarshal(v, &x); err != nil {
+				return fmt.Errorf("decode %s %q: %w", what, k, err)
 			}
-			out = append(out, di)
+			out = append(out, x)
 			return nil
 		})
 	})
