@@ -16,6 +16,7 @@
 package decide
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"math"
@@ -324,14 +325,9 @@ func (d *Decider) decideMachine(machine, day string, now time.Time, rel *modelsy
 		}
 		return a, nil
 	}
-	slices.SortStableFunc(got, func(x, y scored) int {
-		switch {
-		case x.risk > y.risk:
-			return -1
-		case x.risk < y.risk:
-			return 1
-		}
-		return strings.Compare(x.arepa, y.arepa)
+	// Highest risk first (risks are never NaN here), ties by arepa type.
+	slices.SortFunc(got, func(x, y scored) int {
+		return cmp.Or(cmp.Compare(y.risk, x.risk), strings.Compare(x.arepa, y.arepa))
 	})
 	a.Risk = round3(got[0].risk)
 	a.Level = LevelNone
