@@ -326,12 +326,7 @@ func kitchenRows(ctx context.Context, b Bucket, k Kitchen, span *Span, specs, ch
 				seen[m] = true
 			}
 		}
-		machines := make([]string, 0, len(seen))
-		for m := range seen {
-			machines = append(machines, m)
-		}
-		slices.Sort(machines)
-		for _, m := range machines {
+		for _, m := range sortedKeys(seen) {
 			label := false
 			for j := d; j < d+span.Horizon; j++ {
 				if md := ring[j%keep][m]; md != nil {
