@@ -179,9 +179,9 @@ func (s *Service) loc() *time.Location { return s.Decider.Location }
 // from the local calendar day, so it is right on 23- and 25-hour DST days;
 // a start time that falls in a spring-forward gap moves forward by the gap.
 func (s *Service) DecisionTime(day string) (time.Time, error) {
-	d, err := time.ParseInLocation(time.DateOnly, day, s.loc())
+	d, err := DayStart(day, 0, s.loc())
 	if err != nil {
-		return time.Time{}, fmt.Errorf("day %q: want yyyy-mm-dd", day)
+		return time.Time{}, err
 	}
 	h := int(s.StartOfDay / time.Hour)
 	m := int(s.StartOfDay % time.Hour / time.Minute)
