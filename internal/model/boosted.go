@@ -33,12 +33,12 @@ func (t BoostedTechnique) Fit(ctx context.Context, d Dataset) (*Model, error) {
 	if err != nil {
 		return nil, fmt.Errorf("boosted: %w", err)
 	}
-	rounds := cmp0(t.Rounds, 200)
-	bins := min(cmp0(t.Bins, 32), 255)
-	rate := cmpf(t.Rate, 0.1)
-	lambda := cmpf(t.Lambda, 1)
-	minLeaf := cmpf(t.MinLeaf, 1)
-	sub := cmp0(t.Subsample, 3)
+	rounds := orDefault(t.Rounds, 200)
+	bins := min(orDefault(t.Bins, 32), 255)
+	rate := orDefault(t.Rate, 0.1)
+	lambda := orDefault(t.Lambda, 1)
+	minLeaf := orDefault(t.MinLeaf, 1)
+	sub := orDefault(t.Subsample, 3)
 	n, p := len(Z), m.Dim()
 
 	// Candidate splits per feature: distinct quantiles of its values, taken
@@ -164,14 +164,8 @@ func (t BoostedTechnique) Fit(ctx context.Context, d Dataset) (*Model, error) {
 	return m, nil
 }
 
-func cmp0(v, def int) int {
-	if v <= 0 {
-		return def
-	}
-	return v
-}
-
-func cmpf(v, def float64) float64 {
+// orDefault returns v, or def when v is not positive (a zero setting).
+func orDefault[T int | float64](v, def T) T {
 	if v <= 0 {
 		return def
 	}

@@ -29,10 +29,7 @@ func (t GaussianTechnique) Fit(ctx context.Context, d Dataset) (*Model, error) {
 	if err != nil {
 		return nil, fmt.Errorf("gaussian: %w", err)
 	}
-	ridge := t.Ridge
-	if ridge <= 0 {
-		ridge = 0.05
-	}
+	ridge := orDefault(t.Ridge, 0.05)
 	p := m.Dim()
 	healthy := mat.NewDense(len(Z)-d.Positives(), p, nil)
 	r := 0

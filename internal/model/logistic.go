@@ -27,14 +27,8 @@ func (t LogisticTechnique) Fit(ctx context.Context, d Dataset) (*Model, error) {
 	if err != nil {
 		return nil, fmt.Errorf("logistic: %w", err)
 	}
-	lambda := t.Lambda
-	if lambda <= 0 {
-		lambda = 1e-3
-	}
-	iters := t.MaxIter
-	if iters <= 0 {
-		iters = 200
-	}
+	lambda := orDefault(t.Lambda, 1e-3)
+	iters := orDefault(t.MaxIter, 200)
 	w, err := fitLogistic(ctx, Z, d.Y, nil, lambda, iters)
 	if err != nil {
 		return nil, fmt.Errorf("logistic: %w", err)
