@@ -109,23 +109,28 @@ func prf(tp, fp, fn int) (p, r, f1 float64) {
 	return p, r, f1
 }
 
-// order returns row indices sorted by descending score (index breaks ties,
-// so results never depend on the sort's internals).
+// order returns row indices sorted by descending score.
 func order(scores []float64) []int {
 	idx := make([]int, len(scores))
 	for i := range idx {
 		idx[i] = i
 	}
-	slices.SortFunc(idx, func(a, b int) int {
+	slices.SortFunc(idx, byDescending(scores))
+	return idx
+}
+
+// byDescending compares indices into v by descending value; the index breaks
+// ties, so results never depend on the sort's internals.
+func byDescending(v []float64) func(a, b int) int {
+	return func(a, b int) int {
 		switch {
-		case scores[a] > scores[b]:
+		case v[a] > v[b]:
 			return -1
-		case scores[a] < scores[b]:
+		case v[a] < v[b]:
 			return 1
 		}
 		return a - b
-	})
-	return idx
+	}
 }
 
 // classCounts returns how many labels are positive and negative.

@@ -204,17 +204,9 @@ func (m *Model) Reasons(vec []float64, n int) []string {
 			idx = append(idx, j)
 		}
 	}
-	// Stable order: by contribution, then by index, so equal inputs give
-	// equal reasons on every run.
-	slices.SortStableFunc(idx, func(a, b int) int {
-		switch {
-		case c[a] > c[b]:
-			return -1
-		case c[a] < c[b]:
-			return 1
-		}
-		return a - b
-	})
+	// By contribution, then by index, so equal inputs give equal reasons on
+	// every run.
+	slices.SortFunc(idx, byDescending(c))
 	// One line per metric: "vibration level" and "vibration peak" together
 	// tell a person no more than the stronger of the two.
 	names := m.Features.Names()
