@@ -54,33 +54,15 @@ func Defaults() Config {
 
 func (c *Config) fill() error {
 	d := Defaults()
-	if c.Kitchens == 0 {
-		c.Kitchens = d.Kitchens
-	}
-	if c.Machines == 0 {
-		c.Machines = d.Machines
-	}
-	if c.Types == 0 {
-		c.Types = d.Types
-	}
-	if c.MenuSize == 0 {
-		c.MenuSize = min(c.Types, max(d.MenuSize, (c.Types*2+2)/3))
-	}
-	if c.Days == 0 {
-		c.Days = d.Days
-	}
-	if c.End == "" {
-		c.End = d.End
-	}
-	if c.Phases == 0 {
-		c.Phases = d.Phases
-	}
-	if c.CooksPerDay == 0 {
-		c.CooksPerDay = d.CooksPerDay
-	}
-	if c.MeanDaysBetweenFailures == 0 {
-		c.MeanDaysBetweenFailures = d.MeanDaysBetweenFailures
-	}
+	c.Kitchens = cmp.Or(c.Kitchens, d.Kitchens)
+	c.Machines = cmp.Or(c.Machines, d.Machines)
+	c.Types = cmp.Or(c.Types, d.Types)
+	c.MenuSize = cmp.Or(c.MenuSize, min(c.Types, max(d.MenuSize, (c.Types*2+2)/3)))
+	c.Days = cmp.Or(c.Days, d.Days)
+	c.End = cmp.Or(c.End, d.End)
+	c.Phases = cmp.Or(c.Phases, d.Phases)
+	c.CooksPerDay = cmp.Or(c.CooksPerDay, d.CooksPerDay)
+	c.MeanDaysBetweenFailures = cmp.Or(c.MeanDaysBetweenFailures, d.MeanDaysBetweenFailures)
 	switch {
 	case c.Kitchens < 1 || c.Kitchens > 100000:
 		return fmt.Errorf("simulate: kitchens %d out of range 1..100000", c.Kitchens)
