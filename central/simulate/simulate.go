@@ -245,19 +245,26 @@ func Generate(ctx context.Context, cfg Config, emit Emit) (*Truth, error) {
 // service hours with breakfast, lunch and dinner peaks (local hour weights).
 var hourWeight = [24]float64{0, 0, 0, 0, 0, 0, 1, 3, 3, 1.5, 1, 1.5, 3, 3, 1.5, 1, 1, 1.5, 2, 3, 2.5, 1, 0, 0}
 
-func pickHour(r *rand.Rand) int {
+var hourTotal = func() float64 {
 	total := 0.0
 	for _, w := range hourWeight {
 		total += w
 	}
-	x := r.Float64() * total
-	for h, w := range hourWeight {
+	return total
+}()
+
+func pickHour(r *rand.Rand) int { return pick(r.Float64()*hourTotal, hourWeight[:], 20) }
+
+// pick returns the index i of the weight x falls on when the weights are laid
+// end to end (ws[i] > x - ws[0] - ... - ws[i-1]), or fallback past them all.
+func pick(x float64, ws []float64, fallback int) int {
+	for i, w := range ws {
 		if x < w {
-			return h
+			return i
 		}
 		x -= w
 	}
-	return 20
+	return fallback
 }
 
 func (m *machineState) simulateDay(cfg Config, di int, dayStr string, day time.Time, loc *time.Location,
@@ -320,16 +327,7 @@ func (m *machineState) simulateDay(cfg Config, di int, dayStr string, day time.T
 		if failHour >= 0 && h >= failHour {
 			continue // the machine is down after the failure
 		}
-		x := r.Float64() * wsum
-		ti := 0
-		for i, w := range weights {
-			if x < w {
-				ti = i
-				break
-			}
-			x -= w
-		}
-		t := menu[ti]
+		t := menu[pick(r.Float64()*wsum, weights, 0)]
 		p := profiles[t]
 		peak := hourWeight[h] >= 3
 		temp := p.temp + m.tempOff + r.NormFloat64()*1.5
