@@ -101,15 +101,3 @@ func FilterPhase(ks []Kitchen, phase int) []Kitchen {
 	}
 	return out
 }
-
-// FormatKitchens writes kitchens.csv.
-func FormatKitchens(ks []Kitchen) []byte {
-	var b bytes.Buffer
-	w := csv.NewWriter(&b)
-	_ = w.Write([]string{"kitchen", "phase", "timezone"})
-	for _, k := range ks {
-		_ = w.Write([]string{k.Name, strconv.Itoa(k.Phase), k.Timezone})
-	}
-	w.Flush()
-	return b.Bytes()
-}
