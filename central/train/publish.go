@@ -299,10 +299,11 @@ func ReadStaging(ctx context.Context, b Bucket, phase int, date string, n int) (
 	var outs []*Outcome
 	var missing []string
 	for i := range n {
-		key := StagingKey(phase, date, Shard{i, n})
+		sh := Shard{i, n}
+		key := StagingKey(phase, date, sh)
 		data, err := b.Get(ctx, key)
 		if IsNotFound(err) {
-			missing = append(missing, fmt.Sprintf("%d/%d", i, n))
+			missing = append(missing, sh.String())
 			continue
 		}
 		if err != nil {
@@ -312,14 +313,15 @@ func ReadStaging(ctx context.Context, b Bucket, phase int, date string, n int) (
 		if err := json.Unmarshal(data, &o); err != nil {
 			return nil, fmt.Errorf("staging %s: %w", key, err)
 		}
-		if o.Date != date || o.Phase != phase || o.Shard != (Shard{i, n}).String() {
+		if o.Date != date || o.Phase != phase || o.Shard != sh.String() {
 			return nil, fmt.Errorf("staging %s holds shard %s of %s phase %d", key, o.Shard, o.Date, o.Phase)
 		}
 		outs = append(outs, &o)
 	}
 	if len(missing) > 0 {
+		key := StagingKey(phase, date, Shard{0, n})
 		return nil, fmt.Errorf("shards %s of %s phase %d have not finished (no %s)", strings.Join(missing, ", "), date, phase,
-			StagingKey(phase, date, Shard{0, n})[:strings.LastIndex(StagingKey(phase, date, Shard{0, n}), "/")+1]+"shard-*")
+			key[:strings.LastIndex(key, "/")+1]+"shard-*")
 	}
 	return outs, nil
 }
