@@ -29,7 +29,6 @@ import (
 	"github.com/budare/budare/agent/modelsync"
 	"github.com/budare/budare/agent/store"
 	"github.com/budare/budare/internal/features"
-	"github.com/budare/budare/internal/model"
 	"github.com/budare/budare/internal/record"
 )
 
@@ -311,7 +310,7 @@ func (d *Decider) decideMachine(machine, day string, now time.Time, rel *modelsy
 		}
 		s := scored{arepa: t, risk: p, level: d.Thresholds.level(p, m.Threshold)}
 		if s.level != LevelNone {
-			s.reasons = reasons(m, vec, maxReasons)
+			s.reasons = m.Reasons(vec, maxReasons)
 		}
 		got = append(got, s)
 		a.ByArepa[t] = round3(p)
@@ -354,54 +353,6 @@ func (d *Decider) decideMachine(machine, day string, now time.Time, rel *modelsy
 		a.Reasons = append(a.Reasons, "not judged, too little data: "+strings.Join(thin, "; "))
 	}
 	return a, nil
-}
-
-// reasons is model.Reasons without lines that cannot explain a high risk
-// to a person: a model may weigh "no faults this week" as pushing the risk
-// up (it does relative to a usual week with some), but "0 faults in the
-// last 7 days" read as a reason for "stop" only confuses the kitchen.
-func reasons(m *model.Model, vec []float64, n int) []string {
-	names := m.Features.Names()
-	c := m.Contributions(vec)
-	if c == nil {
-		return nil
-	}
-	type fc struct {
-		i int
-		c float64
-	}
-	var idx []fc
-	for i, v := range c {
-		if v <= 1e-9 || i >= len(names) {
-			continue
-		}
-		switch names[i] {
-		case features.FeatFailures, features.FeatFaults:
-			if vec[i] == 0 {
-				continue
-			}
-		}
-		idx = append(idx, fc{i, v})
-	}
-	slices.SortStableFunc(idx, func(a, b fc) int {
-		switch {
-		case a.c > b.c:
-			return -1
-		case a.c < b.c:
-			return 1
-		}
-		return a.i - b.i
-	})
-	out := make([]string, 0, n)
-	for _, f := range idx {
-		if len(out) == n {
-			break
-		}
-		if d := m.Features.Describe(vec, m.Mean, f.i); d != "" && !slices.Contains(out, d) {
-			out = append(out, d)
-		}
-	}
-	return out
 }
 
 // windowOf is features.Collect over records already split by local day:

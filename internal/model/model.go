@@ -193,23 +193,32 @@ func (m *Model) Contributions(vec []float64) []float64 {
 // "vibration_mm_s trend +38% over 7 days". Features that lower the risk are
 // never given as reasons, so a healthy machine may get none; each metric
 // appears at most once.
+//
+// Nor is a count of zero failures or faults: a model may weigh "no faults
+// this week" as pushing the risk up (it does relative to a usual week with
+// some), but "0 faults in the last 7 days" read as a reason for "stop" only
+// confuses the kitchen.
 func (m *Model) Reasons(vec []float64, n int) []string {
 	c := m.Contributions(vec)
 	if c == nil || n <= 0 {
 		return nil
 	}
+	names := m.Features.Names()
 	idx := make([]int, 0, len(c))
 	for j, v := range c {
-		if v > 1e-9 {
-			idx = append(idx, j)
+		if v <= 1e-9 || j >= len(names) {
+			continue
 		}
+		if (names[j] == features.FeatFailures || names[j] == features.FeatFaults) && vec[j] == 0 {
+			continue
+		}
+		idx = append(idx, j)
 	}
 	// By contribution, then by index, so equal inputs give equal reasons on
 	// every run.
 	slices.SortFunc(idx, byDescending(c))
 	// One line per metric: "vibration level" and "vibration peak" together
 	// tell a person no more than the stronger of the two.
-	names := m.Features.Names()
 	seen := map[string]bool{}
 	out := make([]string, 0, n)
 	for _, j := range idx {
