@@ -23,7 +23,6 @@ import (
 	"math/rand/v2"
 	"path/filepath"
 	"slices"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -31,6 +30,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/budare/budare/internal/model"
+	"github.com/budare/budare/internal/objstore"
 	"github.com/budare/budare/internal/release"
 )
 
@@ -381,7 +381,7 @@ func (s *Syncer) fetch(ctx context.Context, now time.Time, cur *Release, out *Ou
 		data := reuse(cur, a, e)
 		if data == nil {
 			got, err := src.Get(ctx, e.Key, e.Size+1)
-			if err != nil && !isTooLarge(err) {
+			if err != nil && !errors.Is(err, objstore.ErrTooLarge) {
 				return fmt.Errorf("read model %s of release %d: %w", e.Key, n, err)
 			}
 			if err != nil {
@@ -451,12 +451,6 @@ func reuse(cur *Release, a string, e release.Entry) []byte {
 		return nil
 	}
 	return b
-}
-
-// isTooLarge recognises objstore.Get's refusal of an object above its limit:
-// a model file larger than the manifest says is a mismatch, not an outage.
-func isTooLarge(err error) bool {
-	return err != nil && strings.Contains(err.Error(), "object larger than")
 }
 
 // Run polls until ctx ends: once at start, then every Interval with jitter.

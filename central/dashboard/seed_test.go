@@ -66,7 +66,7 @@ func (f *fakeStore) Get(_ context.Context, key string, limit int64) ([]byte, err
 		return nil, fmt.Errorf("get %s: %w", key, objstore.ErrNotFound)
 	}
 	if limit > 0 && int64(len(b)) > limit {
-		return nil, fmt.Errorf("get %s: object larger than %d bytes", key, limit)
+		return nil, fmt.Errorf("get %s: %w (%d bytes)", key, objstore.ErrTooLarge, limit)
 	}
 	return slices.Clone(b), nil
 }

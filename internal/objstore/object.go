@@ -13,6 +13,9 @@ import (
 // ErrNotFound is returned by Get for a missing key.
 var ErrNotFound = errors.New("object not found")
 
+// ErrTooLarge is returned (wrapped) by Get for an object above its limit.
+var ErrTooLarge = errors.New("object larger than the limit")
+
 // Put writes a whole object from memory. Objects budare writes are small
 // (a day's window, a model, a manifest), so memory is the simplest path.
 func (s *Store) Put(ctx context.Context, key string, data []byte, contentType string, meta map[string]string) (minio.UploadInfo, error) {
@@ -44,7 +47,7 @@ func (s *Store) Get(ctx context.Context, key string, limit int64) ([]byte, error
 		return nil, fmt.Errorf("get %s: %w", key, s.Explain(err))
 	}
 	if int64(len(b)) > limit {
-		return nil, fmt.Errorf("get %s: object larger than %d bytes", key, limit)
+		return nil, fmt.Errorf("get %s: %w (%d bytes)", key, ErrTooLarge, limit)
 	}
 	return b, nil
 }

@@ -168,8 +168,8 @@ func TestPutGetStatListRoundTrip(t *testing.T) {
 	if err != nil || string(got) != string(body) {
 		t.Fatalf("get: %q %v", got, err)
 	}
-	if _, err := s.Get(ctx, "windows/k-1/2026-11-02.ndjson.gz", 3); err == nil {
-		t.Fatal("get beyond the limit succeeded")
+	if _, err := s.Get(ctx, "windows/k-1/2026-11-02.ndjson.gz", 3); !errors.Is(err, ErrTooLarge) {
+		t.Fatalf("get beyond the limit: %v, want ErrTooLarge", err)
 	}
 	info, err := s.Stat(ctx, "windows/k-1/2026-11-02.ndjson.gz")
 	if err != nil || info.Size != int64(len(body)) || info.UserMetadata["Sha256"] != "abc" {

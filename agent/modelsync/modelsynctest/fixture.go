@@ -13,6 +13,7 @@ import (
 
 	"github.com/budare/budare/internal/features"
 	"github.com/budare/budare/internal/model"
+	"github.com/budare/budare/internal/objstore"
 	"github.com/budare/budare/internal/release"
 )
 
@@ -126,9 +127,6 @@ type Mem struct {
 	Gets int
 }
 
-// ErrNotFound is Mem's missing-key error.
-var ErrNotFound = fmt.Errorf("object not found")
-
 // Put stores an object.
 func (m *Mem) Put(_ context.Context, key string, data []byte) error {
 	m.mu.Lock()
@@ -150,10 +148,10 @@ func (m *Mem) Get(_ context.Context, key string, limit int64) ([]byte, error) {
 	}
 	b, ok := m.objs[key]
 	if !ok {
-		return nil, fmt.Errorf("get %s: %w", key, ErrNotFound)
+		return nil, fmt.Errorf("get %s: %w", key, objstore.ErrNotFound)
 	}
 	if int64(len(b)) > limit {
-		return nil, fmt.Errorf("get %s: object larger than %d bytes", key, limit)
+		return nil, fmt.Errorf("get %s: %w (%d bytes)", key, objstore.ErrTooLarge, limit)
 	}
 	return append([]byte(nil), b...), nil
 }
