@@ -267,9 +267,8 @@ func (g *Ingester) decode(m Message) item {
 		}
 		var rec record.Record
 		if rec, err = record.Decode(machine, typ, payload, now); err == nil {
-			start := len(g.arena)
-			g.arena = store.AppendLine(g.arena, &rec)
-			return item{msg: m, line: store.Line{Machine: machine, TS: rec.TS, Seq: rec.Seq, JSON: g.arena[start:len(g.arena):len(g.arena)]}}
+			g.arena, l = store.AppendRecord(g.arena, &rec)
+			return item{msg: m, line: l}
 		}
 	}
 	reason := record.ReasonOf(err)

@@ -173,8 +173,9 @@ type Result struct {
 	Days []string
 }
 
-// lineOf encodes r into the arena and returns its Line.
-func lineOf(arena []byte, r *record.Record) ([]byte, Line) {
+// AppendRecord appends r's line (AppendLine) to arena and returns the grown
+// arena and r's Line, whose JSON is cut from it.
+func AppendRecord(arena []byte, r *record.Record) ([]byte, Line) {
 	start := len(arena)
 	arena = AppendLine(arena, r)
 	return arena, Line{Machine: r.Machine, TS: r.TS, Seq: r.Seq, JSON: arena[start:len(arena):len(arena)]}
@@ -197,7 +198,7 @@ func (s *Store) Commit(b *Batch) (Result, error) {
 		lines = append(lines, b.Lines...)
 		for i := range b.Records {
 			var l Line
-			arena, l = lineOf(arena, &b.Records[i])
+			arena, l = AppendRecord(arena, &b.Records[i])
 			lines = append(lines, l)
 		}
 	}
