@@ -7,9 +7,11 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"os"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -162,8 +164,8 @@ func printReport(w io.Writer, r *inspect.Report) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	for name, v := range r.Sections {
-		b, err := json.Marshal(v)
+	for _, name := range slices.Sorted(maps.Keys(r.Sections)) { // a map: same order on every run
+		b, err := json.Marshal(r.Sections[name])
 		if err != nil {
 			return err
 		}
