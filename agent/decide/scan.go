@@ -1,16 +1,12 @@
 package decide
 
 import (
-	"bytes"
-	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
 	"time"
 	"unsafe"
-
-	bolt "go.etcd.io/bbolt"
 
 	"github.com/budare/budare/agent/store"
 	"github.com/budare/budare/internal/record"
@@ -31,29 +27,8 @@ type rawScanner interface {
 // StoreRecords adapts *store.Store to Records with the fast record reader.
 type StoreRecords struct{ *store.Store }
 
-// scanRaw is a range scan of the machine's bucket, as documented in the
-// store package: records/<machine>/<ts unix ns BE><seq BE>.
 func (s StoreRecords) scanRaw(machine string, from, to time.Time, fn func([]byte) error) error {
-	return s.DB().View(func(tx *bolt.Tx) error {
-		recs := tx.Bucket([]byte("records"))
-		if recs == nil {
-			return nil
-		}
-		mb := recs.Bucket([]byte(machine))
-		if mb == nil {
-			return nil
-		}
-		var lo, hi [8]byte
-		binary.BigEndian.PutUint64(lo[:], uint64(from.UnixNano()))
-		binary.BigEndian.PutUint64(hi[:], uint64(to.UnixNano()))
-		c := mb.Cursor()
-		for k, v := c.Seek(lo[:]); len(k) >= 8 && bytes.Compare(k[:8], hi[:]) < 0; k, v = c.Next() {
-			if err := fn(v); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	return s.ScanLines(machine, from, to, fn)
 }
 
 // scanRecords reads machine's records with from <= ts < to, in time order.

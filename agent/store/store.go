@@ -343,11 +343,27 @@ func (s *Store) quarantine(tx *bolt.Tx, qs []Quarantined) error {
 // order. It is a range scan of the machine's bucket.
 func (s *Store) Scan(machine string, from, to time.Time, fn func(record.Record) error) error {
 	return s.db.View(func(tx *bolt.Tx) error {
-		return scanMachine(tx.Bucket(bRecords), machine, from, to, fn)
+		return scanMachine(tx.Bucket(bRecords), machine, from, to, func(k, v []byte) error {
+			var r record.Record
+			if err := json.Unmarshal(v, &r); err != nil {
+				return fmt.Errorf("decode stored record %s/%x: %w", machine, k, err)
+			}
+			return fn(r)
+		})
 	})
 }
 
-func scanMachine(recs *bolt.Bucket, machine string, from, to time.Time, fn func(record.Record) error) error {
+// ScanLines is Scan handing over the stored lines (AppendLine's JSON) for a
+// reader with its own decoder. A line is valid only until fn returns.
+func (s *Store) ScanLines(machine string, from, to time.Time, fn func(line []byte) error) error {
+	return s.db.View(func(tx *bolt.Tx) error {
+		return scanMachine(tx.Bucket(bRecords), machine, from, to, func(_, v []byte) error { return fn(v) })
+	})
+}
+
+// scanMachine calls fn with the key and value of each of machine's records
+// with from <= ts < to, in key (time) order.
+func scanMachine(recs *bolt.Bucket, machine string, from, to time.Time, fn func(k, v []byte) error) error {
 	mb := recs.Bucket([]byte(machine))
 	if mb == nil {
 		return nil
@@ -355,11 +371,7 @@ func scanMachine(recs *bolt.Bucket, machine string, from, to time.Time, fn func(
 	end := tsKey(to)
 	c := mb.Cursor()
 	for k, v := c.Seek(tsKey(from)); k != nil && string(k[:8]) < string(end); k, v = c.Next() {
-		var r record.Record
-		if err := json.Unmarshal(v, &r); err != nil {
-			return fmt.Errorf("decode stored record %s/%x: %w", machine, k, err)
-		}
-		if err := fn(r); err != nil {
+		if err := fn(k, v); err != nil {
 			return err
 		}
 	}
