@@ -24,9 +24,17 @@ const (
 	writeTimeout = 10 * time.Second
 )
 
-// dialedSchemes are the broker URL schemes dialBuffered opens, each with
-// whether it uses TLS; paho dials the others (ws://, wss://) itself.
-var dialedSchemes = map[string]bool{"tcp": false, "mqtt": false, "ssl": true, "tls": true, "mqtts": true, "tcps": true}
+// dialedScheme reports whether dialBuffered opens broker URLs of scheme,
+// and whether over TLS; paho dials the others (ws://, wss://) itself.
+func dialedScheme(scheme string) (useTLS, dialed bool) {
+	switch scheme {
+	case "tcp", "mqtt":
+		return false, true
+	case "ssl", "tls", "mqtts", "tcps":
+		return true, true
+	}
+	return false, false
+}
 
 // dialBuffered opens tcp:// and ssl:// broker connections wrapped in bufConn.
 func dialBuffered(tlsc *tls.Config) mqtt.OpenConnectionFunc {
@@ -34,7 +42,7 @@ func dialBuffered(tlsc *tls.Config) mqtt.OpenConnectionFunc {
 		d := &net.Dialer{Timeout: o.ConnectTimeout}
 		var c net.Conn
 		var err error
-		switch useTLS, ok := dialedSchemes[uri.Scheme]; {
+		switch useTLS, ok := dialedScheme(uri.Scheme); {
 		case !ok:
 			return nil, fmt.Errorf("mqtt broker scheme %q: want tcp:// or ssl://", uri.Scheme)
 		case useTLS:

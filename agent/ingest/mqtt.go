@@ -112,7 +112,7 @@ func NewClient(opt ClientOptions, handle func(Message)) (*Client, error) {
 	if u, err := url.Parse(opt.Broker); err == nil {
 		scheme = u.Scheme
 	}
-	useTLS, dialed := dialedSchemes[scheme]
+	useTLS, dialed := dialedScheme(scheme)
 	tc := &tls.Config{MinVersion: tls.VersionTLS12}
 	if useTLS || scheme == "wss" {
 		if opt.CAFile != "" {
