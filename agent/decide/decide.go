@@ -28,69 +28,36 @@ import (
 
 	"github.com/budare/budare/agent/modelsync"
 	"github.com/budare/budare/agent/store"
+	"github.com/budare/budare/internal/action"
 	"github.com/budare/budare/internal/features"
 	"github.com/budare/budare/internal/record"
 )
 
-// Levels, in increasing severity. Unknown is not a severity: the machine
-// could not be judged and someone should look at why.
+// The action contract lives in internal/action; these names keep the
+// agent's code short.
 const (
-	LevelUnknown = "unknown"
-	LevelNone    = "none"
-	LevelInspect = "inspect"
-	LevelService = "service"
-	LevelStop    = "stop"
+	LevelUnknown = action.LevelUnknown
+	LevelNone    = action.LevelNone
+	LevelInspect = action.LevelInspect
+	LevelService = action.LevelService
+	LevelStop    = action.LevelStop
+	Version      = action.Version
 )
 
 // Levels lists every level, for counters and summaries.
-var Levels = []string{LevelNone, LevelInspect, LevelService, LevelStop, LevelUnknown}
+var Levels = action.Levels
 
-func severity(l string) int {
-	switch l {
-	case LevelInspect:
-		return 1
-	case LevelService:
-		return 2
-	case LevelStop:
-		return 3
-	}
-	return 0
-}
-
-// Version is the action payload version (field "v").
-const Version = 1
+func severity(l string) int { return action.Severity(l) }
 
 // maxReasons is how many reason lines an action carries at most.
 const maxReasons = 4
 
-// Action is one machine's decision for one day: the payload of
-// budare/<kitchen>/<machine>/action.
-type Action struct {
-	V       int     `json:"v"`
-	Date    string  `json:"date"`
-	Kitchen string  `json:"kitchen"`
-	Machine string  `json:"machine"`
-	Level   string  `json:"level"`
-	Risk    float64 `json:"risk"` // 0 when level is unknown
-	// ByArepa holds the risk of every arepa type that could be scored.
-	ByArepa      map[string]float64 `json:"by_arepa"`
-	Reasons      []string           `json:"reasons"`
-	ModelRelease int64              `json:"model_release"`
-	DataDays     int                `json:"data_days"` // days of D-7..D-1 with cook records
-	DecidedAt    time.Time          `json:"decided_at"`
-}
-
-// Day is the kitchen's decision for one day: the payload of
-// budare/<kitchen>/actions and of actions/<kitchen>/<day>.json.
-type Day struct {
-	V            int            `json:"v"`
-	Date         string         `json:"date"`
-	Kitchen      string         `json:"kitchen"`
-	ModelRelease int64          `json:"model_release"`
-	DecidedAt    time.Time      `json:"decided_at"`
-	Counts       map[string]int `json:"counts"` // machines per level
-	Actions      []Action       `json:"actions"`
-}
+type (
+	// Action is one machine's decision for one day (internal/action).
+	Action = action.Action
+	// Day is the kitchen's decision for one day (internal/action).
+	Day = action.Day
+)
 
 // Thresholds map a risk to a level. Inspect 0 means each model's own
 // threshold (chosen by the trainer on validation data) decides "inspect".

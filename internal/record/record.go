@@ -21,7 +21,8 @@ const (
 	TypeEvent = "event"
 )
 
-// Event kinds. Failures and faults are what the models predict.
+// Event kinds. Failures are what the models predict; faults and maintenance
+// are inputs.
 const (
 	KindFailure     = "failure"
 	KindFault       = "fault"
@@ -48,10 +49,54 @@ type Record struct {
 	Note    string             `json:"note,omitempty"`    // event only
 }
 
-// IsFailure reports whether r is an event the models learn to predict.
-func (r *Record) IsFailure() bool {
-	return r.Type == TypeEvent && (r.Kind == KindFailure || r.Kind == KindFault)
+// FailureRule says which events are failures: the label the models learn to
+// predict and the backtest scores actions against. Faults are not failures by
+// default: in the field most are transient and unrelated to breakdowns, so a
+// label that counts them teaches the model noise.
+type FailureRule struct {
+	// Kinds are the event kinds that count (default: failure).
+	Kinds []string `toml:"kinds" json:"kinds"`
+	// Codes, when not empty, restrict them to these event codes.
+	Codes []string `toml:"codes" json:"codes,omitempty"`
 }
+
+// DefaultFailureRule counts every event of kind failure.
+func DefaultFailureRule() FailureRule { return FailureRule{Kinds: []string{KindFailure}} }
+
+// OrDefault returns f, or the default rule when f names no kind.
+func (f FailureRule) OrDefault() FailureRule {
+	if len(f.Kinds) == 0 {
+		d := DefaultFailureRule()
+		d.Codes = f.Codes
+		return d
+	}
+	return f
+}
+
+// Match reports whether r is a failure under the rule (an empty rule is the
+// default one).
+func (f FailureRule) Match(r *Record) bool {
+	if r.Type != TypeEvent {
+		return false
+	}
+	f = f.OrDefault()
+	ok := false
+	for _, k := range f.Kinds {
+		ok = ok || r.Kind == k
+	}
+	if !ok || len(f.Codes) == 0 {
+		return ok
+	}
+	for _, c := range f.Codes {
+		if r.Code == c {
+			return true
+		}
+	}
+	return false
+}
+
+// IsFailure reports whether r is a failure under the default rule.
+func (r *Record) IsFailure() bool { return DefaultFailureRule().Match(r) }
 
 // Reason is why a payload was rejected. It is a short, stable label fit for a
 // Prometheus label value and for a person reading the quarantine.
