@@ -70,8 +70,10 @@ type Models struct {
 // Decision is the [decision] section.
 type Decision struct {
 	StartOfDay string `toml:"start_of_day"` // HH:MM local time
-	// Risk thresholds mapping a machine's risk to a level; a model's own
-	// threshold decides "inspect" when these are zero.
+	// Thresholds on the machine-day risk mapping it to a level. Zero (the
+	// default) takes the release's thresholds, which the trainer calibrated
+	// on validation days from the operator's targets; a value set here
+	// overrides the release's for this kitchen.
 	Inspect float64 `toml:"inspect"`
 	Service float64 `toml:"service"`
 	Stop    float64 `toml:"stop"`
@@ -113,7 +115,7 @@ func Defaults() Config {
 		Upload: Upload{RetentionDays: 14, MinFreeMiB: 256},
 		Models: Models{PollInterval: Duration{15 * time.Minute}},
 		Decision: Decision{
-			StartOfDay: "05:30", Inspect: 0, Service: 0.7, Stop: 0.9,
+			StartOfDay: "05:30",
 			UnseenClearDays: 14,
 		},
 	}
@@ -217,8 +219,8 @@ func (c *Config) problems() []string {
 		ps = append(ps, fmt.Sprintf("decision.start_of_day: %v", err))
 	}
 	d := c.Decision
-	if !(d.Inspect >= 0 && d.Inspect <= d.Service && d.Service <= d.Stop && d.Stop <= 1) {
-		ps = append(ps, fmt.Sprintf("decision thresholds: want 0 <= inspect (%g) <= service (%g) <= stop (%g) <= 1", d.Inspect, d.Service, d.Stop))
+	if bad := thresholdProblem(d); bad != "" {
+		ps = append(ps, bad)
 	}
 	if d.UnseenClearDays < 1 {
 		ps = append(ps, "decision.unseen_clear_days must be at least 1")
@@ -247,4 +249,27 @@ func (c *Config) MQTTPassword() (string, error) {
 		return "", nil
 	}
 	return objstore.ReadSecretFile(objstore.ResolveCredential(c.MQTT.PasswordFile, c.CredentialsDir))
+}
+
+// thresholdProblem checks the decision thresholds the operator set: each in
+// [0, 1] (0 = the release's), and the ones set in order.
+func thresholdProblem(d Decision) string {
+	set := []struct {
+		name string
+		v    float64
+	}{{"inspect", d.Inspect}, {"service", d.Service}, {"stop", d.Stop}}
+	prev, prevName := 0.0, ""
+	for _, t := range set {
+		if !(t.v >= 0 && t.v <= 1) {
+			return fmt.Sprintf("decision.%s %g: want 0 (the release's threshold) or a risk in (0, 1]", t.name, t.v)
+		}
+		if t.v == 0 {
+			continue
+		}
+		if t.v < prev {
+			return fmt.Sprintf("decision thresholds: %s (%g) is below %s (%g); want inspect <= service <= stop", t.name, t.v, prevName, prev)
+		}
+		prev, prevName = t.v, t.name
+	}
+	return ""
 }

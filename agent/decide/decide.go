@@ -16,21 +16,22 @@
 package decide
 
 import (
-	"cmp"
 	"context"
 	"fmt"
-	"math"
+	"maps"
 	"runtime"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/budare/budare/agent/modelsync"
 	"github.com/budare/budare/agent/store"
 	"github.com/budare/budare/internal/action"
+	"github.com/budare/budare/internal/decision"
 	"github.com/budare/budare/internal/features"
+	"github.com/budare/budare/internal/model"
 	"github.com/budare/budare/internal/record"
+	"github.com/budare/budare/internal/release"
 )
 
 // The action contract lives in internal/action; these names keep the
@@ -49,9 +50,6 @@ var Levels = action.Levels
 
 func severity(l string) int { return action.Severity(l) }
 
-// maxReasons is how many reason lines an action carries at most.
-const maxReasons = 4
-
 type (
 	// Action is one machine's decision for one day (internal/action).
 	Action = action.Action
@@ -59,27 +57,9 @@ type (
 	Day = action.Day
 )
 
-// Thresholds map a risk to a level. Inspect 0 means each model's own
-// threshold (chosen by the trainer on validation data) decides "inspect".
-type Thresholds struct {
-	Inspect, Service, Stop float64
-}
-
-func (t Thresholds) level(risk, modelThreshold float64) string {
-	insp := t.Inspect
-	if insp <= 0 {
-		insp = modelThreshold
-	}
-	switch {
-	case risk >= t.Stop:
-		return LevelStop
-	case risk >= t.Service:
-		return LevelService
-	case risk >= insp:
-		return LevelInspect
-	}
-	return LevelNone
-}
+// Thresholds are the operator's overrides of the release's level
+// thresholds (zero: take the release's); see decision.Resolve.
+type Thresholds = decision.Thresholds
 
 // Records is the part of the local store the decision reads.
 type Records interface {
@@ -190,35 +170,36 @@ func (d *Decider) Decide(ctx context.Context, day string, now time.Time) (*Day, 
 	return out, nil
 }
 
-// decideMachine is one machine's action.
+// decideMachine gathers the machine's records of the days before day from
+// the store and hands them to decision.Decide, the code the central backtest
+// replays.
 func (d *Decider) decideMachine(machine, day string, now time.Time, rel *modelsync.Release) (Action, error) {
-	a := Action{V: Version, Date: day, Kitchen: d.Kitchen, Machine: machine, Level: LevelUnknown,
-		ByArepa: map[string]float64{}, Reasons: []string{}, DecidedAt: now.UTC()}
+	in := decision.Input{Kitchen: d.Kitchen, Machine: machine, Day: day, Now: now}
 	if rel != nil {
-		a.ModelRelease = rel.Number
-	}
-	// The longest window any installed model needs.
-	window := features.DefaultWindowDays
-	if rel != nil {
-		for _, m := range rel.Models {
-			window = max(window, m.Features.Days())
+		in.Models, in.Release = rel.Models, rel.Number
+		if in.Models == nil {
+			in.Models = map[string]*model.Model{}
 		}
+		var levels *release.Levels
+		if rel.Manifest != nil {
+			levels = rel.Manifest.Levels
+		}
+		in.Thresholds = decision.Resolve(d.Thresholds, levels)
 	}
+	window := decision.WindowDays(in.Models)
 	// bounds[i] is the start of local day D-window+i; bounds[window] is
 	// the start of D. Computed on the calendar, so DST days are right.
 	bounds := make([]time.Time, window+1)
 	for i := range bounds {
 		b, err := DayStart(day, i-window, d.Location)
 		if err != nil {
-			return a, err
+			return Action{}, err
 		}
 		bounds[i] = b
 	}
 	// byDay[i] holds day i's records in time order (what features.Collect
 	// would gather, for all arepa types at once).
 	byDay := make([][]record.Record, window)
-	types := map[string]bool{}
-	dataDays := map[int]bool{}
 	di := 0
 	err := scanRecords(d.Records, machine, bounds[0], bounds[window], func(r record.Record) error {
 		if r.Type != record.TypeCook && r.Type != record.TypeEvent {
@@ -231,138 +212,14 @@ func (d *Decider) decideMachine(machine, day string, now time.Time, rel *modelsy
 			return nil // the scan is in time order; never expected
 		}
 		byDay[di] = append(byDay[di], r)
-		if r.Type == record.TypeCook && di >= window-features.DefaultWindowDays {
-			types[r.Arepa] = true
-			dataDays[di] = true
-		}
 		return nil
 	})
 	if err != nil {
-		return a, fmt.Errorf("machine %s: %w", machine, err)
+		return Action{}, fmt.Errorf("machine %s: %w", machine, err)
 	}
-	a.DataDays = len(dataDays)
-	if len(types) == 0 {
-		a.Reasons = append(a.Reasons, fmt.Sprintf("no cooking recorded in the last %d days", features.DefaultWindowDays))
-		return a, nil
-	}
-	if rel == nil {
-		a.Reasons = append(a.Reasons, "no model release installed yet")
-		return a, nil
-	}
-	type scored struct {
-		arepa   string
-		risk    float64
-		level   string
-		reasons []string
-	}
-	var got []scored
-	var noModel, thin []string
-	for _, t := range sortedKeys(types) {
-		m := rel.Model(t)
-		if m == nil {
-			noModel = append(noModel, t)
-			continue
-		}
-		w := windowOf(byDay, t, m.Features.Days())
-		vec, ok := m.Features.Compute(w)
-		if !ok {
-			thin = append(thin, fmt.Sprintf("%s cooked on %d of the last %d days (need %d)",
-				t, activeDays(w), m.Features.Days(), m.Features.MinActiveDays()))
-			continue
-		}
-		p := m.Score(vec)
-		if math.IsNaN(p) {
-			noModel = append(noModel, t)
-			continue
-		}
-		s := scored{arepa: t, risk: p, level: d.Thresholds.level(p, m.Threshold)}
-		if s.level != LevelNone {
-			s.reasons = m.Reasons(vec, maxReasons)
-		}
-		got = append(got, s)
-		a.ByArepa[t] = round3(p)
-	}
-	if len(got) == 0 {
-		if len(thin) > 0 {
-			a.Reasons = append(a.Reasons, "too little data: "+strings.Join(thin, "; "))
-		}
-		if len(noModel) > 0 {
-			a.Reasons = append(a.Reasons, "no model for arepa type "+strings.Join(noModel, ", "))
-		}
-		return a, nil
-	}
-	// Highest risk first (risks are never NaN here), ties by arepa type.
-	slices.SortFunc(got, func(x, y scored) int {
-		return cmp.Or(cmp.Compare(y.risk, x.risk), strings.Compare(x.arepa, y.arepa))
-	})
-	a.Risk = round3(got[0].risk)
-	a.Level = LevelNone
-	for _, s := range got {
-		if severity(s.level) > severity(a.Level) {
-			a.Level = s.level
-		}
-	}
-	prefix := len(got) > 1
-	for _, s := range got {
-		for _, r := range s.reasons {
-			if len(a.Reasons) >= maxReasons-1 {
-				break
-			}
-			if prefix {
-				r = s.arepa + ": " + r
-			}
-			a.Reasons = append(a.Reasons, r)
-		}
-	}
-	if len(noModel) > 0 {
-		a.Reasons = append(a.Reasons, "not judged, no model: "+strings.Join(noModel, ", "))
-	} else if len(thin) > 0 {
-		a.Reasons = append(a.Reasons, "not judged, too little data: "+strings.Join(thin, "; "))
-	}
-	return a, nil
+	in.Days = byDay
+	return decision.Decide(in), nil
 }
-
-// windowOf is features.Collect over records already split by local day:
-// the last n days, keeping cook records of arepa and every event, in time
-// order. TestWindowOfMatchesCollect holds it to Collect.
-func windowOf(byDay [][]record.Record, arepa string, n int) features.Window {
-	n = min(n, len(byDay))
-	w := features.Window{Days: make([][]record.Record, n)}
-	for i, recs := range byDay[len(byDay)-n:] {
-		var out []record.Record
-		for _, r := range recs {
-			if r.Type == record.TypeEvent || r.Arepa == arepa {
-				out = append(out, r)
-			}
-		}
-		w.Days[i] = out
-	}
-	return w
-}
-
-func activeDays(w features.Window) int {
-	n := 0
-	for _, d := range w.Days {
-		for i := range d {
-			if d[i].Type == record.TypeCook {
-				n++
-				break
-			}
-		}
-	}
-	return n
-}
-
-func sortedKeys(m map[string]bool) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	slices.Sort(out)
-	return out
-}
-
-func round3(x float64) float64 { return math.Round(x*1000) / 1000 }
 
 // CookedArepas returns the arepa types cooked in the store in the 7 local
 // days before day (model sync fetches only these models).
@@ -391,5 +248,5 @@ func CookedArepas(recs Records, day string, loc *time.Location) ([]string, error
 			return nil, err
 		}
 	}
-	return sortedKeys(types), nil
+	return slices.Sorted(maps.Keys(types)), nil
 }

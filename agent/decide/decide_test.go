@@ -14,6 +14,7 @@ import (
 	"github.com/budare/budare/agent/modelsync"
 	mst "github.com/budare/budare/agent/modelsync/modelsynctest"
 	"github.com/budare/budare/agent/store"
+	"github.com/budare/budare/internal/decision"
 	"github.com/budare/budare/internal/features"
 	"github.com/budare/budare/internal/record"
 )
@@ -434,9 +435,9 @@ func TestWindowOfMatchesCollect(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		got := windowOf(byDay, a, window)
+		got := decision.WindowOf(byDay, a, window)
 		if !reflect.DeepEqual(got, want) {
-			t.Fatalf("%s: windowOf differs from features.Collect", a)
+			t.Fatalf("%s: WindowOf differs from features.Collect", a)
 		}
 	}
 }

@@ -19,6 +19,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -55,6 +56,37 @@ type Manifest struct {
 	Phase   int              `json:"phase,omitempty"`
 	Note    string           `json:"note,omitempty"` // e.g. "rollback to 7"
 	Models  map[string]Entry `json:"models"`         // by arepa type
+	// Levels are the thresholds on the machine-day risk that map it to an
+	// action level, chosen by the trainer on validation days from the
+	// operator's targets. Absent in releases made before they existed; the
+	// agent then falls back to its configured or built-in thresholds.
+	Levels *Levels `json:"levels,omitempty"`
+}
+
+// Levels maps a machine-day risk (the highest of its per-arepa risks) to a
+// level: stop at or above Stop, service at or above Service, inspect at or
+// above Inspect. A threshold above 1 never fires.
+type Levels struct {
+	Inspect float64 `json:"inspect"`
+	Service float64 `json:"service"`
+	Stop    float64 `json:"stop"`
+}
+
+// Validate checks 0 < inspect <= service <= stop (a threshold may be above
+// 1: that level is switched off because validation could not support it).
+func (l *Levels) Validate() error {
+	if l == nil {
+		return nil
+	}
+	for _, x := range []float64{l.Inspect, l.Service, l.Stop} {
+		if math.IsNaN(x) || math.IsInf(x, 0) || x <= 0 || x > 2 {
+			return fmt.Errorf("%w: level threshold %v out of range (0, 2]", ErrMalformed, x)
+		}
+	}
+	if !(l.Inspect <= l.Service && l.Service <= l.Stop) {
+		return fmt.Errorf("%w: level thresholds not ordered: inspect %v, service %v, stop %v", ErrMalformed, l.Inspect, l.Service, l.Stop)
+	}
+	return nil
 }
 
 // Entry is one arepa type's model in a release.
@@ -137,7 +169,7 @@ func (m *Manifest) Validate() error {
 			return fmt.Errorf("%w: %s: size %d is not positive", ErrMalformed, a, e.Size)
 		}
 	}
-	return nil
+	return m.Levels.Validate()
 }
 
 // Sign validates m, marshals it and signs the bytes. It returns the manifest
