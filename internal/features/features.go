@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -44,6 +45,36 @@ const (
 
 var global = [...]string{FeatCyclesPerDay, FeatActiveDays, FeatFailures, FeatFaults, FeatMaintenance, FeatDaysSinceMaint}
 
+// Feature sets. A Spec's Set says which vector it computes; model.json files
+// written before sets existed have no "set" and keep their exact vector.
+const (
+	Set1 = 1 // per-metric stats, then the window-wide features (also Set 0)
+	// Set2 is Set1's vector, then the machine-relative stats2 of every
+	// metric, then FeatDaysSinceFault. Kitchens differ per machine and a
+	// machine's baseline moves after each repair, so these compare a
+	// machine with its own recent noise instead of with the fleet.
+	Set2 = 2
+)
+
+// Machine-relative per-metric statistics of Set2, scale-free: each divides
+// by s_w, the metric's pooled within-day standard deviation over the window
+// (sqrt(Σ(sumsq - sum²/n) / Σ(n-1)) over days with data), i.e. the machine's
+// own cook-to-cook noise. NaN with fewer than 2 days with data or no day with
+// 2 values.
+const (
+	StatZLast       = "z_last"       // (latest day's mean - mean of the earlier days' means) / s_w
+	StatZTrend      = "z_trend"      // slope·(WindowDays-1) / s_w: drift over the window
+	StatSpreadRatio = "spread_ratio" // log(within-day sd of the last 2 days with data / of the earlier days)
+	StatZPeak       = "z_peak"       // (max - mean) / s_w: spikes
+)
+
+// stats2 lists the Set2 per-metric statistics in vector order.
+var stats2 = [...]string{StatZLast, StatZTrend, StatSpreadRatio, StatZPeak}
+
+// FeatDaysSinceFault is the last Set2 feature: days from the last fault event
+// to D; WindowDays+1 if none in the window.
+const FeatDaysSinceFault = "days_since_fault"
+
 // Spec says which features are computed. It is stored in model.json so the
 // agent computes exactly what the model was trained on.
 type Spec struct {
@@ -55,7 +86,14 @@ type Spec struct {
 	// MinDays is how many days of the window must hold cook records for the
 	// vector to be trusted (0 means half the window, rounded up).
 	MinDays int `json:"min_days,omitempty"`
+	// Set is the feature set version: 0 or Set1 for the original vector
+	// (the zero value, so older model.json files decode unchanged), Set2 for
+	// Set1 plus machine-relative features. See Names for the order.
+	Set int `json:"set,omitempty"`
 }
+
+// set2 reports whether s computes the Set2 features.
+func (s Spec) set2() bool { return s.Set == Set2 }
 
 // Days returns the effective window length.
 func (s Spec) Days() int {
@@ -74,9 +112,20 @@ func (s Spec) MinActiveDays() int {
 }
 
 // Len is the length of the vectors Compute returns.
-func (s Spec) Len() int { return len(s.Metrics)*len(stats) + len(global) }
+func (s Spec) Len() int {
+	n := len(s.Metrics)*len(stats) + len(global)
+	if s.set2() {
+		n += len(s.Metrics)*len(stats2) + 1
+	}
+	return n
+}
 
-// Names returns the feature names in vector order.
+// Names returns the feature names in vector order: for each metric its
+// stats ("<metric>:mean" ... "<metric>:delta"), then the window-wide
+// features (cycles_per_day ... days_since_maintenance); with Set2 then, for
+// each metric, "<metric>:z_last", ":z_trend", ":spread_ratio", ":z_peak",
+// then days_since_fault. Set2 only appends, so a Set1 feature has the same
+// index in both sets.
 func (s Spec) Names() []string {
 	out := make([]string, 0, s.Len())
 	for _, m := range s.Metrics {
@@ -84,7 +133,47 @@ func (s Spec) Names() []string {
 			out = append(out, m+":"+st)
 		}
 	}
-	return append(out, global[:]...)
+	out = append(out, global[:]...)
+	if !s.set2() {
+		return out
+	}
+	for _, m := range s.Metrics {
+		for _, st := range stats2 {
+			out = append(out, m+":"+st)
+		}
+	}
+	return append(out, FeatDaysSinceFault)
+}
+
+// Index returns the index of "<metric>:<stat>" in the vector, or -1.
+func (s Spec) Index(metric, stat string) int {
+	k := slices.Index(s.Metrics, metric)
+	if k < 0 {
+		return -1
+	}
+	if j := slices.Index(stats[:], stat); j >= 0 {
+		return k*len(stats) + j
+	}
+	if j := slices.Index(stats2[:], stat); j >= 0 && s.set2() {
+		return s.set2Base() + k*len(stats2) + j
+	}
+	return -1
+}
+
+// set2Base is the index of the first Set2 feature.
+func (s Spec) set2Base() int { return len(s.Metrics)*len(stats) + len(global) }
+
+// BaselineIndices returns the indices of every metric's mean, std and slope
+// features, ascending: the columns of the plain baseline model that every
+// richer technique has to beat.
+func (s Spec) BaselineIndices() []int {
+	out := make([]int, 0, 3*len(s.Metrics))
+	for k := range s.Metrics {
+		for _, st := range []string{StatMean, StatStd, StatSlope} {
+			out = append(out, k*len(stats)+slices.Index(stats[:], st))
+		}
+	}
+	return out
 }
 
 // Validate reports a Spec that cannot be computed: unsorted or duplicate
@@ -96,6 +185,9 @@ func (s Spec) Validate() error {
 	}
 	if s.MinDays < 0 {
 		return fmt.Errorf("features: min_days %d is negative", s.MinDays)
+	}
+	if s.Set < 0 || s.Set > Set2 {
+		return fmt.Errorf("features: set %d unknown (want 0, 1 or 2)", s.Set)
 	}
 	for i, m := range s.Metrics {
 		if m == "" || strings.Contains(m, ":") {
@@ -287,7 +379,7 @@ func (a *aggs) compute(vec []float64, from, to, n int) bool {
 	off := n - (to - from) // window position of day `from`
 	cooks, active := 0.0, 0
 	var failures, faults, maint float64
-	lastMaint := -1
+	lastMaint, lastFault := -1, -1
 	for i := from; i < to; i++ {
 		extra := a.days[i*a.stride+perMetric*nm : (i+1)*a.stride]
 		if extra[dayCooks] > 0 {
@@ -300,7 +392,11 @@ func (a *aggs) compute(vec []float64, from, to, n int) bool {
 		if extra[dayMaint] > 0 {
 			lastMaint = off + i - from
 		}
+		if extra[dayFault] > 0 {
+			lastFault = off + i - from
+		}
 	}
+	set2 := a.spec.set2()
 	for k := range nm {
 		var cnt, sum, sumsq float64
 		lo, hi := math.Inf(1), math.Inf(-1)
@@ -326,6 +422,14 @@ func (a *aggs) compute(vec []float64, from, to, n int) bool {
 			last = y
 		}
 		v := vec[k*len(stats) : (k+1)*len(stats)]
+		var v2 []float64
+		if set2 {
+			base := nm*len(stats) + len(global) + k*len(stats2)
+			v2 = vec[base : base+len(stats2)]
+			for j := range v2 {
+				v2[j] = math.NaN()
+			}
+		}
 		if cnt == 0 {
 			for j := range v {
 				v[j] = math.NaN()
@@ -344,6 +448,9 @@ func (a *aggs) compute(vec []float64, from, to, n int) bool {
 		v[3] = lo
 		v[4] = hi
 		v[5] = last - mean
+		if set2 && nd >= 2 {
+			a.relative(v2, k, from, to, mean, hi, last, b, n)
+		}
 	}
 	g := vec[nm*len(stats):]
 	g[0] = 0
@@ -358,7 +465,62 @@ func (a *aggs) compute(vec []float64, from, to, n int) bool {
 	if lastMaint >= 0 {
 		g[5] = float64(n - lastMaint)
 	}
+	if set2 {
+		f := &vec[len(vec)-1]
+		*f = float64(n + 1)
+		if lastFault >= 0 {
+			*f = float64(n - lastFault)
+		}
+	}
 	return active >= a.spec.MinActiveDays()
+}
+
+// relative writes metric k's Set2 stats (z_last, z_trend, spread_ratio,
+// z_peak) into v2 for the summarised days [from, to) of an n-day window,
+// given the window's mean, max, latest daily mean and slope of daily means.
+// v2 is NaN on entry; entries that cannot be computed stay NaN. The caller
+// has checked there are at least 2 days with data.
+func (a *aggs) relative(v2 []float64, k, from, to int, mean, hi, last, slope float64, n int) {
+	// Within-day sums of squared deviations and their degrees of freedom:
+	// over the whole window, over the last 2 days with data, and over the
+	// days before those. Daily means of the days before the latest one.
+	var ss, df, ssRecent, dfRecent, sumEarlier, daysEarlier float64
+	recent := 0
+	for i := to - 1; i >= from; i-- {
+		c := a.days[i*a.stride+perMetric*k : i*a.stride+perMetric*k+perMetric]
+		if c[0] == 0 {
+			continue
+		}
+		// sumsq - sum²/n rounds to slightly below 0 for constant values.
+		dev := math.Max(c[2]-c[1]*c[1]/c[0], 0)
+		ss += dev
+		df += c[0] - 1
+		if recent < 2 {
+			ssRecent += dev
+			dfRecent += c[0] - 1
+		}
+		if recent > 0 {
+			sumEarlier += c[1] / c[0]
+			daysEarlier++
+		}
+		recent++
+	}
+	if df < 1 {
+		// No day with 2 values: the machine's own noise is unknown.
+		return
+	}
+	// A machine whose values never vary within a day would divide by 0;
+	// the floor keeps the features finite and scaled to the level.
+	floor := 1e-6*math.Abs(mean) + 1e-9
+	sw := math.Max(math.Sqrt(ss/df), floor)
+	v2[0] = (last - sumEarlier/daysEarlier) / sw
+	v2[1] = slope * float64(n-1) / sw
+	if dfEarlier := df - dfRecent; dfRecent >= 1 && dfEarlier >= 1 {
+		sdRecent := math.Max(math.Sqrt(ssRecent/dfRecent), floor)
+		sdEarlier := math.Max(math.Sqrt((ss-ssRecent)/dfEarlier), floor)
+		v2[2] = math.Log(sdRecent / sdEarlier)
+	}
+	v2[3] = (hi - mean) / sw
 }
 
 // DiscoverMetrics returns the sorted names of every metric present in the
@@ -432,13 +594,25 @@ func (s Spec) Describe(vec, ref []float64, i int) string {
 				return fmt.Sprintf("no maintenance in the last %d days", days)
 			}
 			return fmt.Sprintf("last maintenance %s days ago", num(v))
+		case FeatDaysSinceFault:
+			if v > float64(days) {
+				return fmt.Sprintf("no fault in the last %d days", days)
+			}
+			return fmt.Sprintf("last fault %s days ago", num(v))
 		}
 		return fmt.Sprintf("%s %s (usual %s)", name, num(v), num(r))
 	}
+	level := math.NaN()
+	if j := s.Index(metric, StatMean); j >= 0 {
+		level = vec[j]
+	}
 	if math.IsNaN(v) {
+		if !math.IsNaN(level) {
+			// A Set2 stat needs 2 days with data and a day with 2 readings.
+			return fmt.Sprintf("%s too few readings to compare with its own noise", metric)
+		}
 		return fmt.Sprintf("%s not reported in the last %d days", metric, days)
 	}
-	level := vec[i-indexOf(stat)] // the metric's mean sits at the start of its block
 	switch stat {
 	case StatSlope:
 		change := v * float64(days-1)
@@ -456,17 +630,68 @@ func (s Spec) Describe(vec, ref []float64, i int) string {
 		return fmt.Sprintf("%s peak %s (usual peak %s)", metric, num(v), num(r))
 	case StatDelta:
 		return fmt.Sprintf("%s yesterday %s vs %d-day mean %s", metric, num(level+v), days, num(level))
+	case StatZLast:
+		return fmt.Sprintf("%s latest day %+.1f× its own noise from its earlier days", metric, v)
+	case StatZTrend:
+		return fmt.Sprintf("%s drift %+.1f× its own noise over %d days", metric, v, days)
+	case StatSpreadRatio:
+		return fmt.Sprintf("%s spread of the last 2 days %s× that of the earlier days", metric, num(math.Exp(v)))
+	case StatZPeak:
+		return fmt.Sprintf("%s peak %.1f× its own noise above its %d-day mean", metric, v, days)
 	}
 	return fmt.Sprintf("%s %s (usual %s)", name, num(v), num(r))
 }
 
-func indexOf(stat string) int {
-	for i, s := range stats {
-		if s == stat {
-			return i
-		}
+// Reason describes feature i's metric as a line a kitchen person can check
+// on the machine, in the metric's unit, or "" if i is a window-wide feature
+// (a count of cooks, days or events says nothing about what is wearing out)
+// or the metric was not reported. A spread driver (std, spread_ratio) reads
+// "vibration_mm_s spread 0.92, usual 0.31" (the window's std and ref's std);
+// every other stat reads "vibration_mm_s 2.9, 7-day mean 1.4" (the latest
+// day's mean, then the window mean): the z features are scale-free, so the
+// person sees the values they summarise instead.
+func (s Spec) Reason(vec, ref []float64, i int) string {
+	names := s.Names()
+	if i < 0 || i >= len(names) || len(vec) != len(names) {
+		return ""
 	}
-	return 0
+	metric, stat, isMetric := strings.Cut(names[i], ":")
+	if !isMetric {
+		return ""
+	}
+	mean, std, delta := s.Index(metric, StatMean), s.Index(metric, StatStd), s.Index(metric, StatDelta)
+	if math.IsNaN(vec[mean]) {
+		return ""
+	}
+	if stat == StatStd || stat == StatSpreadRatio {
+		usual := math.NaN()
+		if len(ref) == len(names) {
+			usual = ref[std]
+		}
+		return fmt.Sprintf("%s spread %s, usual %s", metric, short(vec[std]), short(usual))
+	}
+	return fmt.Sprintf("%s %s, %d-day mean %s", metric, short(vec[mean]+vec[delta]), s.Days(), short(vec[mean]))
+}
+
+// short prints a value in a metric's unit with 3 significant digits and no
+// trailing zeros ("2.9", "0.31", "212"), which is as precise as a reading
+// on a kitchen display.
+func short(v float64) string {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return "?"
+	}
+	dec := 0
+	if a := math.Abs(v); a > 0 && a < 100 {
+		dec = min(2-int(math.Floor(math.Log10(a))), 6)
+	}
+	out := strconv.FormatFloat(v, 'f', dec, 64)
+	if strings.Contains(out, ".") {
+		out = strings.TrimRight(strings.TrimRight(out, "0"), ".")
+	}
+	if out == "-0" {
+		out = "0"
+	}
+	return out
 }
 
 // num prints a value compactly with up to 3 significant decimals.

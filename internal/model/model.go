@@ -6,6 +6,7 @@ package model
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -25,6 +26,7 @@ const MaxJSON = 32 << 20
 
 // Technique names, as stored in Model.Technique.
 const (
+	TechBaseline = "baseline" // logistic regression on each metric's mean, std and slope only
 	TechLogistic = "logistic" // L2-regularised logistic regression (gonum/optimize)
 	TechGaussian = "gaussian" // multivariate Gaussian health baseline, Mahalanobis distance
 	TechBoosted  = "boosted"  // gradient-boosted decision stumps
@@ -188,49 +190,65 @@ func (m *Model) Contributions(vec []float64) []float64 {
 	return c
 }
 
-// Reasons returns up to n short human-readable lines for the features that
-// push vec's risk up the most, strongest first, e.g.
-// "vibration_mm_s trend +38% over 7 days". Features that lower the risk are
-// never given as reasons, so a healthy machine may get none; each metric
-// appears at most once.
+// Reasons returns up to n short lines, strongest first, each naming one
+// metric of the machine that is out of its own recent normal and pushes vec's
+// risk up, in the metric's unit: "vibration_mm_s 2.9, 7-day mean 1.4" (latest
+// day, window mean) or, when the metric's spread is what drives the risk,
+// "vibration_mm_s spread 0.92, usual 0.31" (see features.Spec.Reason).
 //
-// Nor is a count of zero failures or faults: a model may weigh "no faults
-// this week" as pushing the risk up (it does relative to a usual week with
-// some), but "0 faults in the last 7 days" read as a reason for "stop" only
-// confuses the kitchen.
+// A metric's push is the sum of its features' contributions, so a metric
+// whose level raises the risk while its other stats lower it more is not a
+// reason; the line's shape follows its strongest feature. Window-wide
+// features (cook counts, days with data, failure, fault and maintenance
+// counts) are never reasons: "0 faults" or "cooked on 3 days" read as a
+// cause for "stop" only confuse the kitchen, and are no part that can be
+// checked. A metric that was not reported is not a reason either, so a
+// healthy machine may get none.
 func (m *Model) Reasons(vec []float64, n int) []string {
 	c := m.Contributions(vec)
 	if c == nil || n <= 0 {
 		return nil
 	}
 	names := m.Features.Names()
-	idx := make([]int, 0, len(c))
-	for j, v := range c {
-		if v <= 1e-9 || j >= len(names) {
-			continue
-		}
-		if (names[j] == features.FeatFailures || names[j] == features.FeatFaults) && vec[j] == 0 {
-			continue
-		}
-		idx = append(idx, j)
+	if len(names) != len(c) {
+		return nil
 	}
-	// By contribution, then by index, so equal inputs give equal reasons on
-	// every run.
-	slices.SortFunc(idx, byDescending(c))
-	// One line per metric: "vibration level" and "vibration peak" together
-	// tell a person no more than the stronger of the two.
-	seen := map[string]bool{}
+	type push struct {
+		total     float64
+		strongest int // the metric's feature with the largest contribution
+	}
+	byMetric := map[string]*push{}
+	var metrics []string
+	for j, name := range names {
+		metric, _, isMetric := strings.Cut(name, ":")
+		if !isMetric || math.IsNaN(c[j]) {
+			continue
+		}
+		p := byMetric[metric]
+		if p == nil {
+			p = &push{strongest: j}
+			byMetric[metric] = p
+			metrics = append(metrics, metric)
+		}
+		p.total += c[j]
+		if c[j] > c[p.strongest] {
+			p.strongest = j
+		}
+	}
+	// By push, then by name, so equal inputs give equal reasons on every run.
+	slices.SortFunc(metrics, func(a, b string) int {
+		if d := cmp.Compare(byMetric[b].total, byMetric[a].total); d != 0 {
+			return d
+		}
+		return strings.Compare(a, b)
+	})
 	out := make([]string, 0, n)
-	for _, j := range idx {
-		if len(out) == n {
+	for _, metric := range metrics {
+		p := byMetric[metric]
+		if len(out) == n || p.total <= 1e-9 {
 			break
 		}
-		metric, _, _ := strings.Cut(names[j], ":")
-		if seen[metric] {
-			continue
-		}
-		if s := m.Features.Describe(vec, m.Mean, j); s != "" {
-			seen[metric] = true
+		if s := m.Features.Reason(vec, m.Mean, p.strongest); s != "" {
 			out = append(out, s)
 		}
 	}
@@ -309,10 +327,20 @@ func (m *Model) Validate() error {
 		return fmt.Errorf("model: want exactly one parameter block, got %d", blocks)
 	}
 	switch m.Technique {
-	case TechLogistic:
+	case TechLogistic, TechBaseline:
 		l := m.Logistic
 		if l == nil || len(l.Weights) != d || !allFinite(l.Weights) || !finite(l.Bias) || !finite(l.Lambda) {
-			return errors.New("model: bad logistic parameters")
+			return fmt.Errorf("model: bad %s parameters", m.Technique)
+		}
+		if m.Technique == TechBaseline {
+			// The baseline is the yardstick challengers must beat; one that
+			// weighs other features is not that yardstick, whatever it says.
+			base := m.Features.BaselineIndices()
+			for j, w := range l.Weights {
+				if w != 0 && !slices.Contains(base, j) {
+					return fmt.Errorf("model: baseline weighs feature %d, which is not a mean, std or slope", j)
+				}
+			}
 		}
 	case TechGaussian:
 		g := m.Gaussian

@@ -56,9 +56,11 @@ type Technique interface {
 }
 
 // Techniques returns the competing techniques with their default settings,
-// in a fixed order.
+// in a fixed order. The baseline comes first so that Select's margin rule
+// gives it every near-tie: a richer technique is chosen only if it clearly
+// beats the plain mean/std/slope regression.
 func Techniques() []Technique {
-	return []Technique{LogisticTechnique{}, GaussianTechnique{}, BoostedTechnique{}}
+	return []Technique{BaselineTechnique{}, LogisticTechnique{}, GaussianTechnique{}, BoostedTechnique{}}
 }
 
 // TechniqueByName returns the default technique of that name, or nil.
