@@ -15,7 +15,7 @@ import (
 // cmdSimulate writes synthetic kitchens in the window format, with
 // inventory/kitchens.csv and the ground truth:
 //
-//	budare-central simulate --out DIR [--kitchens N --machines M --types T --days D --seed S]
+//	budare-central simulate --out DIR [--kitchens N --machines M --types T --days D --seed S --scenario classic|field]
 //	budare-central simulate --config FILE ...   (straight into the [s3] bucket)
 //	budare-central simulate --mqtt tcp://HOST:PORT --kitchen K [--publish-days N]   (as the machines, over MQTT)
 func cmdSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -34,7 +34,8 @@ func cmdSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	fs.StringVar(&d.End, "end", d.End, "last simulated local day, yyyy-mm-dd")
 	fs.IntVar(&d.Phases, "phases", d.Phases, "kitchens are spread over phases 1..N")
 	fs.IntVar(&d.CooksPerDay, "cooks", d.CooksPerDay, "mean cook cycles per machine per weekday")
-	fs.Float64Var(&d.MeanDaysBetweenFailures, "mtbf", d.MeanDaysBetweenFailures, "mean days until a healthy machine starts degrading")
+	fs.Float64Var(&d.MeanDaysBetweenFailures, "mtbf", d.MeanDaysBetweenFailures, "mean days until a healthy machine starts degrading (field: mean days between failures)")
+	fs.StringVar(&d.Scenario, "scenario", simulate.ScenarioClassic, "classic (smooth drifts, the tests' data) or field (varied shapes, sudden failures, unrelated faults, glitches, changing baselines)")
 	workers := fs.Int("workers", runtime.GOMAXPROCS(0), "goroutines compressing and uploading windows")
 	typesOut := fs.String("types-file", "", "also write the simulated arepa types to this file (for train --types)")
 	broker := fs.String("mqtt", "", "instead of writing windows, publish one kitchen's records to this MQTT broker (tcp://host:port)")
@@ -74,9 +75,9 @@ func cmdSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 			return err
 		}
 	}
-	log.Info("simulated", "kitchens", len(truth.Kitchens), "days", truth.First+".."+truth.Last,
+	log.Info("simulated", "scenario", truth.Scenario, "kitchens", len(truth.Kitchens), "days", truth.First+".."+truth.Last,
 		"cooks", truth.Cooks, "failures", len(truth.Failures), "faults", truth.Faults)
-	return json.NewEncoder(stdout).Encode(map[string]any{"kitchens": len(truth.Kitchens), "first_day": truth.First,
+	return json.NewEncoder(stdout).Encode(map[string]any{"scenario": truth.Scenario, "kitchens": len(truth.Kitchens), "first_day": truth.First,
 		"last_day": truth.Last, "cooks": truth.Cooks, "failures": len(truth.Failures), "faults": truth.Faults,
 		"types": truth.Types, "ground_truth": simulate.TruthKey})
 }

@@ -44,6 +44,8 @@ type Config struct {
 	// MeanDaysBetweenFailures is a healthy machine's mean time until a
 	// degradation starts.
 	MeanDaysBetweenFailures float64
+	// Scenario is ScenarioClassic (the default) or ScenarioField.
+	Scenario string
 }
 
 // Defaults returns a small but realistic configuration.
@@ -63,6 +65,7 @@ func (c *Config) fill() error {
 	c.Phases = cmp.Or(c.Phases, d.Phases)
 	c.CooksPerDay = cmp.Or(c.CooksPerDay, d.CooksPerDay)
 	c.MeanDaysBetweenFailures = cmp.Or(c.MeanDaysBetweenFailures, d.MeanDaysBetweenFailures)
+	c.Scenario = cmp.Or(c.Scenario, ScenarioClassic)
 	switch {
 	case c.Kitchens < 1 || c.Kitchens > 100000:
 		return fmt.Errorf("simulate: kitchens %d out of range 1..100000", c.Kitchens)
@@ -80,6 +83,8 @@ func (c *Config) fill() error {
 		return fmt.Errorf("simulate: cooks per day %d out of range 1..5000", c.CooksPerDay)
 	case c.MeanDaysBetweenFailures < 1:
 		return fmt.Errorf("simulate: mean days between failures %v must be at least 1", c.MeanDaysBetweenFailures)
+	case c.Scenario != ScenarioClassic && c.Scenario != ScenarioField:
+		return fmt.Errorf("simulate: scenario %q is not %s or %s", c.Scenario, ScenarioClassic, ScenarioField)
 	}
 	if _, err := time.Parse(time.DateOnly, c.End); err != nil {
 		return fmt.Errorf("simulate: end day %q is not yyyy-mm-dd", c.End)
@@ -99,13 +104,29 @@ type Kitchen struct {
 // Failure is one degradation that ended in a failure: the ground truth the
 // trainer should learn to see coming.
 type Failure struct {
-	Kitchen  string `json:"kitchen"`
-	Machine  string `json:"machine"`
-	Mode     string `json:"mode"`  // heater, motor, bearing
-	Onset    string `json:"onset"` // first local day the metrics drift
-	Day      string `json:"day"`   // local day of the failure event
+	Kitchen string `json:"kitchen"`
+	Machine string `json:"machine"`
+	// Mode is heater, motor or bearing (field also: thermostat, latch).
+	Mode string `json:"mode"`
+	// Onset is the first local day the metrics show it (the failure day for
+	// a sudden failure; in the field scenario it may precede the first
+	// simulated day, when the machine was already degrading).
+	Onset    string `json:"onset"`
+	Day      string `json:"day"` // local day of the failure event
 	Code     string `json:"code"`
 	Repaired string `json:"repaired"` // local day of the repair (maintenance event)
+	// Shape is how it shows: drift, step, variance, spikes or sudden
+	// (classic: always drift).
+	Shape string `json:"shape"`
+	// Metrics are the metrics that show it; empty for a sudden failure.
+	Metrics []string `json:"metrics"`
+	// Precursor is false for a sudden failure: nothing to see before it.
+	Precursor bool `json:"precursor"`
+	// Lead is how many days before the failure day show it (Day - Onset).
+	Lead int `json:"lead_days"`
+	// Strength is the precursor's amplitude, 1 about the classic average
+	// (field only; below 0.4 it is hard to see in the noise).
+	Strength float64 `json:"strength,omitempty"`
 }
 
 // Truth is the ground truth of a simulation.
@@ -118,6 +139,11 @@ type Truth struct {
 	Failures []Failure `json:"failures"`
 	Faults   int       `json:"faults"`
 	Cooks    int64     `json:"cooks"`
+	Scenario string    `json:"scenario,omitempty"`
+	// Glitches are absurd single readings and Missing the metrics left out
+	// of a cook (field only).
+	Glitches int `json:"glitches,omitempty"`
+	Missing  int `json:"missing_metrics,omitempty"`
 }
 
 // Emit receives one kitchen's records of one local day, sorted by machine,
@@ -154,7 +180,10 @@ func profile(seed uint64, i int) arepaProfile {
 
 var modes = []struct {
 	name, code string
-}{{"heater", "HEATER_OPEN"}, {"motor", "MOTOR_STALL"}, {"bearing", "BEARING_SEIZED"}}
+	metrics    []string // what the drift moves, for the ground truth
+}{{"heater", "HEATER_OPEN", []string{"plate_temp_c", "cook_time_s", "energy_wh"}},
+	{"motor", "MOTOR_STALL", []string{"motor_current_a", "vibration_mm_s"}},
+	{"bearing", "BEARING_SEIZED", []string{"vibration_mm_s", "motor_current_a"}}}
 
 // machineState is one machine's hidden state across days.
 type machineState struct {
@@ -166,11 +195,12 @@ type machineState struct {
 	seq       int64
 	degrading bool
 	mode      int
-	onset     int     // day index the degradation started
-	length    int     // days from onset to failure
-	amp       float64 // how strongly this degradation shows
-	downUntil int     // day index of the repair; no cooks before
-	nextMaint int     // day index of the next routine maintenance
+	onset     int           // day index the degradation started
+	length    int           // days from onset to failure
+	amp       float64       // how strongly this degradation shows
+	downUntil int           // day index of the repair; no cooks before
+	nextMaint int           // day index of the next routine maintenance
+	field     *fieldMachine // nil in the classic scenario
 }
 
 // Generate simulates every kitchen day by day and calls emit for each
@@ -187,7 +217,7 @@ func Generate(ctx context.Context, cfg Config, emit Emit) (*Truth, error) {
 	for i := range profiles {
 		profiles[i] = profile(cfg.Seed, i)
 	}
-	truth := &Truth{Seed: cfg.Seed, First: first.Format(time.DateOnly), Last: cfg.End, Types: types}
+	truth := &Truth{Seed: cfg.Seed, First: first.Format(time.DateOnly), Last: cfg.End, Types: types, Scenario: cfg.Scenario}
 	var recs []record.Record
 	for ki := range cfg.Kitchens {
 		kr := rand.New(rand.NewPCG(cfg.Seed, uint64(ki)<<20|1))
@@ -213,6 +243,13 @@ func Generate(ctx context.Context, cfg Config, emit Emit) (*Truth, error) {
 				seq: r.Int64N(100000), downUntil: -1, nextMaint: 10 + r.IntN(30)}
 			k.Machines = append(k.Machines, ms[mi].name)
 		}
+		var fk *fieldKitchen
+		if cfg.Scenario == ScenarioField {
+			fk = newFieldKitchen(cfg.Seed, ki)
+			for mi, m := range ms {
+				m.field = newFieldMachine(cfg, ki, mi, len(menu))
+			}
+		}
 		for di := range cfg.Days {
 			if err := ctx.Err(); err != nil {
 				return nil, err
@@ -222,6 +259,10 @@ func Generate(ctx context.Context, cfg Config, emit Emit) (*Truth, error) {
 			recs = recs[:0]
 			weekend := day.Weekday() == time.Saturday || day.Weekday() == time.Sunday
 			for _, m := range ms {
+				if fk != nil {
+					recs = m.fieldDay(cfg, fk, di, dayStr, day, loc, menu, weights, types, profiles, k, truth, recs)
+					continue
+				}
 				recs = m.simulateDay(cfg, di, dayStr, day, loc, weekend, menu, weights, wsum, types, profiles, k, truth, recs)
 			}
 			slices.SortFunc(recs, func(a, b record.Record) int {
@@ -376,7 +417,8 @@ func (m *machineState) simulateDay(cfg Config, di int, dayStr string, day time.T
 		m.tempOff = r.NormFloat64() * 2
 		truth.Failures = append(truth.Failures, Failure{Kitchen: k.Name, Machine: m.name, Mode: mode.name,
 			Onset: day.AddDate(0, 0, m.onset-di).Format(time.DateOnly), Day: dayStr, Code: mode.code,
-			Repaired: day.AddDate(0, 0, m.downUntil-di).Format(time.DateOnly)})
+			Repaired: day.AddDate(0, 0, m.downUntil-di).Format(time.DateOnly),
+			Shape:    "drift", Metrics: mode.metrics, Precursor: true, Lead: m.length - 1})
 	}
 	truth.Cooks += int64(n)
 	return recs
