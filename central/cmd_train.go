@@ -163,7 +163,7 @@ func cmdTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			sh, d, *phase, k, d, *phase, sh.N)
 		return printOutcome(stdout, []*train.Outcome{out}, nil, *asJSON)
 	}
-	p := &train.Publisher{Bucket: b, Key: priv, Expiry: cfg.ReleaseExpiry.Duration, Log: log, NoCurrent: *noCurrent}
+	p := &train.Publisher{Bucket: b, Key: priv, Expiry: cfg.ReleaseExpiry.Duration, Log: log, Targets: cfg.Train.Levels, NoCurrent: *noCurrent}
 	m, err := p.Publish(ctx, []*train.Outcome{out})
 	if err != nil {
 		return fmt.Errorf("train: %w", err)
@@ -278,7 +278,7 @@ func cmdAssemble(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if err != nil {
 		return fmt.Errorf("assemble: %w", err)
 	}
-	p := &train.Publisher{Bucket: b, Key: priv, Expiry: cfg.ReleaseExpiry.Duration, Log: log, NoCurrent: *noCurrent}
+	p := &train.Publisher{Bucket: b, Key: priv, Expiry: cfg.ReleaseExpiry.Duration, Log: log, Targets: cfg.Train.Levels, NoCurrent: *noCurrent}
 	m, err := p.Publish(ctx, outs)
 	if err != nil {
 		return fmt.Errorf("assemble: %w", err)

@@ -3,6 +3,7 @@
 package config
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"os"
@@ -12,6 +13,7 @@ import (
 	"github.com/BurntSushi/toml"
 
 	"github.com/budare/budare/internal/objstore"
+	"github.com/budare/budare/internal/record"
 )
 
 // Config is budare-central's config file.
@@ -75,8 +77,41 @@ type Train struct {
 	MinMetricShare float64 `toml:"min_metric_share"`
 	// Workers is how many kitchens are read in parallel (0 = number of CPUs).
 	Workers int `toml:"workers"`
-	// Techniques restricts the competing techniques (empty = all).
+	// Techniques restricts the competing techniques (empty = all). The
+	// plain baseline always competes, listed or not.
 	Techniques []string `toml:"techniques"`
+	// Folds is how many validation weeks (rolling origin: each fold trains
+	// on the rows before its week) the technique and the thresholds are
+	// chosen on; one week is too few failures to choose stably.
+	Folds int `toml:"folds"`
+	// Failure says which events are failures, the label: [train.failure]
+	// kinds = ["failure"], codes = [] (all codes).
+	Failure record.FailureRule `toml:"failure"`
+	// Levels are the operator's targets the level thresholds are chosen
+	// from.
+	Levels Targets `toml:"levels"`
+}
+
+// Targets are what an operator asks of the morning levels; the trainer
+// picks each threshold on the machine-day risk of validation days.
+type Targets struct {
+	// ServicePrecision: service at the lowest risk whose share of
+	// machine-days followed by a failure is at least this.
+	ServicePrecision float64 `toml:"service_precision"`
+	// StopPrecision: the same for stop, higher.
+	StopPrecision float64 `toml:"stop_precision"`
+	// InspectFalseAlarms: inspect at the lowest risk with at most this many
+	// false alarms (inspect or above, no failure followed) per 100
+	// machine-days.
+	InspectFalseAlarms float64 `toml:"inspect_false_alarms_per_100"`
+}
+
+// OrDefault fills the targets left at zero with the defaults.
+func (tg Targets) OrDefault() Targets {
+	tg.ServicePrecision = cmp.Or(tg.ServicePrecision, DefaultServicePrecision)
+	tg.StopPrecision = cmp.Or(tg.StopPrecision, DefaultStopPrecision)
+	tg.InspectFalseAlarms = cmp.Or(tg.InspectFalseAlarms, DefaultInspectFalseAlarms)
+	return tg
 }
 
 // Defaults.
@@ -88,6 +123,11 @@ const (
 	DefaultMetric         = "pr_auc"
 	DefaultMargin         = 0.01
 	DefaultMinMetricShare = 0.5
+	DefaultFolds          = 2
+	// Level targets.
+	DefaultServicePrecision   = 0.8
+	DefaultStopPrecision      = 0.95
+	DefaultInspectFalseAlarms = 5.0
 	DefaultReleaseExpiry  = 30 * 24 * time.Hour
 )
 
@@ -188,6 +228,24 @@ func (c *Config) fill() error {
 	if t.MinMetricShare == 0 {
 		t.MinMetricShare = DefaultMinMetricShare
 	}
+	def(&t.Folds, DefaultFolds)
+	t.Failure = t.Failure.OrDefault()
+	t.Levels = t.Levels.OrDefault()
+	lv := &t.Levels
+	if !(lv.ServicePrecision > 0 && lv.ServicePrecision <= 1 && lv.StopPrecision > 0 && lv.StopPrecision <= 1) {
+		ps = append(ps, fmt.Sprintf("train.levels: service_precision %v and stop_precision %v must be in (0, 1]", lv.ServicePrecision, lv.StopPrecision))
+	}
+	if lv.InspectFalseAlarms <= 0 || lv.InspectFalseAlarms > 100 {
+		ps = append(ps, fmt.Sprintf("train.levels.inspect_false_alarms_per_100 %v: want (0, 100]", lv.InspectFalseAlarms))
+	}
+	if t.Folds < 1 || t.Folds > 12 {
+		ps = append(ps, fmt.Sprintf("train.folds %d: want 1..12", t.Folds))
+	}
+	for _, k := range t.Failure.Kinds {
+		if k == "" {
+			ps = append(ps, "train.failure.kinds: an empty kind")
+		}
+	}
 	switch t.Metric {
 	case "pr_auc", "roc_auc", "f1":
 	default:
@@ -202,7 +260,7 @@ func (c *Config) fill() error {
 	// Rows need a 7-day window before them and H days after them; the
 	// three slices need at least a few days each, with H-1 days purged
 	// between them.
-	minSpan := 7 + 2*t.HorizonDays + t.HoldoutDays + t.ValidationDays + 3
+	minSpan := 7 + 3*t.HorizonDays + t.HoldoutDays + t.Folds*t.ValidationDays
 	if t.SpanDays < minSpan || t.SpanDays > 3660 {
 		ps = append(ps, fmt.Sprintf("train.span_days %d: want %d..3660 with these horizon/holdout/validation days", t.SpanDays, minSpan))
 	}

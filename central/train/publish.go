@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/budare/budare/central/config"
 	"github.com/budare/budare/internal/release"
 )
 
@@ -27,6 +28,8 @@ type Publisher struct {
 	// NoCurrent publishes the release without making it current (promote
 	// it later).
 	NoCurrent bool
+	// Targets are the operator's level targets (zero: the defaults).
+	Targets config.Targets
 }
 
 func (p *Publisher) now() time.Time {
@@ -102,6 +105,18 @@ func (p *Publisher) Publish(ctx context.Context, outs []*Outcome) (*release.Mani
 	now := p.now()
 	m := &release.Manifest{V: release.Version, Release: n, Created: now, Expires: now.Add(p.Expiry),
 		Phase: outs[0].Phase, Models: map[string]release.Entry{}}
+	// Levels are chosen on every type's shipped model at once: the
+	// machine-day risk combines them. With nothing to calibrate on (no
+	// failure in the validation days) the current release's levels stay.
+	levels, levelsCard := ChooseLevels(results, p.Targets.OrDefault())
+	if levels == nil {
+		if _, cur, err := Current(ctx, p.Bucket, nil); err == nil && cur != nil && cur.Levels != nil {
+			levels = cur.Levels
+			levelsCard.Note = "no failure in the validation days; the current release's thresholds stay"
+			levelsCard.Service.Threshold, levelsCard.Stop.Threshold, levelsCard.Inspect.Threshold = levels.Service, levels.Stop, levels.Inspect
+		}
+	}
+	m.Levels = levels
 	var fresh, kept []string
 	for _, r := range results {
 		var e release.Entry
@@ -132,6 +147,7 @@ func (p *Publisher) Publish(ctx context.Context, outs []*Outcome) (*release.Mani
 		}
 		if r.Card != nil {
 			r.Card.Release = n
+			r.Card.Levels = levelsCard
 			cb, err := json.MarshalIndent(r.Card, "", " ")
 			if err != nil {
 				return nil, fmt.Errorf("card %s: %w", r.Arepa, err)
@@ -149,7 +165,11 @@ func (p *Publisher) Publish(ctx context.Context, outs []*Outcome) (*release.Mani
 	if err := p.sign(ctx, m); err != nil {
 		return nil, err
 	}
-	p.log().Info("published release", "release", n, "new", fresh, "kept", kept, "current", !p.NoCurrent)
+	attrs := []any{"release", n, "new", fresh, "kept", kept, "current", !p.NoCurrent}
+	if levels != nil {
+		attrs = append(attrs, "inspect", levels.Inspect, "service", levels.Service, "stop", levels.Stop)
+	}
+	p.log().Info("published release", attrs...)
 	return m, nil
 }
 
@@ -207,7 +227,7 @@ func (p *Publisher) Rollback(ctx context.Context, n int64) (*release.Manifest, e
 	}
 	now := p.now()
 	m := &release.Manifest{V: release.Version, Release: next, Created: now, Expires: now.Add(p.Expiry),
-		Phase: old.Phase, Note: fmt.Sprintf("rollback to release %d", n), Models: old.Models}
+		Phase: old.Phase, Note: fmt.Sprintf("rollback to release %d", n), Models: old.Models, Levels: old.Levels}
 	if err := p.sign(ctx, m); err != nil {
 		return nil, err
 	}

@@ -29,23 +29,35 @@ type Span struct {
 	TrainFrom, TrainTo     int
 	ValidFrom, ValidTo     int
 	HoldoutFrom, HoldoutTo int
+	// Folds split ValidFrom..ValidTo into weeks, latest first.
+	Folds []Fold
 	// skipOthers: this run trains only some types (a shard), so cook lines
 	// of other types are recognised and skipped before decoding.
 	skipOthers bool
+	// failure says which events label a row (the zero rule: kind failure).
+	failure record.FailureRule
 }
 
 // Day returns the date of day index i.
 func (s *Span) Day(i int) string { return s.days[i] }
 
+// Fold is one week of rolling-origin validation: its models are fitted on
+// the row days TrainFrom..TrainTo and judged on ValidFrom..ValidTo.
+type Fold struct {
+	TrainTo, ValidFrom, ValidTo int
+}
+
 // NewSpan lays out the span for run date date (yyyy-mm-dd): spanDays days
 // of windows ending the day before, rows on every day with a full window
 // before it and a full horizon after it, split by time into train,
-// validation and holdout (the latest days).
-func NewSpan(date string, spanDays, window, horizon, validDays, holdoutDays int) (*Span, error) {
+// validation (folds weeks of validDays, the rolling origin) and holdout
+// (the latest days).
+func NewSpan(date string, spanDays, window, horizon, validDays, holdoutDays, folds int) (*Span, error) {
 	d, err := time.Parse(time.DateOnly, date)
 	if err != nil {
 		return nil, fmt.Errorf("date %q is not yyyy-mm-dd", date)
 	}
+	folds = max(folds, 1)
 	s := &Span{Window: window, Horizon: horizon}
 	for i := spanDays; i >= 1; i-- {
 		s.days = append(s.days, d.AddDate(0, 0, -i).Format(time.DateOnly))
@@ -55,12 +67,19 @@ func NewSpan(date string, spanDays, window, horizon, validDays, holdoutDays int)
 	s.HoldoutTo = lastRow
 	s.HoldoutFrom = lastRow - holdoutDays + 1
 	s.ValidTo = s.HoldoutFrom - horizon
-	s.ValidFrom = s.ValidTo - validDays + 1
+	s.ValidFrom = s.ValidTo - folds*validDays + 1
 	s.TrainTo = s.ValidFrom - horizon
 	s.TrainFrom = window
 	if s.TrainTo-s.TrainFrom < 2 {
-		return nil, fmt.Errorf("span of %d days is too short for a %d-day window, %d-day horizon, %d validation and %d holdout days",
-			spanDays, window, horizon, validDays, holdoutDays)
+		return nil, fmt.Errorf("span of %d days is too short for a %d-day window, %d-day horizon, %d validation weeks of %d days and %d holdout days (want at least %d days)",
+			spanDays, window, horizon, folds, validDays, holdoutDays, window+3*horizon+holdoutDays+folds*validDays)
+	}
+	// Latest fold first; each trains on every row day whose labels end
+	// before its own first validation day.
+	for f := range folds {
+		to := s.ValidTo - f*validDays
+		from := to - validDays + 1
+		s.Folds = append(s.Folds, Fold{TrainTo: from - horizon, ValidFrom: from, ValidTo: to})
 	}
 	return s, nil
 }
@@ -89,10 +108,12 @@ func (s *Span) sliceOf(day int) int {
 type rowSet struct {
 	dim, champDim int
 	x             []float64 // dim per row
-	// champ holds, for each holdout row in row order, its vector under the
-	// champion's own Spec (champDim each), when the champion has one.
-	champ   []float64
-	day     []int32
+	// champ holds, for each row judged (validation and holdout) in row
+	// order, its vector under the champion's own Spec (champDim each), when
+	// the champion has one; champRow[i] is row i's offset in vectors, or -1.
+	champ    []float64
+	champRow []int32
+	day      []int32
 	y       []bool
 	machine []string // kitchen/machine, for tests and diagnostics
 }
@@ -115,6 +136,13 @@ func newRowSets(specs, champ map[string]*features.Spec) map[string]*rowSet {
 
 func (r *rowSet) append(o *rowSet) {
 	r.x = append(r.x, o.x...)
+	base := int32(len(r.champ) / max(r.champDim, 1))
+	for _, c := range o.champRow {
+		if c >= 0 {
+			c += base
+		}
+		r.champRow = append(r.champRow, c)
+	}
 	r.champ = append(r.champ, o.champ...)
 	r.day = append(r.day, o.day...)
 	r.y = append(r.y, o.y...)
@@ -331,7 +359,7 @@ func kitchenRows(ctx context.Context, b Bucket, k Kitchen, span *Span, specs, ch
 			for j := d; j < d+span.Horizon; j++ {
 				if md := ring[j%keep][m]; md != nil {
 					for ei := range md.events {
-						label = label || md.events[ei].IsFailure()
+						label = label || span.failure.Match(&md.events[ei])
 					}
 				}
 			}
@@ -362,10 +390,13 @@ func kitchenRows(ctx context.Context, b Bucket, k Kitchen, span *Span, specs, ch
 				rs.day = append(rs.day, int32(d))
 				rs.y = append(rs.y, label)
 				rs.machine = append(rs.machine, k.Name+"/"+m)
-				if c := champ[a]; c != nil && sl == SliceHoldout {
+				if c := champ[a]; c != nil && sl != SliceTrain {
+					rs.champRow = append(rs.champRow, int32(len(rs.champ)/rs.champDim))
 					cv := make([]float64, c.Len())
 					c.ComputeInto(cv, win)
 					rs.champ = append(rs.champ, cv...)
+				} else if champ[a] != nil {
+					rs.champRow = append(rs.champRow, -1)
 				}
 			}
 		}

@@ -22,6 +22,7 @@ import (
 	"github.com/budare/budare/central/config"
 	"github.com/budare/budare/internal/features"
 	"github.com/budare/budare/internal/model"
+	"github.com/budare/budare/internal/record"
 	"github.com/budare/budare/internal/release"
 )
 
@@ -35,7 +36,8 @@ type Options struct {
 	Date  string
 	Shard Shard // zero value: one shard
 	Train config.Train
-	// Techniques compete; nil means model.Techniques().
+	// Techniques compete exactly as given (tests); nil means the config's
+	// list or model.Techniques(), always with the plain baseline.
 	Techniques []model.Technique
 	// Public verifies the current release before its models are trusted as
 	// champions; nil skips the check (tests only).
@@ -63,6 +65,19 @@ type Result struct {
 	Champion *release.Entry `json:"champion,omitempty"`
 	Card     *Card          `json:"card,omitempty"`
 	Warning  string         `json:"warning,omitempty"`
+	// Calibration holds the risk the shipped model (new or kept) gives every
+	// validation and holdout row, out of sample where it can be: the
+	// publisher combines them per machine-day, as the agent does, and
+	// chooses the level thresholds on that.
+	Calibration []ScoredRow `json:"calibration,omitempty"`
+}
+
+// ScoredRow is one row's risk under a type's shipped model.
+type ScoredRow struct {
+	Machine string  `json:"m"` // kitchen/machine
+	Day     string  `json:"d"`
+	Risk    float64 `json:"r"`
+	Label   bool    `json:"y,omitempty"`
 }
 
 // Outcome is what Run returns for its shard.
@@ -101,13 +116,25 @@ type Card struct {
 	Kitchens    []string        `json:"kitchens"`
 	Slices      map[string]Part `json:"slices"` // train, validation, holdout
 	Features    []string        `json:"features"`
-	Candidates  []CandidateCard `json:"candidates"`
+	// Failure is the rule that made the labels: which event kinds (and
+	// codes) count as a failure.
+	Failure record.FailureRule `json:"failure"`
+	// Folds are the rolling-origin validation weeks, latest first.
+	Folds      []Part          `json:"folds,omitempty"`
+	Candidates []CandidateCard `json:"candidates"`
+	// Baseline is the plain baseline technique every candidate is compared
+	// with (each candidate's BaselineGain).
+	Baseline    string          `json:"baseline,omitempty"`
 	Chosen      string          `json:"chosen"`
 	Threshold   float64         `json:"threshold"`
 	Champion    *ChampionCard   `json:"champion,omitempty"`
 	Metric      string          `json:"metric"`
 	Margin      float64         `json:"margin"`
 	Decision    string          `json:"decision"`
+	// Levels are the release's level thresholds on the machine-day risk,
+	// with how each did on the validation days (filled by the publisher:
+	// they depend on every type's model).
+	Levels *LevelsCard `json:"levels,omitempty"`
 }
 
 // Part is one time slice of the rows.
@@ -122,9 +149,18 @@ type Part struct {
 // CandidateCard is one technique's result.
 type CandidateCard struct {
 	Technique  string         `json:"technique"`
-	Validation *model.Metrics `json:"validation,omitempty"`
+	Validation *model.Metrics `json:"validation,omitempty"` // pooled over the folds
 	Holdout    *model.Metrics `json:"holdout,omitempty"`
-	Error      string         `json:"error,omitempty"`
+	// BaselineGain is how much the candidate's metric beats the plain
+	// baseline's, on validation and on the holdout.
+	BaselineGain *Gain  `json:"baseline_gain,omitempty"`
+	Error        string `json:"error,omitempty"`
+}
+
+// Gain is a difference of the compared metric.
+type Gain struct {
+	Validation float64 `json:"validation"`
+	Holdout    float64 `json:"holdout"`
 }
 
 // ChampionCard is the current model judged on the same holdout.
@@ -152,10 +188,11 @@ func Run(ctx context.Context, o Options) (*Outcome, error) {
 		o.Shard = Shard{0, 1}
 	}
 	t := o.Train
-	span, err := NewSpan(o.Date, t.SpanDays, features.DefaultWindowDays, t.HorizonDays, t.ValidationDays, t.HoldoutDays)
+	span, err := NewSpan(o.Date, t.SpanDays, features.DefaultWindowDays, t.HorizonDays, t.ValidationDays, t.HoldoutDays, t.Folds)
 	if err != nil {
 		return nil, err
 	}
+	span.failure = t.Failure
 	techs := o.Techniques
 	if techs == nil {
 		techs = model.Techniques()
@@ -169,6 +206,7 @@ func Run(ctx context.Context, o Options) (*Outcome, error) {
 				techs = append(techs, tc)
 			}
 		}
+		techs = withBaseline(techs)
 	}
 	span.skipOthers = o.Shard.N > 1
 	mine := o.Shard.Pick(o.Types)
@@ -382,26 +420,28 @@ func LoadManifest(ctx context.Context, b Bucket, n int64, pub ed25519.PublicKey)
 	return m, nil
 }
 
-// dataset cuts one slice out of a row set.
-func dataset(spec *features.Spec, rs *rowSet, span *Span, slice int) model.Dataset {
+// dataset cuts the rows whose day is in [from, to] out of a row set.
+func dataset(spec *features.Spec, rs *rowSet, from, to int) (model.Dataset, []int) {
 	d := model.Dataset{Spec: *spec}
+	var idx []int
 	for i := range rs.n() {
-		if span.sliceOf(int(rs.day[i])) == slice {
+		if day := int(rs.day[i]); day >= from && day <= to {
 			d.X = append(d.X, rs.x[i*rs.dim:(i+1)*rs.dim:(i+1)*rs.dim])
 			d.Y = append(d.Y, rs.y[i])
+			idx = append(idx, i)
 		}
 	}
-	return d
+	return d, idx
 }
 
-// champX returns the holdout rows under the champion's Spec.
-func champX(rs *rowSet) [][]float64 {
-	n := len(rs.champ) / max(rs.champDim, 1)
-	out := make([][]float64, n)
-	for i := range out {
-		out[i] = rs.champ[i*rs.champDim : (i+1)*rs.champDim]
+// champVec returns row i's vector under the champion's own Spec, or nil
+// when it was not computed.
+func champVec(rs *rowSet, i int) []float64 {
+	if i >= len(rs.champRow) || rs.champRow[i] < 0 {
+		return nil
 	}
-	return out
+	c := int(rs.champRow[i])
+	return rs.champ[c*rs.champDim : (c+1)*rs.champDim]
 }
 
 func part(span *Span, from, to int, d model.Dataset) Part {
@@ -412,6 +452,117 @@ func part(span *Span, from, to int, d model.Dataset) Part {
 	return p
 }
 
+// withBaseline puts the plain baseline first among techs when it is not
+// there: every run compares with it, and listed first it wins near-ties.
+func withBaseline(techs []model.Technique) []model.Technique {
+	b := model.TechniqueByName(baselineName)
+	if b == nil {
+		return techs
+	}
+	for _, t := range techs {
+		if t.Name() == baselineName {
+			return techs
+		}
+	}
+	return append([]model.Technique{b}, techs...)
+}
+
+// baselineName is the plain baseline's technique: logistic regression on
+// each metric's 7-day mean, spread and slope.
+const baselineName = "baseline"
+
+// fitted is one technique's results: its fold models' pooled validation
+// scores and the final model fitted on every row before the holdout.
+type fitted struct {
+	tech   string
+	valid  []float64 // aligned with the pooled validation rows
+	final  *model.Model
+	err    error
+	vm, hm model.Metrics
+}
+
+// fitAll fits every technique on every fold and on the final training rows,
+// GOMAXPROCS fits at a time. Results do not depend on scheduling.
+func fitAll(ctx context.Context, techs []model.Technique, folds []foldData, final model.Dataset) []*fitted {
+	out := make([]*fitted, len(techs))
+	foldModels := make([][]*model.Model, len(techs))
+	for i, t := range techs {
+		out[i] = &fitted{tech: t.Name()}
+		foldModels[i] = make([]*model.Model, len(folds))
+	}
+	type job struct{ t, f int } // f == len(folds): the final fit
+	jobs := make(chan job)
+	errs := make([][]error, len(techs))
+	for i := range errs {
+		errs[i] = make([]error, len(folds)+1)
+	}
+	var wg sync.WaitGroup
+	for range runtime.GOMAXPROCS(0) {
+		wg.Go(func() {
+			for j := range jobs {
+				d := final
+				if j.f < len(folds) {
+					d = folds[j.f].train
+				}
+				m, err := techs[j.t].Fit(ctx, d)
+				errs[j.t][j.f] = err
+				if j.f < len(folds) {
+					foldModels[j.t][j.f] = m
+				} else {
+					out[j.t].final = m
+				}
+			}
+		})
+	}
+	for t := range techs {
+		for f := range len(folds) + 1 {
+			jobs <- job{t, f}
+		}
+	}
+	close(jobs)
+	wg.Wait()
+	for t, ft := range out {
+		for _, err := range errs[t] {
+			if err != nil && ft.err == nil {
+				ft.err = err
+			}
+		}
+		if ft.err != nil {
+			continue
+		}
+		for f, fd := range folds {
+			ft.valid = append(ft.valid, foldModels[t][f].ScoreAll(fd.valid.X)...)
+		}
+	}
+	return out
+}
+
+// foldData is one fold's rows.
+type foldData struct {
+	train, valid model.Dataset
+	validIdx     []int // row indexes of valid
+	part         Part
+}
+
+// better reports whether a (listed later) beats b on pooled validation: the
+// compared metric higher by more than model.SelectMargin, or, within it,
+// ROC-AUC higher by more than it. Near-ties go to the earlier, simpler
+// technique.
+func better(a, b model.Metrics, metric string) bool {
+	pa, pb := orZero(metricOf(a, metric)), orZero(metricOf(b, metric))
+	if math.Abs(pa-pb) > model.SelectMargin {
+		return pa > pb
+	}
+	return orZero(a.ROCAUC) > orZero(b.ROCAUC)+model.SelectMargin
+}
+
+func orZero(x float64) float64 {
+	if math.IsNaN(x) {
+		return 0
+	}
+	return x
+}
+
 func trainType(ctx context.Context, a string, o Options, span *Span, kitchens []Kitchen, spec, champSpec *features.Spec,
 	rs *rowSet, champ *champion, techs []model.Technique, log *slog.Logger) Result {
 	t := o.Train
@@ -420,11 +571,12 @@ func trainType(ctx context.Context, a string, o Options, span *Span, kitchens []
 		e := champ.entry
 		res.Champion = &e
 	}
-	trainD := dataset(spec, rs, span, SliceTrain)
-	validD := dataset(spec, rs, span, SliceValid)
-	holdD := dataset(spec, rs, span, SliceHoldout)
+	trainD, _ := dataset(spec, rs, span.TrainFrom, span.TrainTo)
+	validD, _ := dataset(spec, rs, span.ValidFrom, span.ValidTo)
+	finalD, _ := dataset(spec, rs, span.TrainFrom, span.ValidTo)
+	holdD, holdIdx := dataset(spec, rs, span.HoldoutFrom, span.HoldoutTo)
 	card := &Card{V: 1, Arepa: a, Date: o.Date, Phase: o.Phase, SpanFirst: span.First, SpanLast: span.Last,
-		HorizonDays: span.Horizon, Features: spec.Names(), Metric: t.Metric, Margin: t.Margin,
+		HorizonDays: span.Horizon, Features: spec.Names(), Metric: t.Metric, Margin: t.Margin, Failure: span.failure.OrDefault(),
 		Slices: map[string]Part{
 			"train":      part(span, span.TrainFrom, span.TrainTo, trainD),
 			"validation": part(span, span.ValidFrom, span.ValidTo, validD),
@@ -445,32 +597,101 @@ func trainType(ctx context.Context, a string, o Options, span *Span, kitchens []
 		log.Warn("no new model", "arepa", a, "reason", why)
 		return res
 	}
+	// Folds whose training rows hold no failure cannot fit a model; they
+	// are left out (the card shows which were used).
+	var folds []foldData
+	for _, f := range span.Folds {
+		tr, _ := dataset(spec, rs, span.TrainFrom, f.TrainTo)
+		va, vi := dataset(spec, rs, f.ValidFrom, f.ValidTo)
+		if tr.Positives() == 0 || len(va.Y) == 0 {
+			continue
+		}
+		folds = append(folds, foldData{train: tr, valid: va, validIdx: vi, part: part(span, f.ValidFrom, f.ValidTo, va)})
+	}
+	pooledY := []bool{}
+	var pooledIdx []int
+	for _, f := range folds {
+		card.Folds = append(card.Folds, f.part)
+		pooledY = append(pooledY, f.valid.Y...)
+		pooledIdx = append(pooledIdx, f.validIdx...)
+	}
+	validPos := 0
+	for _, y := range pooledY {
+		if y {
+			validPos++
+		}
+	}
 	switch {
 	case rs.n() == 0:
 		return noData("listed type has no data in the span")
 	case len(trainD.Y) == 0 || len(validD.Y) == 0 || len(holdD.Y) == 0:
 		return noData(fmt.Sprintf("too little data: %d train, %d validation, %d holdout rows", len(trainD.Y), len(validD.Y), len(holdD.Y)))
-	case trainD.Positives() == 0 || validD.Positives() == 0:
+	case len(folds) == 0 || validPos == 0:
 		return noData(fmt.Sprintf("no failures to learn from: %d in train, %d in validation", trainD.Positives(), validD.Positives()))
 	}
-	cands, best, err := model.Select(ctx, techs, trainD, validD)
-	if err != nil {
-		return noData("every technique failed: " + err.Error())
+	fits := fitAll(ctx, techs, folds, finalD)
+	if ctx.Err() != nil {
+		return res
 	}
-	for _, c := range cands {
-		cc := CandidateCard{Technique: c.Technique, Error: c.Err}
-		if c.Model != nil {
-			v := c.Valid
-			h := model.Evaluate(c.Model.ScoreAll(holdD.X), holdD.Y, c.Model.Threshold)
-			cc.Validation, cc.Holdout = &v, &h
+	best, base := -1, -1
+	for i, f := range fits {
+		cc := CandidateCard{Technique: f.tech}
+		if f.err != nil {
+			cc.Error = f.err.Error()
+			card.Candidates = append(card.Candidates, cc)
+			continue
 		}
+		f.final.Threshold = model.ChooseThreshold(f.valid, pooledY)
+		f.vm = model.Evaluate(f.valid, pooledY, f.final.Threshold)
+		f.hm = model.Evaluate(f.final.ScoreAll(holdD.X), holdD.Y, f.final.Threshold)
+		cc.Validation, cc.Holdout = &f.vm, &f.hm
 		card.Candidates = append(card.Candidates, cc)
+		if f.tech == baselineName {
+			base = i
+		}
+		if best < 0 || better(f.vm, fits[best].vm, t.Metric) {
+			best = i
+		}
 	}
-	ch := cands[best].Model
+	if best < 0 {
+		return noData("every technique failed: " + fits[0].err.Error())
+	}
+	guard := ""
+	if base >= 0 {
+		card.Baseline = baselineName
+		bv, bh := metricOf(fits[base].vm, t.Metric), metricOf(fits[base].hm, t.Metric)
+		for i, f := range fits {
+			if f.err == nil {
+				card.Candidates[i].BaselineGain = &Gain{Validation: metricOf(f.vm, t.Metric) - bv, Holdout: metricOf(f.hm, t.Metric) - bh}
+			}
+		}
+		// No release ships a model that does worse than the plain baseline
+		// on the holdout, whatever validation said.
+		if best != base && metricOf(fits[best].hm, t.Metric) < bh {
+			guard = fmt.Sprintf("; %s won validation but scored below the baseline on the holdout (%s %.4f < %.4f), so the baseline ships",
+				fits[best].tech, t.Metric, metricOf(fits[best].hm, t.Metric), bh)
+			best = base
+		}
+	}
+	chosen := fits[best]
+	ch := chosen.final
 	ch.Arepa = a
-	chHold := *card.Candidates[best].Holdout
-	card.Chosen, card.Threshold = cands[best].Technique, ch.Threshold
+	chHold := chosen.hm
+	card.Chosen, card.Threshold = chosen.tech, ch.Threshold
 	res.Technique = ch.Technique
+	// The challenger's out-of-sample risks: its fold models' on the
+	// validation weeks, the final model's on the holdout.
+	calib := make([]ScoredRow, 0, len(pooledIdx)+len(holdIdx))
+	row := func(i int, risk float64) ScoredRow {
+		return ScoredRow{Machine: rs.machine[i], Day: span.Day(int(rs.day[i])), Risk: risk, Label: rs.y[i]}
+	}
+	for k, i := range pooledIdx {
+		calib = append(calib, row(i, chosen.valid[k]))
+	}
+	holdScores := ch.ScoreAll(holdD.X)
+	for k, i := range holdIdx {
+		calib = append(calib, row(i, holdScores[k]))
+	}
 
 	newWins := true
 	switch {
@@ -481,11 +702,21 @@ func trainType(ctx context.Context, a string, o Options, span *Span, kitchens []
 		card.Decision = "the current model could not be loaded, the challenger replaces it"
 		log.Warn("champion unusable", "arepa", a, "err", champ.err)
 	default:
-		X := holdD.X
-		if champSpec != nil {
-			X = champX(rs)
+		// The champion's risks on the same rows, under its own Spec.
+		scoreRow := func(i int) float64 {
+			if champSpec == nil {
+				return champ.model.Score(rs.x[i*rs.dim : (i+1)*rs.dim])
+			}
+			if v := champVec(rs, i); v != nil {
+				return champ.model.Score(v)
+			}
+			return math.NaN()
 		}
-		h := model.Evaluate(champ.model.ScoreAll(X), holdD.Y, champ.model.Threshold)
+		hs := make([]float64, len(holdIdx))
+		for k, i := range holdIdx {
+			hs[k] = scoreRow(i)
+		}
+		h := model.Evaluate(hs, holdD.Y, champ.model.Threshold)
 		card.Champion = &ChampionCard{Release: champ.entry.Trained, Technique: champ.model.Technique, Holdout: &h}
 		cv, chv := metricOf(h, t.Metric), metricOf(chHold, t.Metric)
 		switch {
@@ -498,7 +729,20 @@ func trainType(ctx context.Context, a string, o Options, span *Span, kitchens []
 			newWins = false
 			card.Decision = fmt.Sprintf("challenger %s %s %.4f does not beat the current %.4f by %.4f; the current model stays", ch.Technique, t.Metric, chv, cv, t.Margin)
 		}
+		if !newWins {
+			// A kept champion's risks on the validation weeks may be in
+			// sample (it was trained on older rows that can overlap them);
+			// its holdout rows are never.
+			calib = calib[:0]
+			for _, i := range append(append([]int{}, pooledIdx...), holdIdx...) {
+				if r := scoreRow(i); !math.IsNaN(r) {
+					calib = append(calib, row(i, r))
+				}
+			}
+		}
 	}
+	card.Decision += guard
+	res.Calibration = calib
 	log.Info("trained", "arepa", a, "rows", rs.n(), "chosen", ch.Technique, t.Metric, metricOf(chHold, t.Metric), "decision", card.Decision)
 	if !newWins {
 		res.Status = StatusKept

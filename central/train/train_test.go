@@ -129,7 +129,7 @@ func (invert) Fit(ctx context.Context, d model.Dataset) (*model.Model, error) {
 // labels end before the next slice's first row day, holdout last.
 func TestSpanSlices(t *testing.T) {
 	for _, h := range []int{1, 3, 5} {
-		s, err := NewSpan(runDate, 40, 7, h, 5, 6)
+		s, err := NewSpan(runDate, 40, 7, h, 5, 6, 1)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -149,7 +149,7 @@ func TestSpanSlices(t *testing.T) {
 			t.Fatalf("slice lengths wrong: %+v", s)
 		}
 	}
-	if _, err := NewSpan(runDate, 15, 7, 3, 5, 5); err == nil {
+	if _, err := NewSpan(runDate, 15, 7, 3, 5, 5, 1); err == nil {
 		t.Fatal("a 15-day span cannot hold train, validation and holdout rows")
 	}
 }
@@ -161,7 +161,7 @@ func TestSpanSlices(t *testing.T) {
 func TestNoLeakage(t *testing.T) {
 	ctx := context.Background()
 	b := Dir(t.TempDir())
-	span, err := NewSpan(runDate, 30, 7, 3, 5, 5)
+	span, err := NewSpan(runDate, 30, 7, 3, 5, 5, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
