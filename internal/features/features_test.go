@@ -1,6 +1,8 @@
 package features
 
 import (
+	"encoding/json"
+	"fmt"
 	"math"
 	"slices"
 	"strings"
@@ -193,7 +195,15 @@ func TestCollectTimeZone(t *testing.T) {
 
 // Series must give exactly what Compute gives for every window.
 func TestSeriesEqualsCompute(t *testing.T) {
-	spec := Spec{Metrics: []string{"temp", "vib"}, WindowDays: 5, MinDays: 2}
+	for _, set := range []int{0, Set1, Set2} {
+		t.Run(fmt.Sprint("set", set), func(t *testing.T) {
+			seriesEqualsCompute(t, Spec{Metrics: []string{"temp", "vib"}, WindowDays: 5, MinDays: 2, Set: set})
+		})
+	}
+}
+
+func seriesEqualsCompute(t *testing.T, spec Spec) {
+	t.Helper()
 	var all [][]record.Record
 	for d := range 17 {
 		var recs []record.Record
@@ -202,6 +212,9 @@ func TestSeriesEqualsCompute(t *testing.T) {
 		}
 		if d%6 == 0 {
 			recs = append(recs, event(d, record.KindMaintenance))
+		}
+		if d%5 == 1 {
+			recs = append(recs, event(d, record.KindFault))
 		}
 		all = append(all, recs)
 	}
@@ -243,6 +256,10 @@ func TestSpecValidate(t *testing.T) {
 		{Spec{Metrics: []string{""}}, false},
 		{Spec{WindowDays: -1}, false},
 		{Spec{MinDays: -1}, false},
+		{Spec{Set: 1}, true},
+		{Spec{Set: 2}, true},
+		{Spec{Set: -1}, false},
+		{Spec{Set: 3}, false},
 	}
 	for _, tc := range tests {
 		if err := tc.spec.Validate(); (err == nil) != tc.ok {
@@ -295,7 +312,263 @@ func TestDescribe(t *testing.T) {
 			t.Errorf("Describe(%s) = %q", names[i], s)
 		}
 	}
+	// Set 2: every name is described, NaN z features included.
+	s2 := spec
+	s2.Set = Set2
+	names2 := s2.Names()
+	vec2 := make([]float64, s2.Len())
+	copy(vec2, vec)
+	vec2[slices.Index(names2, "vibration_mm_s:z_trend")] = 2.5
+	vec2[slices.Index(names2, "vibration_mm_s:spread_ratio")] = math.NaN()
+	vec2[slices.Index(names2, FeatDaysSinceFault)] = 8
+	for i := range names2 {
+		if s := s2.Describe(vec2, nil, i); s == "" || strings.Contains(s, "%!") {
+			t.Errorf("set 2: Describe(%s) = %q", names2[i], s)
+		}
+	}
+	tests2 := map[string]string{
+		"vibration_mm_s:z_trend":      "vibration_mm_s drift +2.5× its own noise over 7 days",
+		"vibration_mm_s:spread_ratio": "vibration_mm_s too few readings to compare with its own noise",
+		FeatDaysSinceFault:            "no fault in the last 7 days",
+		"vibration_mm_s:slope":        "vibration_mm_s trend +38% over 7 days",
+	}
+	for name, want := range tests2 {
+		if got := s2.Describe(vec2, nil, slices.Index(names2, name)); got != want {
+			t.Errorf("set 2: Describe(%s) = %q, want %q", name, got, want)
+		}
+	}
 	if spec.Describe(vec, ref, -1) != "" || spec.Describe(vec[:1], ref, 0) != "" {
 		t.Error("Describe accepted a bad index or vector")
+	}
+}
+
+// vals builds one day's cook records of metric vib with these values.
+func vals(day int, vs ...float64) []record.Record {
+	out := make([]record.Record, len(vs))
+	for i, v := range vs {
+		out[i] = cook(day, "a", map[string]float64{"vib": v})
+	}
+	return out
+}
+
+// TestComputeSet2 checks the machine-relative features against values
+// worked out by hand in the comments.
+func TestComputeSet2(t *testing.T) {
+	spec := Spec{Metrics: []string{"temp", "vib"}, WindowDays: 4, MinDays: 1, Set: Set2}
+	nan := math.NaN()
+	tests := []struct {
+		name   string
+		w      Window
+		expect map[string]float64 // NaN means the feature must be NaN
+	}{
+		{
+			// Daily means 2, 3, 4, 6; within-day squared deviations 2, 2, 2,
+			// 8 on 1 degree of freedom each: s_w = sqrt(14/4). Slope of the
+			// daily means on days 0..3 is 6.5/5 = 1.3. Window mean 30/8.
+			name: "rising level and spread, fault on day 1",
+			w: days(4, map[int][]record.Record{
+				0: vals(0, 1, 3),
+				1: append(vals(1, 2, 4), event(1, record.KindFault)),
+				2: vals(2, 3, 5),
+				3: vals(3, 4, 8),
+			}),
+			expect: map[string]float64{
+				"vib:z_last":       (6 - 3) / math.Sqrt(3.5),
+				"vib:z_trend":      1.3 * 3 / math.Sqrt(3.5),
+				"vib:spread_ratio": math.Log(math.Sqrt(10.0/2) / math.Sqrt(4.0/2)),
+				"vib:z_peak":       (8 - 30.0/8) / math.Sqrt(3.5),
+				"vib:slope":        1.3,
+				"temp:z_last":      nan, "temp:z_trend": nan, "temp:spread_ratio": nan, "temp:z_peak": nan,
+				"days_since_fault": 3, "faults": 1, "days_since_maintenance": 5,
+			},
+		},
+		{
+			// Only 2 days with data: no earlier days for the spread ratio.
+			// s_w = sqrt((2+2)/2); daily means 2 and 4 on days 2 and 3.
+			name: "two days with data",
+			w: days(4, map[int][]record.Record{
+				2: vals(2, 1, 3),
+				3: append(vals(3, 3, 5), event(3, record.KindFault)),
+			}),
+			expect: map[string]float64{
+				"vib:z_last":       2 / math.Sqrt2,
+				"vib:z_trend":      2 * 3 / math.Sqrt2,
+				"vib:spread_ratio": nan,
+				"vib:z_peak":       (5 - 3) / math.Sqrt2,
+				"days_since_fault": 1,
+			},
+		},
+		{
+			name: "one value per day: own noise unknown",
+			w: days(4, map[int][]record.Record{
+				0: vals(0, 1), 1: vals(1, 2), 2: vals(2, 3), 3: vals(3, 9),
+			}),
+			expect: map[string]float64{
+				"vib:z_last": nan, "vib:z_trend": nan, "vib:spread_ratio": nan, "vib:z_peak": nan,
+				"vib:mean": 15.0 / 4, "days_since_fault": 5,
+			},
+		},
+		{
+			name: "one day with data",
+			w:    days(4, map[int][]record.Record{3: vals(3, 1, 3)}),
+			expect: map[string]float64{
+				"vib:z_last": nan, "vib:z_trend": nan, "vib:spread_ratio": nan, "vib:z_peak": nan, "vib:mean": 2,
+			},
+		},
+		{
+			// No within-day variation: s_w is the floor 1e-6·|mean|+1e-9,
+			// and both spreads are floored alike, so their log ratio is 0.
+			name: "constant within days",
+			w: days(4, map[int][]record.Record{
+				0: vals(0, 5, 5), 1: vals(1, 5, 5), 2: vals(2, 6, 6),
+			}),
+			expect: map[string]float64{
+				"vib:z_last":       1 / (1e-6*16.0/3 + 1e-9),
+				"vib:spread_ratio": 0,
+				"vib:z_peak":       (6 - 16.0/3) / (1e-6*16.0/3 + 1e-9),
+			},
+		},
+	}
+	set1 := spec
+	set1.Set = 0
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			vec, _ := spec.Compute(tc.w)
+			if len(vec) != spec.Len() || len(spec.Names()) != spec.Len() {
+				t.Fatalf("len(vec) = %d, Len() = %d, names %d", len(vec), spec.Len(), len(spec.Names()))
+			}
+			for name, want := range tc.expect {
+				got := feature(t, spec, vec, name)
+				if math.IsNaN(want) != math.IsNaN(got) || (!math.IsNaN(want) && math.Abs(got-want) > 1e-9*math.Max(1, math.Abs(want))) {
+					t.Errorf("%s = %v, want %v", name, got, want)
+				}
+			}
+			// Set 2 starts with exactly the set-1 vector.
+			old, _ := set1.Compute(tc.w)
+			if !equalNaN(vec[:len(old)], old) {
+				t.Errorf("set-2 prefix %v differs from the set-1 vector %v", vec[:len(old)], old)
+			}
+		})
+	}
+}
+
+// Set 0 and Set 1 are today's vector exactly; Set 2 only appends, so a
+// set-1 feature keeps its index.
+func TestSetNames(t *testing.T) {
+	s0 := Spec{Metrics: []string{"temp", "vib"}}
+	s1, s2 := s0, s0
+	s1.Set, s2.Set = Set1, Set2
+	want0 := []string{
+		"temp:mean", "temp:std", "temp:slope", "temp:min", "temp:max", "temp:delta",
+		"vib:mean", "vib:std", "vib:slope", "vib:min", "vib:max", "vib:delta",
+		"cycles_per_day", "active_days", "failures", "faults", "maintenance", "days_since_maintenance",
+	}
+	want2 := append(slices.Clone(want0),
+		"temp:z_last", "temp:z_trend", "temp:spread_ratio", "temp:z_peak",
+		"vib:z_last", "vib:z_trend", "vib:spread_ratio", "vib:z_peak",
+		"days_since_fault")
+	tests := []struct {
+		spec Spec
+		want []string
+	}{{s0, want0}, {s1, want0}, {s2, want2}}
+	for _, tc := range tests {
+		if got := tc.spec.Names(); !slices.Equal(got, tc.want) || tc.spec.Len() != len(tc.want) {
+			t.Errorf("set %d: Names %v (Len %d), want %v", tc.spec.Set, got, tc.spec.Len(), tc.want)
+		}
+		for i, name := range tc.want {
+			metric, stat, ok := strings.Cut(name, ":")
+			if ok && tc.spec.Index(metric, stat) != i {
+				t.Errorf("set %d: Index(%s) = %d, want %d", tc.spec.Set, name, tc.spec.Index(metric, stat), i)
+			}
+		}
+	}
+	if s1.Index("vib", StatZLast) != -1 || s2.Index("nope", StatMean) != -1 {
+		t.Error("Index found a feature the spec does not have")
+	}
+	// Older model.json files have no "set": writing set 0 must not add one.
+	b, err := json.Marshal(s0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(b), "set") {
+		t.Errorf("set 0 marshals as %s", b)
+	}
+}
+
+func TestBaselineIndices(t *testing.T) {
+	for _, set := range []int{0, Set2} {
+		s := Spec{Metrics: []string{"a", "b"}, Set: set}
+		got := s.BaselineIndices()
+		if !slices.Equal(got, []int{0, 1, 2, 6, 7, 8}) {
+			t.Errorf("set %d: BaselineIndices = %v", set, got)
+		}
+		names := s.Names()
+		var want []string
+		for _, i := range got {
+			want = append(want, names[i])
+		}
+		if !slices.Equal(want, []string{"a:mean", "a:std", "a:slope", "b:mean", "b:std", "b:slope"}) {
+			t.Errorf("set %d: baseline features %v", set, want)
+		}
+	}
+	if got := (Spec{}).BaselineIndices(); len(got) != 0 {
+		t.Errorf("no metrics: BaselineIndices = %v", got)
+	}
+}
+
+func TestReason(t *testing.T) {
+	spec := Spec{Metrics: []string{"plate_temp_c", "vibration_mm_s"}, WindowDays: 7, Set: Set2}
+	names := spec.Names()
+	vec := make([]float64, spec.Len())
+	ref := make([]float64, spec.Len())
+	set := func(v []float64, name string, x float64) {
+		t.Helper()
+		i := slices.Index(names, name)
+		if i < 0 {
+			t.Fatalf("no feature %s", name)
+		}
+		v[i] = x
+	}
+	set(vec, "vibration_mm_s:mean", 1.4)
+	set(vec, "vibration_mm_s:delta", 1.5)
+	set(vec, "vibration_mm_s:std", 0.92)
+	set(ref, "vibration_mm_s:std", 0.31)
+	set(vec, "plate_temp_c:mean", math.NaN())
+	tests := map[string]string{
+		"vibration_mm_s:mean":         "vibration_mm_s 2.9, 7-day mean 1.4",
+		"vibration_mm_s:slope":        "vibration_mm_s 2.9, 7-day mean 1.4",
+		"vibration_mm_s:z_last":       "vibration_mm_s 2.9, 7-day mean 1.4",
+		"vibration_mm_s:z_peak":       "vibration_mm_s 2.9, 7-day mean 1.4",
+		"vibration_mm_s:std":          "vibration_mm_s spread 0.92, usual 0.31",
+		"vibration_mm_s:spread_ratio": "vibration_mm_s spread 0.92, usual 0.31",
+		"plate_temp_c:mean":           "", // not reported
+		"plate_temp_c:z_trend":        "",
+		FeatFaults:                    "", // never a window-wide feature
+		FeatActiveDays:                "",
+		FeatDaysSinceFault:            "",
+		FeatDaysSinceMaint:            "",
+	}
+	for name, want := range tests {
+		if got := spec.Reason(vec, ref, slices.Index(names, name)); got != want {
+			t.Errorf("Reason(%s) = %q, want %q", name, got, want)
+		}
+	}
+	if spec.Reason(vec, ref, -1) != "" || spec.Reason(vec[:3], ref, 0) != "" {
+		t.Error("Reason accepted a bad index or vector")
+	}
+}
+
+func TestShort(t *testing.T) {
+	tests := map[float64]string{
+		2.9: "2.9", 1.4: "1.4", 0.92: "0.92", 212.4: "212", 1234.5: "1234", 23.46: "23.5",
+		0.0001234: "0.000123", 0: "0", -1.25: "-1.25", -0.0000001: "0", 3: "3",
+	}
+	for v, want := range tests {
+		if got := short(v); got != want {
+			t.Errorf("short(%v) = %q, want %q", v, got, want)
+		}
+	}
+	if short(math.NaN()) != "?" {
+		t.Error("short(NaN) is not ?")
 	}
 }

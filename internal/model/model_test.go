@@ -79,7 +79,7 @@ func TestTechniquesSeparate(t *testing.T) {
 					t.Errorf("reasons %q name metric a twice", r)
 				}
 			}
-			if len(m.Reasons(m.Mean, 3)) != 0 && tech.Name() == TechLogistic {
+			if len(m.Reasons(m.Mean, 3)) != 0 && (tech.Name() == TechLogistic || tech.Name() == TechBaseline) {
 				t.Errorf("the usual vector got reasons %q", m.Reasons(m.Mean, 3))
 			}
 			if math.IsNaN(m.Score(bad)) || m.Score(bad) < m.Threshold {
