@@ -26,6 +26,7 @@ commands:
   releases   list model releases
   promote    make a release current
   rollback   publish a new release pointing back at an older one's models
+  scorecard  score the agents' morning actions against the failures that happened
   simulate   write synthetic kitchens in the window format
   eval       evaluate the trainer on a public benchmark (eval cmapss)
   serve      serve the dashboard
@@ -62,6 +63,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = cmdPromote(ctx, rest, stdout, stderr)
 	case "rollback":
 		err = cmdRollback(ctx, rest, stdout, stderr)
+	case "scorecard":
+		err = cmdScorecard(ctx, rest, stdout, stderr)
 	case "simulate":
 		err = cmdSimulate(ctx, rest, stdout, stderr)
 	case "eval":

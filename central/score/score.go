@@ -104,14 +104,17 @@ type Report struct {
 type Sources struct {
 	Bucket string `json:"bucket"`
 	// From and To are the days asked for.
-	From            string             `json:"from"`
-	To              string             `json:"to"`
-	DayFiles        int                `json:"day_files"`
-	DamagedDayFiles []string           `json:"damaged_day_files"`
-	Windows         int                `json:"windows"`
-	WindowsMissing  int                `json:"windows_missing"`
-	BadLines        int                `json:"bad_lines"`
-	FailureRule     record.FailureRule `json:"failure_rule"`
+	From     string `json:"from"`
+	To       string `json:"to"`
+	DayFiles int    `json:"day_files"`
+	// Damaged are the day files skipped because they could not be read.
+	Damaged []Damaged `json:"damaged"`
+	// Windows were read for From..To+H-1; a missing one is a day without
+	// events. BadLines are window lines that were not records.
+	Windows        int                `json:"windows"`
+	WindowsMissing int                `json:"windows_missing"`
+	BadLines       int                `json:"bad_lines"`
+	FailureRule    record.FailureRule `json:"failure_rule"`
 }
 
 // Summary is the scorecard of one kitchen or of the chain.

@@ -28,7 +28,7 @@ func WriteTable(w io.Writer, r Report) error {
 		r.From, r.To, c.MachineDays, c.Unknown, c.Positive, r.HorizonDays, c.Failures, c.FailuresOutside)
 	if s := r.Sources; s != nil {
 		fmt.Fprintf(w, "read %d day files (%d damaged, skipped) and %d windows (%d missing) of %s\n",
-			s.DayFiles, len(s.DamagedDayFiles), s.Windows, s.WindowsMissing, s.Bucket)
+			s.DayFiles, len(s.Damaged), s.Windows, s.WindowsMissing, s.Bucket)
 	}
 	fmt.Fprintln(w)
 
