@@ -420,7 +420,7 @@ func sortedKeys[V any](m map[string]V) []string {
 // a type missing from the sample gets the metrics common to all types.
 func specFor(a string, counts map[string]map[string]int, cooks map[string]int, share float64, window int) *features.Spec {
 	if cooks[a] > 0 {
-		return &features.Spec{Metrics: features.MetricsFromCounts(counts[a], cooks[a], share), WindowDays: window}
+		return &features.Spec{Metrics: features.MetricsFromCounts(counts[a], cooks[a], share), WindowDays: window, Set: features.Set2}
 	}
 	all, n := map[string]int{}, 0
 	for t, c := range counts {
@@ -429,5 +429,5 @@ func specFor(a string, counts map[string]map[string]int, cooks map[string]int, s
 			all[m] += v
 		}
 	}
-	return &features.Spec{Metrics: features.MetricsFromCounts(all, n, share), WindowDays: window}
+	return &features.Spec{Metrics: features.MetricsFromCounts(all, n, share), WindowDays: window, Set: features.Set2}
 }
