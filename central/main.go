@@ -26,6 +26,7 @@ commands:
   releases   list model releases
   promote    make a release current
   rollback   publish a new release pointing back at an older one's models
+  backtest   replay past days: train, decide with the agent's code, score the actions
   scorecard  score the agents' morning actions against the failures that happened
   simulate   write synthetic kitchens in the window format
   eval       evaluate the trainer on a public benchmark (eval cmapss)
@@ -63,6 +64,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = cmdPromote(ctx, rest, stdout, stderr)
 	case "rollback":
 		err = cmdRollback(ctx, rest, stdout, stderr)
+	case "backtest":
+		err = cmdBacktest(ctx, rest, stdout, stderr)
 	case "scorecard":
 		err = cmdScorecard(ctx, rest, stdout, stderr)
 	case "simulate":
