@@ -20,6 +20,7 @@ import (
 	"github.com/budare/budare/central/train"
 	"github.com/budare/budare/internal/action"
 	"github.com/budare/budare/internal/model"
+	"github.com/budare/budare/internal/release"
 )
 
 const backtestUsage = "usage: budare-central backtest (--config FILE | --dir DIR) --from D1 --to D2 [--retrain nightly|weekly] [--phase 1] [--types FILE] [--techniques baseline,...] [--json] [--out DIR] [--no-report]"
@@ -77,7 +78,7 @@ func cmdBacktest(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		}
 	}
 	if *outDir != "" {
-		o.OnDay = func(d action.Day) error {
+		o.OnDay = func(d action.Day, _ map[string]*model.Model, _ *release.Levels) error {
 			data, err := backtest.MarshalDay(d)
 			if err != nil {
 				return err

@@ -61,9 +61,10 @@ type Options struct {
 	Techniques []model.Technique
 	// Rule groups failures for the report (e.g. "precursor"); nil: none.
 	Group func(f score.Failure) string
-	// OnDay receives every kitchen-day decided, in order (e.g. to write
-	// the agents' day files).
-	OnDay func(d action.Day) error
+	// OnDay receives every kitchen-day decided, in order, with the models
+	// and level thresholds of the release that decided it (e.g. to write
+	// the agents' day files, or to decide the same day another way).
+	OnDay func(d action.Day, models map[string]*model.Model, levels *release.Levels) error
 	Log   *slog.Logger
 }
 
@@ -159,7 +160,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 			kd := hk.decide(day, models, rel, levels)
 			days = append(days, kd)
 			if o.OnDay != nil {
-				if err := o.OnDay(kd); err != nil {
+				if err := o.OnDay(kd, models, levels); err != nil {
 					return nil, err
 				}
 			}
