@@ -87,10 +87,10 @@ func cmdScorecard(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	return score.WriteTable(stdout, rep)
 }
 
-// failureRule is the rule that says which events are failures. The config's
-// train section is to carry it (train.failure); until then the default rule,
-// which the trainer labels with too, keeps scorecard and models agreeing.
-func failureRule(*config.Config) record.FailureRule { return record.DefaultFailureRule() }
+// failureRule is the rule that says which events are failures: the one the
+// trainer labels with ([train.failure]), so that the scorecard judges the
+// actions by what the models were taught to predict.
+func failureRule(cfg *config.Config) record.FailureRule { return cfg.Train.Failure.OrDefault() }
 
 // bucketName names the bucket read, for the report and its errors.
 func bucketName(sf *storeFlags, cfg *config.Config) string {

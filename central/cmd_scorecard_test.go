@@ -189,3 +189,28 @@ func TestScorecardCommandErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestScorecardFailureRule: the config's [train.failure] says which events
+// are failures; with faults counted, m2's door sensor fault of 11-06 is a
+// failure missed at both thresholds.
+func TestScorecardFailureRule(t *testing.T) {
+	dir := scorecardBucket(t)
+	conf := filepath.Join(t.TempDir(), "central.toml")
+	if err := os.WriteFile(conf, []byte("[train.failure]\nkinds = [\"failure\", \"fault\"]\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var out, errb bytes.Buffer
+	if code := run(context.Background(), []string{"scorecard", "--config", conf, "--dir", dir, "--json"}, &out, &errb); code != 0 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	var rep score.Report
+	if err := json.Unmarshal(out.Bytes(), &rep); err != nil {
+		t.Fatal(err)
+	}
+	c := rep.Chain
+	if c.Failures != 3 || c.Service.Warned != 1 || c.Inspect.Warned != 2 || len(c.ByCode) != 3 || c.ByCode[0].Name != "DOOR_SENSOR" ||
+		len(rep.Sources.FailureRule.Kinds) != 2 {
+		t.Errorf("failures %d warned %d/%d by code %v rule %+v; want 3, 1/2, DOOR_SENSOR first, two kinds",
+			c.Failures, c.Service.Warned, c.Inspect.Warned, c.ByCode, rep.Sources.FailureRule)
+	}
+}
