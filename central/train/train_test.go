@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -548,5 +549,66 @@ func TestUntrustedCurrentIgnored(t *testing.T) {
 	m := mustPublish(t, publisher(b, rotated), out2)
 	if _, _, err := Current(context.Background(), b, rotated.Public().(ed25519.PublicKey)); err != nil || m.Release != 2 {
 		t.Fatalf("release %d signed with the new key: %v", m.Release, err)
+	}
+}
+
+// TestFaultsAreNotFailures: a machine that only ever faults gives no
+// positive row under the default rule, its faults show in its features,
+// and a rule that names faults (an operator's choice) labels them.
+func TestFaultsAreNotFailures(t *testing.T) {
+	ctx := context.Background()
+	b := Dir(t.TempDir())
+	span, err := NewSpan(runDate, 30, 7, 3, 5, 5, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range span.days {
+		day, _ := time.Parse(time.DateOnly, span.Day(i))
+		var recs []record.Record
+		for c := range 4 {
+			recs = append(recs, record.Record{Machine: "m-1", Type: record.TypeCook, TS: day.Add(time.Duration(8+c) * time.Hour),
+				Seq: int64(i*10 + c), Arepa: "a", Metrics: map[string]float64{"v": 1}})
+		}
+		if i%3 == 0 {
+			recs = append(recs, record.Record{Machine: "m-1", Type: record.TypeEvent, TS: day.Add(20 * time.Hour),
+				Seq: int64(i*10 + 9), Kind: record.KindFault, Code: "DOOR_SENSOR"})
+		}
+		data, _, err := simulate.EncodeWindow(recs, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := b.Put(ctx, window.Key("k-1", span.Day(i)), data, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	spec := &features.Spec{Metrics: []string{"v"}, WindowDays: 7, Set: features.Set2}
+	faultCol := slices.Index(spec.Names(), features.FeatFaults)
+	for _, c := range []struct {
+		name string
+		rule record.FailureRule
+		want bool // rows positive
+	}{
+		{"default rule", record.FailureRule{}, false},
+		{"failure kind", record.DefaultFailureRule(), false},
+		{"faults named", record.FailureRule{Kinds: []string{record.KindFault}}, true},
+		{"other code", record.FailureRule{Kinds: []string{record.KindFault}, Codes: []string{"HEATER_OPEN"}}, false},
+	} {
+		span.failure = c.rule
+		rows, _, err := kitchenRows(ctx, b, Kitchen{Name: "k-1", Loc: time.UTC}, span, map[string]*features.Spec{"a": spec}, nil, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rs := rows["a"]
+		if rs.n() == 0 {
+			t.Fatalf("%s: no rows", c.name)
+		}
+		for i := range rs.n() {
+			if rs.y[i] != c.want {
+				t.Fatalf("%s: row of day %d labelled %v, want %v", c.name, rs.day[i], rs.y[i], c.want)
+			}
+			if x := rs.x[i*rs.dim+faultCol]; x < 2 {
+				t.Fatalf("%s: row of day %d counts %v faults in its window, want 2 or 3 (faults are inputs)", c.name, rs.day[i], x)
+			}
+		}
 	}
 }
