@@ -111,6 +111,7 @@ release_expiry = "30d"
 span_days = 30
 holdout_days = 5
 validation_days = 5
+folds = 1
 workers = 2
 techniques = ["logistic", "gaussian"]
 
