@@ -48,7 +48,6 @@ const (
 // Levels lists every level, for counters and summaries.
 var Levels = action.Levels
 
-func severity(l string) int { return action.Severity(l) }
 
 type (
 	// Action is one machine's decision for one day (internal/action).
