@@ -2,8 +2,9 @@
 # make demo: the whole budare system on one machine, on loopback.
 #
 #   MinIO (object store) + Mosquitto (kitchen broker)
-#   -> budare-central simulate: 3 kitchens, 42 days of windows, inventory
+#   -> budare-central simulate: 3 kitchens, 56 days of windows, inventory
 #   -> budare-central train: one signed model per arepa type (release 1)
+#   -> budare-central backtest: the last two weeks replayed and scored
 #   -> budare-agent run for kitchen k-001, fed by its simulated machines over MQTT
 #   -> the start-of-day decision, retained on MQTT for the machines' displays
 #   -> budare-central serve: the dashboard
@@ -95,12 +96,17 @@ tls = false
 [serve]
 listen = "127.0.0.1:$(free_port)"
 CONF
-sim=(--seed 7 --kitchens 3 --machines 12 --types 4 --menu 3 --days 42 --end "$yesterday" --phases 1)
+sim=(--seed 7 --kitchens 3 --machines 12 --types 4 --menu 3 --days 56 --end "$yesterday" --phases 1)
 "$BIN/budare-central" simulate --config "$work/central.toml" "${sim[@]}" --types-file "$work/arepa-types.txt"
 
 say "central: nightly training of phase 1 (one model per arepa type, signed release)"
 "$BIN/budare-central" train --config "$work/central.toml" --types "$work/arepa-types.txt" --phase 1 --date "$today"
 "$BIN/budare-central" releases --config "$work/central.toml"
+
+say "central: backtest of the last two weeks (weekly retraining, the agent's decision code, scored against the failures that followed)"
+"$BIN/budare-central" backtest --config "$work/central.toml" --types "$work/arepa-types.txt" --phase 1 \
+	--from "$(TZ="$tz" date -d "$today -17 day" +%F)" --to "$(TZ="$tz" date -d "$today -4 day" +%F)" \
+	--out "$work/backtest" --log-level warn
 
 say "agent: kitchen k-001"
 mkdir -p "$work/agent"
