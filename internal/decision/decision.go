@@ -5,12 +5,16 @@
 // calls it to replay past days, so what the backtest measures is exactly what
 // the displays would have shown.
 //
-// Combining risks: a machine's risk is the highest of its per-arepa risks.
-// Each arepa model estimates the same event (this machine fails within the
+// Combining risks: a machine's risk is the mean of its per-arepa risks. Each
+// arepa model estimates the same event (this machine fails within the
 // horizon) from a different slice of its cooking, so the views are not
 // independent and a noisy-OR (1-Π(1-p)) would inflate the risk of machines
-// that cook many types. The trainer calibrates the level thresholds on this
-// same machine-day risk (Risk), so the two cannot drift apart.
+// that cook many types. The highest risk (used before) lets the noisiest of
+// several estimates decide: a machine cooking four types got four chances
+// of one false alarm. The mean averages the slices' noise out instead; on
+// the field backtests it raised machine-day PR-AUC and service precision on
+// every dev seed. The trainer calibrates the level thresholds on this same
+// machine-day risk (Risk), so the two cannot drift apart.
 package decision
 
 import (
@@ -74,16 +78,20 @@ func (t Thresholds) Level(risk float64, typeAlarm bool) string {
 	return action.LevelNone
 }
 
-// Risk combines a machine's per-arepa risks into its machine-day risk: the
-// highest. NaN risks are ignored; no risk at all is NaN.
+// Risk combines a machine's per-arepa risks into its machine-day risk: their
+// mean. NaN risks are ignored; no risk at all is NaN.
 func Risk(risks []float64) float64 {
-	out := math.NaN()
+	sum, n := 0.0, 0
 	for _, r := range risks {
-		if !math.IsNaN(r) && (math.IsNaN(out) || r > out) {
-			out = r
+		if !math.IsNaN(r) {
+			sum += r
+			n++
 		}
 	}
-	return out
+	if n == 0 {
+		return math.NaN()
+	}
+	return sum / float64(n)
 }
 
 // WindowDays returns the longest feature window any of models needs (at
