@@ -92,3 +92,20 @@ func TestLoad(t *testing.T) {
 		t.Fatalf("error does not name the file: %v", err)
 	}
 }
+
+func TestDefaultFoldsFitAnOlderSpan(t *testing.T) {
+	c, err := Parse([]byte("[train]\nspan_days = 42\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Train.Folds != 2 {
+		t.Errorf("folds %d with span_days 42, want 2", c.Train.Folds)
+	}
+	c, err = Parse(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Train.SpanDays != DefaultSpanDays || c.Train.Folds != DefaultFolds {
+		t.Errorf("defaults: span %d folds %d", c.Train.SpanDays, c.Train.Folds)
+	}
+}
