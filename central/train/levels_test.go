@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/budare/budare/central/config"
+	"github.com/budare/budare/internal/decision"
 )
 
 // calibResult makes one type's calibration rows: risk i/n for machine-day
@@ -95,13 +96,17 @@ func TestChooseLevelsReproducesValidation(t *testing.T) {
 }
 
 // TestChooseLevelsMachineDay: the types' risks of one machine-day combine
-// as the agent combines them (the highest), and a label on any type's row
-// labels the machine-day.
+// as the agent combines them (decision.Risk, the mean), and a label on any
+// type's row labels the machine-day.
 func TestChooseLevelsMachineDay(t *testing.T) {
 	a := Result{Calibration: []ScoredRow{{"k/m1", "d1", 0.9, true}, {"k/m2", "d1", 0.2, false}, {"k/m3", "d1", 0.1, false}}}
 	b := Result{Calibration: []ScoredRow{{"k/m1", "d1", 0.3, true}, {"k/m2", "d1", 0.95, false}}}
 	risks, labels := machineDays([]Result{a, b})
-	if len(risks) != 3 || risks[0] != 0.95 || labels[0] || risks[1] != 0.9 || !labels[1] || risks[2] != 0.1 {
+	m1, m2 := decision.Risk([]float64{0.9, 0.3}), decision.Risk([]float64{0.2, 0.95})
+	if math.Abs(m1-0.6) > 1e-12 || math.Abs(m2-0.575) > 1e-12 {
+		t.Fatalf("decision.Risk gives %v and %v, want the means 0.6 and 0.575", m1, m2)
+	}
+	if len(risks) != 3 || risks[0] != m1 || !labels[0] || risks[1] != m2 || labels[1] || risks[2] != 0.1 {
 		t.Fatalf("machine-days %v %v", risks, labels)
 	}
 	if lv, _ := ChooseLevels([]Result{{Calibration: []ScoredRow{{"k/m1", "d1", 0.5, false}}}}, config.Targets{}.OrDefault()); lv != nil {
