@@ -7,12 +7,8 @@
 // it once per local day at start_of_day, persists the actions, publishes
 // them retained on MQTT and uploads them to the central store.
 //
-// Combining risks: a machine's risk is the highest of its per-arepa risks.
-// Each arepa model estimates the same event (this machine fails within the
-// horizon) from a different slice of its cooking, so the views are not
-// independent and a noisy-OR (1-Π(1-p)) would inflate the risk of machines
-// that cook many types. The level is the highest level any scored type
-// reaches, so a type's own model threshold can raise an inspection.
+// Combining risks and choosing the level is internal/decision's, shared with
+// the central backtest.
 package decide
 
 import (

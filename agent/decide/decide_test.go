@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"math"
 	"reflect"
 	"slices"
 	"strings"
@@ -74,7 +75,7 @@ func checkDecision(t *testing.T, d *Decider, day string, now time.Time) {
 		{"m-mild", LevelInspect, "vibration_mm_s 2.25, 7-day mean 1.83"},
 		{"m-thin", LevelUnknown, "too little data: reina-pepiada cooked on 2 of the last 7 days (need 4)"},
 		{"m-nomodel", LevelUnknown, "no model for arepa type catira"},
-		{"m-two", LevelStop, "reina-pepiada: vibration_mm_s "},
+		{"m-two", LevelInspect, "reina-pepiada: vibration_mm_s "},
 		{"m-quiet", LevelUnknown, "no cooking recorded in the last 7 days"},
 	}
 	if len(got.Actions) != len(cases) {
@@ -100,13 +101,15 @@ func checkDecision(t *testing.T, d *Decider, day string, now time.Time) {
 			t.Errorf("%s: envelope %+v", c.machine, a)
 		}
 	}
-	if a := by["m-two"]; len(a.ByArepa) != 2 || a.Risk != max(a.ByArepa["domino"], a.ByArepa["reina-pepiada"]) {
-		t.Errorf("m-two: risk %v by %v; want the max of both types", a.Risk, a.ByArepa)
+	// The machine-day risk is the mean of its types' risks (decision.Risk):
+	// one type's noisy estimate does not decide alone.
+	if a := by["m-two"]; len(a.ByArepa) != 2 || math.Abs(a.Risk-(a.ByArepa["domino"]+a.ByArepa["reina-pepiada"])/2) > 0.002 {
+		t.Errorf("m-two: risk %v by %v; want the mean of both types", a.Risk, a.ByArepa)
 	}
 	if by["m-flat"].DataDays != 7 || by["m-thin"].DataDays != 2 {
 		t.Errorf("data_days flat=%d thin=%d, want 7 and 2", by["m-flat"].DataDays, by["m-thin"].DataDays)
 	}
-	if got.Counts[LevelStop] != 2 || got.Counts[LevelUnknown] != 3 {
+	if got.Counts[LevelStop] != 1 || got.Counts[LevelInspect] != 2 || got.Counts[LevelUnknown] != 3 {
 		t.Errorf("counts %v", got.Counts)
 	}
 	// No release at all: every machine is unknown, with that reason.
