@@ -115,7 +115,7 @@ func Defaults() Config {
 		Upload: Upload{RetentionDays: 14, MinFreeMiB: 256},
 		Models: Models{PollInterval: Duration{15 * time.Minute}},
 		Decision: Decision{
-			StartOfDay: "05:30",
+			StartOfDay:      "05:30",
 			UnseenClearDays: 14,
 		},
 	}

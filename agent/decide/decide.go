@@ -44,7 +44,6 @@ const (
 // Levels lists every level, for counters and summaries.
 var Levels = action.Levels
 
-
 type (
 	// Action is one machine's decision for one day (internal/action).
 	Action = action.Action

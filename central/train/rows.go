@@ -114,8 +114,8 @@ type rowSet struct {
 	champ    []float64
 	champRow []int32
 	day      []int32
-	y       []bool
-	machine []string // kitchen/machine, for tests and diagnostics
+	y        []bool
+	machine  []string // kitchen/machine, for tests and diagnostics
 }
 
 func (r *rowSet) n() int { return len(r.y) }

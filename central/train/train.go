@@ -124,13 +124,13 @@ type Card struct {
 	Candidates []CandidateCard `json:"candidates"`
 	// Baseline is the plain baseline technique every candidate is compared
 	// with (each candidate's BaselineGain).
-	Baseline    string          `json:"baseline,omitempty"`
-	Chosen      string          `json:"chosen"`
-	Threshold   float64         `json:"threshold"`
-	Champion    *ChampionCard   `json:"champion,omitempty"`
-	Metric      string          `json:"metric"`
-	Margin      float64         `json:"margin"`
-	Decision    string          `json:"decision"`
+	Baseline  string        `json:"baseline,omitempty"`
+	Chosen    string        `json:"chosen"`
+	Threshold float64       `json:"threshold"`
+	Champion  *ChampionCard `json:"champion,omitempty"`
+	Metric    string        `json:"metric"`
+	Margin    float64       `json:"margin"`
+	Decision  string        `json:"decision"`
 	// Levels are the release's level thresholds on the machine-day risk,
 	// with how each did on the validation days (filled by the publisher:
 	// they depend on every type's model).
