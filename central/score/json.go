@@ -2,26 +2,13 @@ package score
 
 import (
 	"encoding/json"
-	"math"
+
+	"github.com/budare/budare/internal/model"
 )
 
 // JSON has no NaN: an undefined figure is written as null and read back as
 // NaN, as model.Metrics does. Each type shadows its float fields with
 // pointers in an outer struct, whose fields win over the embedded ones.
-
-func nullable(x float64) *float64 {
-	if math.IsNaN(x) || math.IsInf(x, 0) {
-		return nil
-	}
-	return &x
-}
-
-func fromNullable(p *float64) float64 {
-	if p == nil {
-		return math.NaN()
-	}
-	return *p
-}
 
 type summaryPlain Summary
 
@@ -33,7 +20,7 @@ type summaryJSON struct {
 
 // MarshalJSON writes null for an undefined AUC.
 func (s Summary) MarshalJSON() ([]byte, error) {
-	return json.Marshal(summaryJSON{summaryPlain(s), nullable(s.PRAUC), nullable(s.ROCAUC)})
+	return json.Marshal(summaryJSON{summaryPlain(s), model.Nullable(s.PRAUC), model.Nullable(s.ROCAUC)})
 }
 
 // UnmarshalJSON reads what MarshalJSON writes; null becomes NaN.
@@ -43,7 +30,7 @@ func (s *Summary) UnmarshalJSON(b []byte) error {
 		return err
 	}
 	*s = Summary(j.summaryPlain)
-	s.PRAUC, s.ROCAUC = fromNullable(j.PRAUC), fromNullable(j.ROCAUC)
+	s.PRAUC, s.ROCAUC = model.FromNullable(j.PRAUC), model.FromNullable(j.ROCAUC)
 	return nil
 }
 
@@ -62,8 +49,8 @@ type thresholdJSON struct {
 
 // MarshalJSON writes null for an undefined ratio or lead time.
 func (t Threshold) MarshalJSON() ([]byte, error) {
-	return json.Marshal(thresholdJSON{thresholdPlain(t), nullable(t.Precision), nullable(t.Recall), nullable(t.F1),
-		nullable(t.FalseAlarmsPer100), nullable(t.FailureRecall), nullable(t.LeadMedianDays), nullable(t.LeadMeanDays)})
+	return json.Marshal(thresholdJSON{thresholdPlain(t), model.Nullable(t.Precision), model.Nullable(t.Recall), model.Nullable(t.F1),
+		model.Nullable(t.FalseAlarmsPer100), model.Nullable(t.FailureRecall), model.Nullable(t.LeadMedianDays), model.Nullable(t.LeadMeanDays)})
 }
 
 // UnmarshalJSON reads what MarshalJSON writes; null becomes NaN.
@@ -73,9 +60,9 @@ func (t *Threshold) UnmarshalJSON(b []byte) error {
 		return err
 	}
 	*t = Threshold(j.thresholdPlain)
-	t.Precision, t.Recall, t.F1 = fromNullable(j.Precision), fromNullable(j.Recall), fromNullable(j.F1)
-	t.FalseAlarmsPer100, t.FailureRecall = fromNullable(j.FalseAlarmsPer100), fromNullable(j.FailureRecall)
-	t.LeadMedianDays, t.LeadMeanDays = fromNullable(j.LeadMedianDays), fromNullable(j.LeadMeanDays)
+	t.Precision, t.Recall, t.F1 = model.FromNullable(j.Precision), model.FromNullable(j.Recall), model.FromNullable(j.F1)
+	t.FalseAlarmsPer100, t.FailureRecall = model.FromNullable(j.FalseAlarmsPer100), model.FromNullable(j.FailureRecall)
+	t.LeadMedianDays, t.LeadMeanDays = model.FromNullable(j.LeadMedianDays), model.FromNullable(j.LeadMeanDays)
 	return nil
 }
 
@@ -89,7 +76,7 @@ type recallJSON struct {
 
 // MarshalJSON writes null for an undefined recall.
 func (r Recall) MarshalJSON() ([]byte, error) {
-	return json.Marshal(recallJSON{recallPlain(r), nullable(r.RecallService), nullable(r.RecallInspect)})
+	return json.Marshal(recallJSON{recallPlain(r), model.Nullable(r.RecallService), model.Nullable(r.RecallInspect)})
 }
 
 // UnmarshalJSON reads what MarshalJSON writes; null becomes NaN.
@@ -99,6 +86,6 @@ func (r *Recall) UnmarshalJSON(b []byte) error {
 		return err
 	}
 	*r = Recall(j.recallPlain)
-	r.RecallService, r.RecallInspect = fromNullable(j.RecallService), fromNullable(j.RecallInspect)
+	r.RecallService, r.RecallInspect = model.FromNullable(j.RecallService), model.FromNullable(j.RecallInspect)
 	return nil
 }

@@ -33,14 +33,17 @@ type metricsJSON struct {
 	Positives int      `json:"positives"`
 }
 
-func nullable(x float64) *float64 {
+// Nullable is x for JSON: nil (null) when x is NaN or infinite, which JSON
+// cannot hold. Other packages' reports of undefined figures use it too.
+func Nullable(x float64) *float64 {
 	if math.IsNaN(x) || math.IsInf(x, 0) {
 		return nil
 	}
 	return &x
 }
 
-func fromNullable(p *float64) float64 {
+// FromNullable reads back what Nullable wrote: nil is NaN.
+func FromNullable(p *float64) float64 {
 	if p == nil {
 		return math.NaN()
 	}
@@ -49,8 +52,8 @@ func fromNullable(p *float64) float64 {
 
 // MarshalJSON writes snake_case keys and null for undefined metrics.
 func (m Metrics) MarshalJSON() ([]byte, error) {
-	return json.Marshal(metricsJSON{nullable(m.ROCAUC), nullable(m.PRAUC), nullable(m.F1),
-		nullable(m.Precision), nullable(m.Recall), nullable(m.Brier), nullable(m.Threshold), m.N, m.Positives})
+	return json.Marshal(metricsJSON{Nullable(m.ROCAUC), Nullable(m.PRAUC), Nullable(m.F1),
+		Nullable(m.Precision), Nullable(m.Recall), Nullable(m.Brier), Nullable(m.Threshold), m.N, m.Positives})
 }
 
 // UnmarshalJSON reads what MarshalJSON writes; null becomes NaN.
@@ -59,8 +62,8 @@ func (m *Metrics) UnmarshalJSON(b []byte) error {
 	if err := json.Unmarshal(b, &j); err != nil {
 		return err
 	}
-	*m = Metrics{fromNullable(j.ROCAUC), fromNullable(j.PRAUC), fromNullable(j.F1), fromNullable(j.Precision),
-		fromNullable(j.Recall), fromNullable(j.Brier), fromNullable(j.Threshold), j.N, j.Positives}
+	*m = Metrics{FromNullable(j.ROCAUC), FromNullable(j.PRAUC), FromNullable(j.F1), FromNullable(j.Precision),
+		FromNullable(j.Recall), FromNullable(j.Brier), FromNullable(j.Threshold), j.N, j.Positives}
 	return nil
 }
 
