@@ -39,7 +39,7 @@ func cmdBacktest(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	to := fs.String("to", "", "last morning decided, yyyy-mm-dd (required)")
 	retrain := fs.String("retrain", backtest.Weekly, "retraining schedule: nightly or weekly")
 	phase := fs.Int("phase", 1, "replay the kitchens of this phase (inventory/kitchens.csv)")
-	typesFile := fs.String("types", "", "arepa types file, one per line (wins over types in the config; default: every type in the windows' inventory config)")
+	typesFile := fs.String("types", "", "arepa types file, one per line (wins over types in the config)")
 	techniques := fs.String("techniques", "", "comma-separated techniques that compete, e.g. baseline (default: as train)")
 	asJSON := fs.Bool("json", false, "print the result as JSON")
 	outDir := fs.String("out", "", "also write every decided day as DIR/actions/<kitchen>/<day>.json and the result as DIR/backtest.json")
