@@ -37,7 +37,7 @@ type Config struct {
 	// CredentialsDir is systemd's $CREDENTIALS_DIRECTORY; relative secret
 	// file names are resolved against it. Set by Load.
 	CredentialsDir string `toml:"-"`
-	// HasS3 is true when the [s3] section names an endpoint; without it the
+	// HasS3 is true when the [s3] section names an endpoint or a dir; without it the
 	// agent ingests and decides but uploads and syncs nothing.
 	HasS3 bool `toml:"-"`
 }
@@ -153,7 +153,7 @@ func Load(path string) (*Config, error) {
 		ps = append(ps, fmt.Sprintf("unknown key %q", k.String()))
 	}
 	c.CredentialsDir = os.Getenv("CREDENTIALS_DIRECTORY")
-	c.HasS3 = c.S3.Endpoint != ""
+	c.HasS3 = c.S3.Endpoint != "" || c.S3.Dir != ""
 	ps = append(ps, c.problems()...)
 	if len(ps) > 0 {
 		return nil, &ProblemsError{Path: path, Problems: ps}
