@@ -6,6 +6,7 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -120,5 +121,14 @@ func TestEmbeddedBrokerIngestsAndKeepsRetainedActions(t *testing.T) {
 		if after[m] != p {
 			t.Errorf("machine %s: retained action after restart %q, want %q", m, after[m], p)
 		}
+	}
+
+	// `budare-agent actions` shows the same, one line a machine.
+	var out strings.Builder
+	if code := run(ctx, []string{"actions", "--config", e.cfgPath, "--want", "7", "--timeout", "20s"}, &out, &out); code != 0 {
+		t.Fatalf("actions exit %d:\n%s", code, out.String())
+	}
+	if lines := strings.Count(out.String(), "\n"); lines != machines+1 || !regexp.MustCompile(`(?m)^m-06 +unknown +- `).MatchString(out.String()) {
+		t.Errorf("actions printed %d lines, want a header and %d machines:\n%s", lines, machines, out.String())
 	}
 }
