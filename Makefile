@@ -50,8 +50,10 @@ fuzz:
 deb:
 	$(GO) run ./packaging/build -version '$(VERSION)' -out dist
 
-demo: test-deps build
-	source <(bash .ci/setup.sh --env) && bash .ci/demo.sh
+# demo needs only Go: the bucket is a directory and the agents embed their
+# MQTT broker (see .ci/demo.sh).
+demo: build
+	bash .ci/demo.sh
 
 clean:
 	rm -rf $(BIN) dist

@@ -47,14 +47,15 @@ func cmdActions(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	defer c.Disconnect(100)
 	topic := "budare/" + cfg.Kitchen + "/+/action"
-	tok := c.Subscribe(topic, 1, func(_ paho.Client, m paho.Message) {
+	onMsg := func(_ paho.Client, m paho.Message) {
 		if !m.Retained() {
 			return
 		}
 		mu.Lock()
 		got[strings.Split(m.Topic(), "/")[2]] = m.Payload()
 		mu.Unlock()
-	})
+	}
+	tok := c.Subscribe(topic, 1, onMsg)
 	if !tok.WaitTimeout(*timeout) || tok.Error() != nil {
 		return fmt.Errorf("actions: subscribe %s: %v", topic, tok.Error())
 	}
@@ -75,7 +76,7 @@ func cmdActions(ctx context.Context, args []string, stdout, stderr io.Writer) er
 			break
 		}
 		c.Unsubscribe(topic).WaitTimeout(*timeout)
-		c.Subscribe(topic, 1, nil).WaitTimeout(*timeout)
+		c.Subscribe(topic, 1, onMsg).WaitTimeout(*timeout)
 	}
 	mu.Lock()
 	defer mu.Unlock()

@@ -22,9 +22,9 @@ type PublishStats struct {
 // kitchens are simulated too, so the kitchen's data equals what Write puts
 // in its windows for the same config.
 //
-// speed > 0 paces the records as live machines would, speed times faster
-// than real time (3600: a simulated hour a second); 0 publishes as fast as
-// the broker takes them (a backlog).
+// speed > 0 replays the last day as live machines would, speed times faster
+// than real time (1440: a day a minute), after the days before it went out
+// at once, as a gateway's backlog does; 0 publishes everything at once.
 func Publish(ctx context.Context, cfg Config, broker, kitchen string, days int, speed float64) (PublishStats, error) {
 	var st PublishStats
 	if err := cfg.fill(); err != nil {
@@ -60,7 +60,11 @@ func Publish(ctx context.Context, cfg Config, broker, kitchen string, days int, 
 			}
 			msgs = append(msgs, mqttpub.Msg{Topic: record.Topic(kitchen, r), Payload: p, Machine: r.Machine, Seq: r.Seq})
 		}
-		if err := publishPaced(ctx, pub, msgs, recs, speed, &pace); err != nil {
+		live := 0.0
+		if dayIndex == cfg.Days {
+			live = speed
+		}
+		if err := publishPaced(ctx, pub, msgs, recs, live, &pace); err != nil {
 			return err
 		}
 		st.Days++
