@@ -23,6 +23,7 @@ test-deps:
 test: test-deps
 	source <(bash .ci/setup.sh --env) && $(GO) vet ./... && \
 	$(GO) test -race -count=1 -timeout 18m ./...
+	bash .ci/demo-test.sh
 
 bench: build
 	bash .ci/setup.sh --bench
