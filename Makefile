@@ -23,6 +23,7 @@ test-deps:
 test: test-deps
 	source <(bash .ci/setup.sh --env) && $(GO) vet ./... && \
 	$(GO) test -race -count=1 -timeout 18m ./...
+	bash .ci/demo-test.sh
 
 bench: build
 	bash .ci/setup.sh --bench
@@ -50,8 +51,10 @@ fuzz:
 deb:
 	$(GO) run ./packaging/build -version '$(VERSION)' -out dist
 
-demo: test-deps build
-	source <(bash .ci/setup.sh --env) && bash .ci/demo.sh
+# demo needs only Go: the bucket is a directory and the agents embed their
+# MQTT broker (see .ci/demo.sh).
+demo: build
+	bash .ci/demo.sh
 
 clean:
 	rm -rf $(BIN) dist

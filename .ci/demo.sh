@@ -1,28 +1,40 @@
 #!/usr/bin/env bash
-# make demo: the whole budare system on one machine, on loopback.
+# make demo: the whole budare system on one machine, with nothing but Go:
+# the object store is a directory (s3.dir) and each kitchen's agent runs its
+# own MQTT broker (mqtt.embedded). No root, no Mosquitto, no MinIO.
 #
-#   MinIO (object store) + Mosquitto (kitchen broker)
-#   -> budare-central simulate: 3 kitchens, 56 days of windows, inventory
+#   budare-central simulate: N kitchens, weeks of windows, the inventory
 #   -> budare-central train: one signed model per arepa type (release 1)
 #   -> budare-central backtest: the last two weeks replayed and scored
-#   -> budare-agent run for kitchen k-001, fed by its simulated machines over MQTT
-#   -> the start-of-day decision, retained on MQTT for the machines' displays
+#   -> one budare-agent per kitchen, fed over MQTT by its simulated machines:
+#      a backlog of 7 days, then the last day live, time accelerated (--speed)
+#   -> the start-of-day decisions, retained on MQTT for the machines' displays
 #   -> budare-central serve: the dashboard
 #
-# It keeps running until Ctrl-C; BUDARE_DEMO_EXIT=1 stops after the pipeline.
+# It keeps running until Ctrl-C; BUDARE_DEMO_EXIT=1 stops once every
+# machine's retained action has arrived. The size is set by
+# BUDARE_DEMO_KITCHENS, _MACHINES, _DAYS and _SPEED (simulated seconds per
+# second of the live day; 0 = at once).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN="$PWD/bin"
-work="${BUDARE_DEMO_DIR:-$(mktemp -d /tmp/budare-demo.XXXXXX)}"
+kitchens=${BUDARE_DEMO_KITCHENS:-3}
+machines=${BUDARE_DEMO_MACHINES:-12}
+days=${BUDARE_DEMO_DAYS:-56}
+speed=${BUDARE_DEMO_SPEED:-1440} # the last day replayed in a minute
+work="${BUDARE_DEMO_DIR:-$(mktemp -d "${TMPDIR:-/tmp}/budare-demo.XXXXXX")}"
 mkdir -p "$work"
 pids=()
 cleanup() {
+	trap - EXIT INT TERM
 	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
 	wait 2>/dev/null || true
 	echo "demo: stopped; files kept in $work"
 }
 trap cleanup EXIT
-say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+trap 'exit 130' INT TERM
+start=$SECONDS
+say() { printf '\n\033[1m== [%3ds] %s\033[0m\n' $((SECONDS - start)) "$*"; }
 
 free_port() {
 	local p
@@ -40,46 +52,8 @@ wait_port() { # port seconds
 	return 1
 }
 
-say "object store: MinIO on loopback"
-s3port=$(free_port)
-akey="demo$RANDOM"
-skey="$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')"
-mkdir -p "$work/minio" "$work/creds"
-printf '%s\n' "$akey" >"$work/creds/s3-access-key"
-printf '%s\n' "$skey" >"$work/creds/s3-secret-key"
-chmod 600 "$work/creds/"*
-MINIO_ROOT_USER="$akey" MINIO_ROOT_PASSWORD="$skey" MINIO_BROWSER=off MINIO_UPDATE=off MINIO_CI_CD=1 \
-	"$BUDARE_MINIO_BIN" server "$work/minio" --quiet --address "127.0.0.1:$s3port" \
-	--console-address "127.0.0.1:$(free_port)" >"$work/minio.log" 2>&1 &
-pids+=($!)
-for _ in $(seq 300); do
-	curl -fs "http://127.0.0.1:$s3port/minio/health/cluster" >/dev/null 2>&1 && break
-	sleep 0.2
-done
-curl -fs "http://127.0.0.1:$s3port/minio/health/cluster" >/dev/null || { echo "demo: MinIO did not start; see $work/minio.log" >&2; exit 1; }
-echo "MinIO at 127.0.0.1:$s3port, data in $work/minio"
-
-say "kitchen broker: Mosquitto on loopback"
-mqport=$(free_port)
-mkdir -p "$work/mosquitto"
-cat >"$work/mosquitto/mosquitto.conf" <<CONF
-# packaging/mosquitto/budare.conf, reduced to one anonymous loopback listener.
-listener $mqport 127.0.0.1
-allow_anonymous true
-persistence true
-persistence_location $work/mosquitto/
-max_queued_messages 1000000
-max_queued_bytes 0
-max_inflight_messages 1000
-CONF
-"${BUDARE_MOSQUITTO_BIN:-mosquitto}" -c "$work/mosquitto/mosquitto.conf" >"$work/mosquitto.log" 2>&1 &
-pids+=($!)
-wait_port "$mqport" 10
-broker="tcp://127.0.0.1:$mqport"
-echo "Mosquitto at $broker"
-
-say "central: signing key, config, simulated kitchens"
-tz="America/Caracas" # k-001's time zone in the simulator
+say "central: signing key and config; the bucket is the directory $work/bucket"
+tz="America/Caracas" # the simulator's kitchens are in Caracas
 today=$(TZ="$tz" date +%F)
 yesterday=$(TZ="$tz" date -d "$today -1 day" +%F)
 "$BIN/budare-central" keygen --private "$work/release.key" --public "$work/release.pub" >/dev/null
@@ -88,19 +62,49 @@ timezone = "$tz"
 signing_key_file = "$work/release.key"
 release_expiry = "30d"
 [s3]
-endpoint = "127.0.0.1:$s3port"
-bucket = "budare"
-access_key_file = "$work/creds/s3-access-key"
-secret_key_file = "$work/creds/s3-secret-key"
-tls = false
+dir = "$work/bucket"
 [serve]
 listen = "127.0.0.1:$(free_port)"
 CONF
-sim=(--seed 7 --kitchens 3 --machines 12 --types 4 --menu 3 --days 56 --end "$yesterday" --phases 1)
-"$BIN/budare-central" simulate --config "$work/central.toml" "${sim[@]}" --types-file "$work/arepa-types.txt"
+names=()
+for i in $(seq "$kitchens"); do names+=("$(printf 'k-%03d' "$i")"); done
+# The agents decide each morning at start_of_day. The demo's morning is a
+# minute or so away: after the history below is simulated, trained on and
+# fed to them, so the decisions see a full week.
+sod_epoch=$(( ($(date +%s) + ${BUDARE_DEMO_LEAD:-45} + 59) / 60 * 60 ))
+sod=$(TZ="$tz" date -d "@$sod_epoch" +%H:%M)
+say "agents: one per kitchen (${names[*]}), each with its own embedded MQTT broker; their morning decision at $sod ($tz)"
+for k in "${names[@]}"; do
+	mkdir -p "$work/$k"
+	cat >"$work/$k/agent.toml" <<CONF
+kitchen = "$k"
+data_dir = "$work/$k/data"
+timezone = "$tz"
+listen = "127.0.0.1:$(free_port)"
+[mqtt]
+embedded = "127.0.0.1:$(free_port)"
+[s3]
+dir = "$work/bucket"
+[models]
+release_public_key_file = "$work/release.pub"
+poll_interval = "5s"
+[decision]
+start_of_day = "$sod"
+CONF
+	"$BIN/budare-agent" check-config --config "$work/$k/agent.toml" >/dev/null
+	"$BIN/budare-agent" run --config "$work/$k/agent.toml" 2>"$work/$k/agent.log" &
+	pids+=($!)
+	listen=$(sed -n 's/^listen = "\(.*\)"/\1/p' "$work/$k/agent.toml")
+	wait_port "${listen##*:}" 20
+	echo "$k: agent on http://$listen/, broker $(sed -n 's/^embedded = "\(.*\)"/tcp:\/\/\1/p' "$work/$k/agent.toml"), log $work/$k/agent.log"
+done
 
-say "central: nightly training of phase 1 (one model per arepa type, signed release)"
-"$BIN/budare-central" train --config "$work/central.toml" --types "$work/arepa-types.txt" --phase 1 --date "$today"
+say "central: simulate $kitchens kitchens x $machines machines, $days days of history"
+sim=(--seed 7 --kitchens "$kitchens" --machines "$machines" --types 4 --menu 3 --days "$days" --end "$yesterday" --phases 1)
+"$BIN/budare-central" simulate --config "$work/central.toml" "${sim[@]}" --types-file "$work/arepa-types.txt" --log-level warn
+
+say "central: nightly training (one model per arepa type, signed release)"
+"$BIN/budare-central" train --config "$work/central.toml" --types "$work/arepa-types.txt" --phase 1 --date "$today" --log-level warn
 "$BIN/budare-central" releases --config "$work/central.toml"
 
 say "central: backtest of the last two weeks (weekly retraining, the agent's decision code, scored against the failures that followed)"
@@ -108,72 +112,33 @@ say "central: backtest of the last two weeks (weekly retraining, the agent's dec
 	--from "$(TZ="$tz" date -d "$today -17 day" +%F)" --to "$(TZ="$tz" date -d "$today -4 day" +%F)" \
 	--out "$work/backtest" --log-level warn
 
-say "agent: kitchen k-001"
-mkdir -p "$work/agent"
-agent_listen="127.0.0.1:$(free_port)"
-cat >"$work/agent.toml" <<CONF
-kitchen = "k-001"
-data_dir = "$work/agent"
-timezone = "$tz"
-listen = "$agent_listen"
-[mqtt]
-broker = "$broker"
-[s3]
-endpoint = "127.0.0.1:$s3port"
-access_key_file = "$work/creds/s3-access-key"
-secret_key_file = "$work/creds/s3-secret-key"
-tls = false
-[models]
-release_public_key_file = "$work/release.pub"
-poll_interval = "30s"
-[decision]
-start_of_day = "00:00"
-CONF
-"$BIN/budare-agent" check-config --config "$work/agent.toml"
-"$BIN/budare-agent" run --config "$work/agent.toml" 2>"$work/agent.log" &
-agent_pid=$!
-pids+=($agent_pid)
-wait_port "${agent_listen##*:}" 20
-
-say "machines of k-001 publish their last 8 days over MQTT (QoS 1)"
-"$BIN/budare-central" simulate "${sim[@]}" --mqtt "$broker" --kitchen k-001 --publish-days 8 | tee "$work/published.json"
-want=$(sed -n 's/.*"messages":\([0-9]*\).*/\1/p' "$work/published.json")
-for _ in $(seq 600); do
-	got=$("$BIN/budare-agent" inspect --config "$work/agent.toml" --json | sed -n 's/^{"records":\([0-9]*\).*/\1/p; s/.*"records": *\([0-9]*\),.*/\1/p' | head -1)
-	[[ "${got:-0}" -ge "$want" ]] && break
-	sleep 0.2
-done
-echo "agent stored ${got:-0} of $want records"
-
-say "start-of-day decision: retained actions, as a display subscribing now sees them"
-for _ in $(seq 300); do
-	n=$(mosquitto_sub -h 127.0.0.1 -p "$mqport" -t 'budare/k-001/+/action' -W 1 -F '%t' 2>/dev/null | wc -l || true)
-	[[ "$n" -ge 12 ]] && break
-	sleep 0.5
-done
-mosquitto_sub -h 127.0.0.1 -p "$mqport" -t 'budare/k-001/+/action' -W 1 -F '%t %p' 2>/dev/null |
-	sed -E 's#budare/k-001/([^/]*)/action .*"level":"([a-z]*)".*"risk":([0-9.e-]*).*"reasons":\[("[^"]*")?.*#\1  \2  risk=\3  \4#' | sort || true
-mosquitto_sub -h 127.0.0.1 -p "$mqport" -t 'budare/k-001/agent/status' -W 1 -F 'status: %p' 2>/dev/null || true
-
-say "agent: closed days uploaded to the object store (the upload loop looks every minute)"
-for _ in $(seq 90); do
-	"$BIN/budare-agent" inspect --config "$work/agent.toml" --json | grep -q '"pending":0' && break
-	sleep 1
+say "machines publish over MQTT (QoS 1): 7 days of backlog at once, then yesterday live at x$speed"
+for k in "${names[@]}"; do
+	broker=$(sed -n 's/^embedded = "\(.*\)"/tcp:\/\/\1/p' "$work/$k/agent.toml")
+	"$BIN/budare-central" simulate "${sim[@]}" --mqtt "$broker" --kitchen "$k" --publish-days 8 --speed "$speed" >"$work/$k/published.json" 2>"$work/$k/feed.log" &
+	pids+=($!)
 done
 
-say "agent inspect"
-"$BIN/budare-agent" inspect --config "$work/agent.toml"
+say "start-of-day decisions at $sod: retained actions, as a display subscribing now sees them"
+for k in "${names[@]}"; do
+	"$BIN/budare-agent" actions --config "$work/$k/agent.toml" --want "$machines" --timeout 180s
+	echo
+done
+
+say "agent inspect (${names[0]})"
+"$BIN/budare-agent" inspect --config "$work/${names[0]}/agent.toml"
 
 say "dashboard"
 "$BIN/budare-central" serve --config "$work/central.toml" 2>"$work/serve.log" &
 pids+=($!)
 dash=$(sed -n 's/^listen = "\(.*\)"/\1/p' "$work/central.toml")
 wait_port "${dash##*:}" 10
-echo "dashboard: http://$dash/   (kitchen page: http://$dash/kitchen/k-001)"
+echo "dashboard: http://$dash/   (kitchen page: http://$dash/kitchen/${names[0]})"
 echo "logs and data: $work"
+say "ready in $((SECONDS - start)) s"
 
 if [[ "${BUDARE_DEMO_EXIT:-}" == 1 ]]; then
 	exit 0
 fi
 echo "running; Ctrl-C stops everything"
-wait "$agent_pid"
+wait "${pids[0]}"

@@ -45,13 +45,6 @@ func thresholds(cfg *config.Config) decide.Thresholds {
 	return decide.Thresholds{Inspect: cfg.Decision.Inspect, Service: cfg.Decision.Service, Stop: cfg.Decision.Stop}
 }
 
-func putFunc(os3 *objstore.Store) decide.PutFunc {
-	return func(ctx context.Context, key string, data []byte, meta map[string]string) error {
-		_, err := os3.Put(ctx, key, data, "application/json", meta)
-		return err
-	}
-}
-
 // decisionServices builds the model sync loop and the decision scheduler
 // for the running agent (wired in cmd_run.go's subsystemServices).
 func decisionServices(a *runner.Agent) ([]runner.Service, error) {
@@ -60,9 +53,9 @@ func decisionServices(a *runner.Agent) ([]runner.Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	var os3 *objstore.Store
+	var os3 objstore.Bucket
 	if cfg.HasS3 {
-		if os3, err = objstore.New(cfg.S3, cfg.CredentialsDir); err != nil {
+		if os3, err = objstore.Open(cfg.S3, cfg.CredentialsDir); err != nil {
 			return nil, err
 		}
 	}
@@ -122,7 +115,7 @@ func decisionServices(a *runner.Agent) ([]runner.Service, error) {
 		State: a.Store, Pub: mq, StartOfDay: sod, UnseenClearDays: cfg.Decision.UnseenClearDays, Logger: log,
 	}
 	if os3 != nil {
-		svc.Put = putFunc(os3)
+		svc.Put = os3.Put
 	}
 	if err := svc.Register(a.Registry); err != nil {
 		return nil, err
@@ -363,11 +356,11 @@ func decideByHand(ctx context.Context, cfg *config.Config, day string, now time.
 	cancel()
 	svc := &decide.Service{Decider: dec, State: st, Pub: mq, UnseenClearDays: cfg.Decision.UnseenClearDays, Logger: log}
 	if cfg.HasS3 {
-		os3, err := objstore.New(cfg.S3, cfg.CredentialsDir)
+		os3, err := objstore.Open(cfg.S3, cfg.CredentialsDir)
 		if err != nil {
 			return nil, err
 		}
-		svc.Put = putFunc(os3)
+		svc.Put = os3.Put
 	}
 	d, err := svc.RunDay(ctx, day, now)
 	if d == nil {

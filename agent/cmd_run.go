@@ -9,6 +9,7 @@ import (
 	"os"
 	"runtime/debug"
 
+	"github.com/budare/budare/agent/broker"
 	"github.com/budare/budare/agent/config"
 	"github.com/budare/budare/agent/runner"
 	"github.com/budare/budare/internal/logging"
@@ -69,6 +70,16 @@ func cmdRun(ctx context.Context, args []string, _, stderr io.Writer) error {
 	}
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(gcPercent)
+	}
+	if cfg.MQTT.Embedded != "" {
+		// Started first and closed last (defers run in reverse), so the
+		// agent's own clients find it up and leave it cleanly.
+		b, err := broker.Start(broker.Options{Addr: cfg.MQTT.Embedded, Dir: cfg.BrokerDir(), Logger: log.With("component", "broker")})
+		if err != nil {
+			return err
+		}
+		defer b.Close()
+		log.Info("embedded MQTT broker listening", "addr", b.Addr(), "dir", cfg.BrokerDir())
 	}
 	a, err := runner.Open(cfg, runner.Options{Version: version, Log: log, Sections: inspectSections(cfg)})
 	if err != nil {

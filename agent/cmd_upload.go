@@ -22,7 +22,7 @@ func uploadServices(a *runner.Agent) ([]runner.Service, error) {
 		log.Warn("no [s3] endpoint configured: daily windows are not uploaded and no local day is ever deleted")
 		return nil, nil
 	}
-	remote, err := objstore.New(cfg.S3, cfg.CredentialsDir)
+	remote, err := objstore.Open(cfg.S3, cfg.CredentialsDir)
 	if err != nil {
 		return nil, err
 	}

@@ -25,6 +25,7 @@ commands:
   check-config  validate the config file and print each problem on one line
   inspect       print what the local store holds (works while the agent runs)
   decide        run the start-of-day decision by hand
+  actions       print the retained actions as a display subscribing now sees them
   version       print the version
 
 Run 'budare-agent <command> -h' for the flags of a command.
@@ -52,6 +53,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = cmdCheckConfig(ctx, rest, stdout, stderr)
 	case "inspect":
 		err = cmdInspect(ctx, rest, stdout, stderr)
+	case "actions":
+		err = cmdActions(ctx, rest, stdout, stderr)
 	case "decide":
 		err = cmdDecide(ctx, rest, stdout, stderr)
 	case "version", "--version":

@@ -71,7 +71,7 @@ func cmdBacktest(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	}
 	// A simulated bucket carries its ground truth: failures are then also
 	// scored by whether they had a precursor at all.
-	if tb, err := b.Get(ctx, simulate.TruthKey); err == nil {
+	if tb, err := b.Get(ctx, simulate.TruthKey, 0); err == nil {
 		var truth simulate.Truth
 		if err := json.Unmarshal(tb, &truth); err == nil {
 			o.Group = groupByPrecursor(&truth)

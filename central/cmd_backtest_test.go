@@ -10,8 +10,8 @@ import (
 	"testing"
 
 	"github.com/budare/budare/central/simulate"
-	"github.com/budare/budare/central/train"
 	"github.com/budare/budare/internal/action"
+	"github.com/budare/budare/internal/objstore"
 )
 
 // TestBacktestCommand replays four mornings of a small simulated chain: the
@@ -22,7 +22,7 @@ func TestBacktestCommand(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
 	if _, err := simulate.Write(ctx, simulate.Config{Seed: 3, Kitchens: 2, Machines: 5, Types: 2, Days: 50, End: "2026-11-20",
-		Phases: 1, MeanDaysBetweenFailures: 10}, train.Dir(dir), 2); err != nil {
+		Phases: 1, MeanDaysBetweenFailures: 10}, objstore.NewDir(dir), 2); err != nil {
 		t.Fatal(err)
 	}
 	types := filepath.Join(dir, "types.txt")
@@ -62,7 +62,7 @@ func TestBacktestCommand(t *testing.T) {
 			}
 		}
 	}
-	reports, err := train.Dir(dir).List(ctx, reportPrefix)
+	reports, err := objstore.NewDir(dir).List(ctx, reportPrefix)
 	if err != nil || len(reports) != 1 || !strings.HasSuffix(reports[0], "2026-11-13_2026-11-16_weekly.json") {
 		t.Fatalf("reports in the bucket: %v, %v", reports, err)
 	}

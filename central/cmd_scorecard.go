@@ -97,13 +97,16 @@ func bucketName(sf *storeFlags, cfg *config.Config) string {
 	if sf.dir != "" {
 		return sf.dir
 	}
+	if cfg.S3.Dir != "" {
+		return cfg.S3.Dir
+	}
 	return cfg.S3.Bucket
 }
 
 // phaseKitchens returns the kitchens of phase in the inventory, or just
 // kitchen when one is given and in the phase.
 func phaseKitchens(ctx context.Context, b train.Bucket, phase int, kitchen string) ([]string, error) {
-	data, err := b.Get(ctx, train.InventoryKey)
+	data, err := b.Get(ctx, train.InventoryKey, 0)
 	if err != nil {
 		return nil, fmt.Errorf("--phase needs the inventory: %w", err)
 	}

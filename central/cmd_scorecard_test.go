@@ -14,6 +14,7 @@ import (
 	"github.com/budare/budare/central/simulate"
 	"github.com/budare/budare/central/train"
 	"github.com/budare/budare/internal/action"
+	"github.com/budare/budare/internal/objstore"
 	"github.com/budare/budare/internal/record"
 	"github.com/budare/budare/internal/window"
 )
@@ -30,7 +31,7 @@ import (
 func scorecardBucket(t *testing.T) string {
 	t.Helper()
 	dir := t.TempDir()
-	b := train.Dir(dir)
+	b := objstore.NewDir(dir)
 	ctx := context.Background()
 	put := func(key string, data []byte) {
 		t.Helper()

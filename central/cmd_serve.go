@@ -59,7 +59,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if _, _, err := net.SplitHostPort(addr); err != nil {
 		return fmt.Errorf("serve: listen address %q is not host:port", addr)
 	}
-	store, err := objstore.New(cfg.S3, os.Getenv("CREDENTIALS_DIRECTORY"))
+	store, err := objstore.Open(cfg.S3, os.Getenv("CREDENTIALS_DIRECTORY"))
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
@@ -80,7 +80,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	srv := dashboard.HTTPServer(addr, dashboard.New(store, dashboard.Options{Logger: log}), log)
 	fmt.Fprintf(stdout, "budare-central serve: dashboard on http://%s/\n", ln.Addr())
-	log.Info("serving dashboard", "addr", ln.Addr().String(), "bucket", store.Bucket)
+	log.Info("serving dashboard", "addr", ln.Addr().String(), "bucket", cmp.Or(cfg.S3.Dir, cfg.S3.BucketName()))
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()

@@ -41,6 +41,7 @@ func cmdSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	broker := fs.String("mqtt", "", "instead of writing windows, publish one kitchen's records to this MQTT broker (tcp://host:port)")
 	kitchen := fs.String("kitchen", "k-001", "with --mqtt: the kitchen to publish")
 	pubDays := fs.Int("publish-days", 8, "with --mqtt: publish the kitchen's last N simulated days")
+	speed := fs.Float64("speed", 0, "with --mqtt: replay the last day as live machines would, this many times faster than real time (1440 = a day a minute), after the days before it at once; 0 = everything at once")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -49,7 +50,7 @@ func cmdSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return errUsage
 	}
 	if *broker != "" {
-		st, err := simulate.Publish(ctx, d, *broker, *kitchen, *pubDays)
+		st, err := simulate.Publish(ctx, d, *broker, *kitchen, *pubDays, *speed)
 		if err != nil {
 			return err
 		}

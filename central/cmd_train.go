@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"math"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -42,7 +43,7 @@ func (s *storeFlags) register(fs *flag.FlagSet) {
 
 // open loads the config (defaults when there is none and --dir is given)
 // and connects to the bucket.
-func (s *storeFlags) open(ctx context.Context, stderr io.Writer) (*config.Config, train.Bucket, *slog.Logger, error) {
+func (s *storeFlags) open(ctx context.Context, stderr io.Writer) (*config.Config, objstore.Bucket, *slog.Logger, error) {
 	log, err := s.log.New(stderr)
 	if err != nil {
 		return nil, nil, nil, err
@@ -66,23 +67,30 @@ func (s *storeFlags) open(ctx context.Context, stderr io.Writer) (*config.Config
 		return nil, nil, nil, fmt.Errorf("give --config FILE (or --dir DIR for a local bucket): %w", errUsage)
 	}
 	if s.dir != "" {
-		return cfg, train.Dir(s.dir), log, nil
-	}
-	if s.bucket != "" {
+		cfg.S3 = objstore.Config{Dir: s.dir}
+	} else if s.bucket != "" {
 		cfg.S3.Bucket = s.bucket
 	}
-	st, err := objstore.New(cfg.S3, os.Getenv("CREDENTIALS_DIRECTORY"))
+	if cfg.S3.Dir != "" && !filepath.IsAbs(cfg.S3.Dir) {
+		// --dir is a command-line path, relative to where it was typed.
+		abs, err := filepath.Abs(cfg.S3.Dir)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		cfg.S3.Dir = abs
+	}
+	st, err := objstore.Open(cfg.S3, os.Getenv("CREDENTIALS_DIRECTORY"))
 	if err != nil {
 		return nil, nil, nil, err
 	}
 	check := st.Check
 	if s.create {
-		check = st.EnsureBucket
+		check = func(ctx context.Context) error { return objstore.EnsureBucket(ctx, st) }
 	}
 	if err := check(ctx); err != nil {
 		return nil, nil, nil, err
 	}
-	return cfg, train.Store{S: st}, log, nil
+	return cfg, st, log, nil
 }
 
 // signingKey loads the private key named by the config, or by --key.

@@ -30,7 +30,7 @@ func runCLI(t *testing.T, args ...string) string {
 
 // agentAccepts does what the agent's model sync does with the current
 // release: verify the manifest and every model file, and decode the models.
-func agentAccepts(t *testing.T, st *objstore.Store, pubFile string, minRelease int64) *release.Manifest {
+func agentAccepts(t *testing.T, st objstore.Bucket, pubFile string, minRelease int64) *release.Manifest {
 	t.Helper()
 	ctx := context.Background()
 	pub, err := release.LoadPublicKey(pubFile)
@@ -200,7 +200,7 @@ tls = false
 
 	// A tampered model file is caught by the agent-side check.
 	e := m3.Models[m3.Arepas()[0]]
-	if _, err := st.Put(context.Background(), e.Key, []byte(`{"v":1}`), "application/json", nil); err != nil {
+	if err := st.Put(context.Background(), e.Key, []byte(`{"v":1}`), nil); err != nil {
 		t.Fatal(err)
 	}
 	data, err := st.Get(context.Background(), e.Key, 0)

@@ -37,13 +37,17 @@ type Config struct {
 	// CredentialsDir is systemd's $CREDENTIALS_DIRECTORY; relative secret
 	// file names are resolved against it. Set by Load.
 	CredentialsDir string `toml:"-"`
-	// HasS3 is true when the [s3] section names an endpoint; without it the
+	// HasS3 is true when the [s3] section names an endpoint or a dir; without it the
 	// agent ingests and decides but uploads and syncs nothing.
 	HasS3 bool `toml:"-"`
 }
 
 // MQTT is the [mqtt] section.
 type MQTT struct {
+	// Embedded, when set (host:port), runs an MQTT broker inside the agent
+	// on this address, for a kitchen without Mosquitto; Broker then
+	// defaults to it.
+	Embedded     string   `toml:"embedded"`
 	Broker       string   `toml:"broker"` // tcp://host:port, ssl://host:port
 	ClientID     string   `toml:"client_id"`
 	Username     string   `toml:"username"`
@@ -152,8 +156,11 @@ func Load(path string) (*Config, error) {
 	for _, k := range md.Undecoded() {
 		ps = append(ps, fmt.Sprintf("unknown key %q", k.String()))
 	}
+	if c.MQTT.Embedded != "" && !md.IsDefined("mqtt", "broker") {
+		c.MQTT.Broker = "" // the embedded broker's, set by problems
+	}
 	c.CredentialsDir = os.Getenv("CREDENTIALS_DIRECTORY")
-	c.HasS3 = c.S3.Endpoint != ""
+	c.HasS3 = c.S3.Endpoint != "" || c.S3.Dir != ""
 	ps = append(ps, c.problems()...)
 	if len(ps) > 0 {
 		return nil, &ProblemsError{Path: path, Problems: ps}
@@ -180,8 +187,20 @@ func (c *Config) problems() []string {
 	if _, _, err := net.SplitHostPort(c.Listen); c.Listen != "" && err != nil {
 		ps = append(ps, fmt.Sprintf("listen %q is not host:port", c.Listen))
 	}
+	if c.MQTT.Embedded != "" {
+		if host, port, err := net.SplitHostPort(c.MQTT.Embedded); err != nil || port == "" {
+			ps = append(ps, fmt.Sprintf("mqtt.embedded %q is not host:port (e.g. 127.0.0.1:1883)", c.MQTT.Embedded))
+		} else if c.MQTT.Broker == "" {
+			// The agent's own clients dial the embedded broker; a wildcard
+			// listen address is dialled on loopback.
+			if ip := net.ParseIP(host); host == "" || ip != nil && ip.IsUnspecified() {
+				host = "127.0.0.1"
+			}
+			c.MQTT.Broker = "tcp://" + net.JoinHostPort(host, port)
+		}
+	}
 	if c.MQTT.Broker == "" {
-		ps = append(ps, "mqtt.broker is empty (want e.g. tcp://127.0.0.1:1883)")
+		ps = append(ps, "mqtt.broker is empty (want e.g. tcp://127.0.0.1:1883, or set mqtt.embedded)")
 	} else if !strings.Contains(c.MQTT.Broker, "://") {
 		ps = append(ps, fmt.Sprintf("mqtt.broker %q needs a scheme: tcp://, ssl:// or ws://", c.MQTT.Broker))
 	}
@@ -242,6 +261,10 @@ const StoreFile = "agent.db"
 
 // StorePath is the bbolt store's path: data_dir/agent.db.
 func (c *Config) StorePath() string { return filepath.Join(c.DataDir, StoreFile) }
+
+// BrokerDir is where the embedded broker keeps its retained messages and
+// sessions: data_dir/broker.
+func (c *Config) BrokerDir() string { return filepath.Join(c.DataDir, "broker") }
 
 // MQTTPassword reads the MQTT password file, if one is configured.
 func (c *Config) MQTTPassword() (string, error) {

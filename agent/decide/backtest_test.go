@@ -14,6 +14,7 @@ import (
 	"github.com/budare/budare/central/train"
 	"github.com/budare/budare/internal/action"
 	"github.com/budare/budare/internal/model"
+	"github.com/budare/budare/internal/objstore"
 	"github.com/budare/budare/internal/record"
 	"github.com/budare/budare/internal/release"
 )
@@ -25,7 +26,7 @@ import (
 // what the backtest scores is what the displays would have shown.
 func TestBacktestDecidesAsTheAgent(t *testing.T) {
 	ctx := context.Background()
-	dir := train.Dir(t.TempDir())
+	dir := objstore.NewDir(t.TempDir())
 	truth, err := simulate.Write(ctx, simulate.Config{Seed: 7, Kitchens: 2, Machines: 6, Types: 3, Days: 52, End: "2026-11-20", Phases: 1, MeanDaysBetweenFailures: 12}, dir, 2)
 	if err != nil {
 		t.Fatal(err)

@@ -111,7 +111,7 @@ func TestEndToEnd(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	bucket := train.Store{S: os3}
+	bucket := os3
 
 	// Central: simulated windows, one training run, a signed release.
 	sim := simulate.Config{Seed: 7, Kitchens: 2, Machines: 8, Types: 3, MenuSize: 2, Days: 42, End: "2026-11-25",
@@ -184,7 +184,7 @@ func TestEndToEnd(t *testing.T) {
 			Thresholds: Thresholds{Service: 0.7, Stop: 0.9}},
 			State: st, Pub: mq, StartOfDay: 5*time.Hour + 30*time.Minute, UnseenClearDays: 14,
 			Put: func(ctx context.Context, key string, data []byte, meta map[string]string) error {
-				_, err := os3.Put(ctx, key, data, "application/json", meta)
+				err := os3.Put(ctx, key, data, meta)
 				return err
 			}}
 		return svc, mq
@@ -268,7 +268,7 @@ func TestEndToEnd(t *testing.T) {
 	good := man.Release
 	arepa := syncer.Current().Arepas()[0]
 	put := func(ctx context.Context, key string, data []byte) error {
-		_, err := os3.Put(ctx, key, data, "application/octet-stream", nil)
+		err := os3.Put(ctx, key, data, nil)
 		return err
 	}
 	// New model files (not the installed ones, which the agent would

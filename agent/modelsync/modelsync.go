@@ -41,7 +41,7 @@ const (
 	maxCurrent  = 64
 )
 
-// Source reads objects from the central store; *objstore.Store satisfies it.
+// Source reads objects from the central store; every objstore.Bucket satisfies it.
 // A missing key must be reported with an error wrapping a not-found error;
 // any error is treated as "central unreachable" (not a rejection).
 type Source interface {

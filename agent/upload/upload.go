@@ -24,7 +24,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/minio/minio-go/v7"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/budare/budare/agent/config"
@@ -44,16 +43,16 @@ type Local interface {
 }
 
 // Remote is the part of the object store the uploader uses
-// (*objstore.Store implements it).
+// (every objstore.Bucket implements it).
 type Remote interface {
-	Put(ctx context.Context, key string, data []byte, contentType string, meta map[string]string) (minio.UploadInfo, error)
+	Put(ctx context.Context, key string, data []byte, meta map[string]string) error
 	Get(ctx context.Context, key string, limit int64) ([]byte, error)
-	Stat(ctx context.Context, key string) (minio.ObjectInfo, error)
+	Stat(ctx context.Context, key string) (objstore.Info, error)
 }
 
 var (
 	_ Local  = (*store.Store)(nil)
-	_ Remote = (*objstore.Store)(nil)
+	_ Remote = objstore.Bucket(nil)
 )
 
 // Config tunes a Service. Zero fields take the defaults noted.
@@ -350,15 +349,6 @@ func (s *Service) backoff(n int) time.Duration {
 	return half + rand.N(half+1)
 }
 
-func metaValue(info minio.ObjectInfo, key string) string {
-	for k, v := range info.UserMetadata {
-		if strings.EqualFold(k, key) || strings.EqualFold(k, "X-Amz-Meta-"+key) {
-			return v
-		}
-	}
-	return ""
-}
-
 // uploadDay uploads one closed day and verifies it; ds is updated and saved
 // on success.
 func (s *Service) uploadDay(ctx context.Context, di store.DayInfo, ds *DayState, now time.Time) error {
@@ -372,7 +362,7 @@ func (s *Service) uploadDay(ctx context.Context, di store.DayInfo, ds *DayState,
 	if err != nil && !errors.Is(err, objstore.ErrNotFound) {
 		return err
 	}
-	remoteSHA := metaValue(info, window.MetaSHA256)
+	remoteSHA := info.MetaValue(window.MetaSHA256)
 	// The local store is a superset of the remote window only when this
 	// agent wrote that window and has pruned nothing since. Otherwise
 	// (pruned day with late records, lost state, a window written by an
@@ -397,12 +387,16 @@ func (s *Service) uploadDay(ctx context.Context, di store.DayInfo, ds *DayState,
 			window.MetaKitchen:       s.cfg.Kitchen,
 			window.MetaDay:           di.Day,
 		}
-		up, err := s.remote.Put(ctx, key, w.Data, "application/gzip", meta)
-		if err != nil {
+		if err := s.remote.Put(ctx, key, w.Data, meta); err != nil {
 			return err
 		}
-		etag = up.ETag
 		s.m.bytes.Add(float64(len(w.Data)))
+		// The ETag of what the store now holds, rather than of what the
+		// PUT answered, which also covers a rewrite racing this one.
+		if info, err = s.remote.Stat(ctx, key); err != nil {
+			return fmt.Errorf("stat after put: %w", err)
+		}
+		etag = info.ETag
 	}
 	// A single-part upload's ETag is the MD5 of its bytes; anything else
 	// (multipart, encryption) is verified by reading the object back.

@@ -17,7 +17,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/minio/minio-go/v7"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/budare/budare/agent/store"
@@ -68,14 +67,14 @@ type recordingRemote struct {
 	puts []string
 }
 
-func (r *recordingRemote) Put(ctx context.Context, key string, data []byte, ct string, meta map[string]string) (minio.UploadInfo, error) {
-	info, err := r.Remote.Put(ctx, key, data, ct, meta)
+func (r *recordingRemote) Put(ctx context.Context, key string, data []byte, meta map[string]string) error {
+	err := r.Remote.Put(ctx, key, data, meta)
 	if err == nil {
 		r.mu.Lock()
 		r.puts = append(r.puts, key)
 		r.mu.Unlock()
 	}
-	return info, err
+	return err
 }
 
 func (r *recordingRemote) Puts() []string {
@@ -88,7 +87,7 @@ func (r *recordingRemote) Puts() []string {
 type harness struct {
 	t      *testing.T
 	minio  *testenv.MinIOServer
-	remote *objstore.Store
+	remote objstore.Bucket
 	rec    *recordingRemote
 	dbPath string
 	st     *store.Store
@@ -118,7 +117,7 @@ func waitMinIOReady(t testing.TB, m *testenv.MinIOServer) {
 	}
 }
 
-func connect(t testing.TB, m *testenv.MinIOServer) *objstore.Store {
+func connect(t testing.TB, m *testenv.MinIOServer) objstore.Bucket {
 	t.Helper()
 	waitMinIOReady(t, m)
 	a, s, err := m.WriteCredentials(t.TempDir())
@@ -260,15 +259,15 @@ func (h *harness) window(day string) [][]byte {
 	if err != nil {
 		h.t.Fatal(err)
 	}
-	lines, err := window.Decode(data, metaValue(info, window.MetaSHA256))
+	lines, err := window.Decode(data, info.MetaValue(window.MetaSHA256))
 	if err != nil {
 		h.t.Fatalf("%s: %v", key, err)
 	}
-	if metaValue(info, window.MetaSHA256) == "" {
-		h.t.Fatalf("%s has no sha256 metadata: %v", key, info.UserMetadata)
+	if info.MetaValue(window.MetaSHA256) == "" {
+		h.t.Fatalf("%s has no sha256 metadata: %v", key, info.Meta)
 	}
-	if n, _ := strconv.Atoi(metaValue(info, window.MetaRecords)); n != len(lines) {
-		h.t.Fatalf("%s: metadata says %s records, object holds %d", key, metaValue(info, window.MetaRecords), len(lines))
+	if n, _ := strconv.Atoi(info.MetaValue(window.MetaRecords)); n != len(lines) {
+		h.t.Fatalf("%s: metadata says %s records, object holds %d", key, info.MetaValue(window.MetaRecords), len(lines))
 	}
 	enc, err := window.NewEncoder(gzip.BestCompression)
 	if err != nil {
@@ -278,8 +277,8 @@ func (h *harness) window(day string) [][]byte {
 		_ = enc.Line(l)
 	}
 	w, _ := enc.Finish()
-	if w.ContentSHA256 != metaValue(info, window.MetaContentSHA256) {
-		h.t.Fatalf("%s: ndjson sha256 %s, metadata says %s", key, w.ContentSHA256, metaValue(info, window.MetaContentSHA256))
+	if w.ContentSHA256 != info.MetaValue(window.MetaContentSHA256) {
+		h.t.Fatalf("%s: ndjson sha256 %s, metadata says %s", key, w.ContentSHA256, info.MetaValue(window.MetaContentSHA256))
 	}
 	return lines
 }
@@ -432,15 +431,15 @@ func TestWeekUploadedDayByDay(t *testing.T) {
 		t.Fatal(err)
 	}
 	after, _ := h.remote.Stat(ctx, window.Key(kitchen, "2026-11-01"))
-	if before.ETag != after.ETag || metaValue(before, window.MetaSHA256) != metaValue(after, window.MetaSHA256) {
-		t.Fatalf("re-upload changed the object: %s/%s -> %s/%s", before.ETag, metaValue(before, window.MetaSHA256), after.ETag, metaValue(after, window.MetaSHA256))
+	if before.ETag != after.ETag || before.MetaValue(window.MetaSHA256) != after.MetaValue(window.MetaSHA256) {
+		t.Fatalf("re-upload changed the object: %s/%s -> %s/%s", before.ETag, before.MetaValue(window.MetaSHA256), after.ETag, after.MetaValue(window.MetaSHA256))
 	}
 	w1, err := svc.localWindow("2026-11-01")
 	if err != nil {
 		t.Fatal(err)
 	}
 	w2, _ := svc.localWindow("2026-11-01")
-	if !bytes.Equal(w1.Data, w2.Data) || w1.SHA256 != metaValue(after, window.MetaSHA256) {
+	if !bytes.Equal(w1.Data, w2.Data) || w1.SHA256 != after.MetaValue(window.MetaSHA256) {
 		t.Fatal("encoding the same day twice gave different bytes")
 	}
 	if ds := h.state("2026-11-01"); ds.Status != StateUploaded || ds.Verified == "" {
@@ -646,8 +645,8 @@ func TestLateRecordsReuploadAndMergeAfterPrune(t *testing.T) {
 		t.Fatal(err)
 	}
 	info, _ := h.remote.Stat(ctx, window.Key(kitchen, day))
-	if w.SHA256 != metaValue(info, window.MetaSHA256) {
-		t.Fatalf("merged window sha %s differs from a fresh encoding %s", metaValue(info, window.MetaSHA256), w.SHA256)
+	if w.SHA256 != info.MetaValue(window.MetaSHA256) {
+		t.Fatalf("merged window sha %s differs from a fresh encoding %s", info.MetaValue(window.MetaSHA256), w.SHA256)
 	}
 }
 
@@ -673,7 +672,7 @@ func TestRetentionNeverDeletesUnuploadedDays(t *testing.T) {
 	}
 	// A foreign, unreadable object where a day's window goes: never
 	// overwritten, and it does not hold the other days back.
-	if _, err := h.remote.Put(ctx, window.Key(kitchen, days[5]), []byte("not a window"), "application/gzip", nil); err != nil {
+	if err := h.remote.Put(ctx, window.Key(kitchen, days[5]), []byte("not a window"), nil); err != nil {
 		t.Fatal(err)
 	}
 	h.minio.Stop()

@@ -108,7 +108,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if to.Before(from) {
 		return nil, fmt.Errorf("backtest: --to %s is before --from %s", o.To, o.From)
 	}
-	inv, err := o.Bucket.Get(ctx, train.InventoryKey)
+	inv, err := o.Bucket.Get(ctx, train.InventoryKey, 0)
 	if err != nil {
 		return nil, fmt.Errorf("backtest: kitchen inventory: %w", err)
 	}
@@ -215,7 +215,7 @@ func retrain(ctx context.Context, ov *overlay, o Options, day string, priv ed255
 	t := &trained{models: map[string]*model.Model{},
 		info: Release{Day: day, Release: m.Release, Levels: m.Levels, Techniques: map[string]string{}, Decisions: map[string]string{}}}
 	for a, e := range m.Models {
-		data, err := ov.Get(ctx, e.Key)
+		data, err := ov.Get(ctx, e.Key, 0)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -325,21 +325,23 @@ func private(key string) bool {
 	return strings.HasPrefix(key, "models/") || strings.HasPrefix(key, "staging/")
 }
 
-func (o *overlay) Get(ctx context.Context, key string) ([]byte, error) {
+func (o *overlay) Get(ctx context.Context, key string, limit int64) ([]byte, error) {
 	o.mu.Lock()
-	if b, ok := o.mem[key]; ok {
-		o.mu.Unlock()
-		return b, nil
-	}
-	if b, ok := o.cache[key]; ok {
-		o.mu.Unlock()
-		return b, nil
+	b, ok := o.mem[key]
+	if !ok {
+		b, ok = o.cache[key]
 	}
 	o.mu.Unlock()
+	if ok {
+		if limit > 0 && int64(len(b)) > limit {
+			return nil, fmt.Errorf("get %s: %w (%d bytes)", key, objstore.ErrTooLarge, limit)
+		}
+		return b, nil
+	}
 	if private(key) {
 		return nil, fmt.Errorf("%s: %w", key, objstore.ErrNotFound)
 	}
-	b, err := o.src.Get(ctx, key)
+	b, err := o.src.Get(ctx, key, limit)
 	if err != nil {
 		return nil, err
 	}

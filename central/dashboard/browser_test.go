@@ -92,7 +92,7 @@ func TestDashboardInChromium(t *testing.T) {
 	mustContain(t, "empty overview", d, `data-state="empty"`, "No data yet")
 
 	seed(t, func(key string, b []byte) {
-		if _, err := st.Put(ctx, key, b, "application/json", nil); err != nil {
+		if err := st.Put(ctx, key, b, nil); err != nil {
 			t.Fatalf("seed %s: %v", key, err)
 		}
 	})

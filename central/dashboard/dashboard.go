@@ -24,7 +24,7 @@ import (
 	"github.com/budare/budare/internal/objstore"
 )
 
-// Store is what the dashboard reads from the object store; *objstore.Store
+// Store is what the dashboard reads from the object store; objstore.Bucket
 // satisfies it. Get returns an error wrapping objstore.ErrNotFound for a
 // missing key.
 type Store interface {

@@ -94,7 +94,7 @@ func FromBucket(ctx context.Context, b train.Bucket, q Query) (Report, error) {
 	days := make([]*action.Day, len(files))
 	damaged := make([]error, len(files))
 	err = parallel(ctx, len(files), q.Workers, func(i int) error {
-		data, err := b.Get(ctx, files[i].key)
+		data, err := b.Get(ctx, files[i].key, 0)
 		if err != nil {
 			return fmt.Errorf("read %s: %w", files[i].key, err)
 		}

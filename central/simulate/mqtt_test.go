@@ -63,7 +63,7 @@ func TestPublishToRealMosquitto(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	st, err := Publish(ctx, cfg, broker.URL, kitchen, days)
+	st, err := Publish(ctx, cfg, broker.URL, kitchen, days, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -94,7 +94,7 @@ func TestPublishToRealMosquitto(t *testing.T) {
 		}
 	}
 
-	if _, err := Publish(ctx, cfg, broker.URL, "k-999", 1); err == nil {
+	if _, err := Publish(ctx, cfg, broker.URL, "k-999", 1, 0); err == nil {
 		t.Fatal("publishing an unknown kitchen succeeded")
 	}
 }

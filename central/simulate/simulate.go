@@ -465,7 +465,7 @@ func EncodeWindow(recs []record.Record, level int) ([]byte, map[string]string, e
 	}, nil
 }
 
-// Putter is where Write puts objects (a train.Dir or the object store).
+// Putter is where Write puts objects (an objstore.Bucket).
 type Putter interface {
 	Put(ctx context.Context, key string, data []byte, meta map[string]string) error
 }

@@ -59,7 +59,7 @@ func NextRelease(ctx context.Context, b Bucket) (int64, error) {
 			hi = max(hi, n)
 		}
 	}
-	cur, err := b.Get(ctx, release.CurrentKey)
+	cur, err := b.Get(ctx, release.CurrentKey, 0)
 	switch {
 	case err == nil:
 		if n, err := release.ParseCurrent(cur); err == nil {
@@ -244,7 +244,7 @@ func (p *Publisher) checked(ctx context.Context, n int64) (*release.Manifest, er
 	}
 	for _, a := range m.Arepas() {
 		e := m.Models[a]
-		data, err := p.Bucket.Get(ctx, e.Key)
+		data, err := p.Bucket.Get(ctx, e.Key, 0)
 		if err != nil {
 			return nil, fmt.Errorf("release %d, %s: %w", n, a, err)
 		}
@@ -270,7 +270,7 @@ func List(ctx context.Context, b Bucket, pub ed25519.PublicKey) ([]ReleaseInfo, 
 		return nil, err
 	}
 	var cur int64
-	if data, err := b.Get(ctx, release.CurrentKey); err == nil {
+	if data, err := b.Get(ctx, release.CurrentKey, 0); err == nil {
 		cur, _ = release.ParseCurrent(data)
 	} else if !IsNotFound(err) {
 		return nil, err
@@ -321,7 +321,7 @@ func ReadStaging(ctx context.Context, b Bucket, phase int, date string, n int) (
 	for i := range n {
 		sh := Shard{i, n}
 		key := StagingKey(phase, date, sh)
-		data, err := b.Get(ctx, key)
+		data, err := b.Get(ctx, key, 0)
 		if IsNotFound(err) {
 			missing = append(missing, sh.String())
 			continue

@@ -13,7 +13,7 @@ import (
 // an error: found is false. Lines that are not records are counted in bad and
 // skipped; a window that is not gzip NDJSON is an error.
 func ReadWindow(ctx context.Context, b Bucket, kitchen, day string, fn func(*record.Record)) (found bool, bad int, err error) {
-	data, err := b.Get(ctx, window.Key(kitchen, day))
+	data, err := b.Get(ctx, window.Key(kitchen, day), 0)
 	if IsNotFound(err) {
 		return false, 0, nil
 	}

@@ -167,7 +167,7 @@ type readStats struct {
 // Lines that are not records are counted and skipped. Only cook records of
 // the wanted types are kept; with skipOthers the others are not even decoded.
 func readDay(ctx context.Context, b Bucket, kitchen, day string, want map[string]bool, skipOthers bool, st *readStats, log *slog.Logger) (dayData, error) {
-	data, err := b.Get(ctx, window.Key(kitchen, day))
+	data, err := b.Get(ctx, window.Key(kitchen, day), 0)
 	if IsNotFound(err) {
 		st.Missing++
 		return dayData{}, nil

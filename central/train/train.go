@@ -212,7 +212,7 @@ func Run(ctx context.Context, o Options) (*Outcome, error) {
 	mine := o.Shard.Pick(o.Types)
 	out := &Outcome{Date: o.Date, Phase: o.Phase, Shard: o.Shard.String(), Types: mine}
 
-	inv, err := o.Bucket.Get(ctx, InventoryKey)
+	inv, err := o.Bucket.Get(ctx, InventoryKey, 0)
 	if err != nil {
 		return nil, fmt.Errorf("kitchen inventory: %w", err)
 	}
@@ -355,7 +355,7 @@ func loadChampions(ctx context.Context, b Bucket, pub ed25519.PublicKey, types [
 		}
 		c := &champion{entry: e}
 		out[a] = c
-		data, err := b.Get(ctx, e.Key)
+		data, err := b.Get(ctx, e.Key, 0)
 		if err != nil {
 			if !IsNotFound(err) {
 				return 0, nil, fmt.Errorf("champion model %s: %w", e.Key, err)
@@ -377,7 +377,7 @@ func loadChampions(ctx context.Context, b Bucket, pub ed25519.PublicKey, types [
 // number is still returned with the error. With pub set, the manifest's signature must verify
 // (expiry is not checked: an expired champion can still be beaten or kept).
 func Current(ctx context.Context, b Bucket, pub ed25519.PublicKey) (int64, *release.Manifest, error) {
-	data, err := b.Get(ctx, release.CurrentKey)
+	data, err := b.Get(ctx, release.CurrentKey, 0)
 	if IsNotFound(err) {
 		return 0, nil, nil
 	}
@@ -397,12 +397,12 @@ func Current(ctx context.Context, b Bucket, pub ed25519.PublicKey) (int64, *rele
 
 // LoadManifest reads release n and, with pub set, checks its signature.
 func LoadManifest(ctx context.Context, b Bucket, n int64, pub ed25519.PublicKey) (*release.Manifest, error) {
-	mb, err := b.Get(ctx, release.ManifestKey(n))
+	mb, err := b.Get(ctx, release.ManifestKey(n), 0)
 	if err != nil {
 		return nil, fmt.Errorf("release %d: %w", n, err)
 	}
 	if pub != nil {
-		sig, err := b.Get(ctx, release.SigKey(n))
+		sig, err := b.Get(ctx, release.SigKey(n), 0)
 		if err != nil {
 			return nil, fmt.Errorf("release %d signature: %w", n, err)
 		}

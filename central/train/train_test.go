@@ -18,6 +18,7 @@ import (
 	"github.com/budare/budare/central/simulate"
 	"github.com/budare/budare/internal/features"
 	"github.com/budare/budare/internal/model"
+	"github.com/budare/budare/internal/objstore"
 	"github.com/budare/budare/internal/record"
 	"github.com/budare/budare/internal/release"
 	"github.com/budare/budare/internal/window"
@@ -39,7 +40,7 @@ func testTrain() config.Train {
 
 // template holds one simulation of testSim(), made once by TestMain; tests
 // copy it (simulating under the race detector is slow).
-var template Dir
+var template *objstore.Dir
 
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "budare-train-test-")
@@ -47,7 +48,7 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	template = Dir(dir)
+	template = objstore.NewDir(dir)
 	if _, err := simulate.Write(context.Background(), testSim(), template, 2); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.RemoveAll(dir)
@@ -59,15 +60,15 @@ func TestMain(m *testing.M) {
 }
 
 // simDir returns a fresh directory bucket holding the simulation of testSim().
-func simDir(t *testing.T) Dir {
+func simDir(t *testing.T) *objstore.Dir {
 	t.Helper()
 	return copyDir(t, template)
 }
 
-func copyDir(t *testing.T, src Dir) Dir {
+func copyDir(t *testing.T, src *objstore.Dir) *objstore.Dir {
 	t.Helper()
-	dst := Dir(t.TempDir())
-	if err := os.CopyFS(string(dst), os.DirFS(string(src))); err != nil {
+	dst := objstore.NewDir(t.TempDir())
+	if err := os.CopyFS(dst.Root(), os.DirFS(src.Root())); err != nil {
 		t.Fatal(err)
 	}
 	return dst
@@ -161,7 +162,7 @@ func TestSpanSlices(t *testing.T) {
 // leaking into a feature would raise day:max to d or beyond.
 func TestNoLeakage(t *testing.T) {
 	ctx := context.Background()
-	b := Dir(t.TempDir())
+	b := objstore.NewDir(t.TempDir())
 	span, err := NewSpan(runDate, 30, 7, 3, 5, 5, 1)
 	if err != nil {
 		t.Fatal(err)
@@ -273,10 +274,10 @@ func TestChampionKept(t *testing.T) {
 		if e2.Key != e1.Key || e2.SHA256 != e1.SHA256 || e2.Trained != 1 {
 			t.Fatalf("%s: release 2 entry %+v does not point at the champion %+v", a, e2, e1)
 		}
-		if _, err := good.Get(ctx, release.ModelKey(a, 2)); !IsNotFound(err) {
+		if _, err := good.Get(ctx, release.ModelKey(a, 2), 0); !IsNotFound(err) {
 			t.Fatalf("%s: a kept champion wrote a new model file (%v)", a, err)
 		}
-		if _, err := good.Get(ctx, release.CardKey(a, 2)); err != nil {
+		if _, err := good.Get(ctx, release.CardKey(a, 2), 0); err != nil {
 			t.Fatalf("%s: no card for release 2: %v", a, err)
 		}
 	}
@@ -337,11 +338,11 @@ func TestShardsEqualOneRun(t *testing.T) {
 		if !ok {
 			t.Fatalf("%s missing from the sharded release", a)
 		}
-		b1, err := one.Get(ctx, e.Key)
+		b1, err := one.Get(ctx, e.Key, 0)
 		if err != nil {
 			t.Fatal(err)
 		}
-		b2, err := sharded.Get(ctx, es.Key)
+		b2, err := sharded.Get(ctx, es.Key, 0)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -557,7 +558,7 @@ func TestUntrustedCurrentIgnored(t *testing.T) {
 // and a rule that names faults (an operator's choice) labels them.
 func TestFaultsAreNotFailures(t *testing.T) {
 	ctx := context.Background()
-	b := Dir(t.TempDir())
+	b := objstore.NewDir(t.TempDir())
 	span, err := NewSpan(runDate, 30, 7, 3, 5, 5, 1)
 	if err != nil {
 		t.Fatal(err)

@@ -1,28 +1,26 @@
-// Package objstore connects to the central S3 object store (MinIO in tests
-// and production) from an [s3] config section shared by both programs. It
-// keeps secrets in files, never in the config, and turns the usual failures
-// (wrong credentials, missing bucket, unreachable endpoint, TLS) into one
-// line a person understands.
+// Package objstore is the central object store as both programs use it: one
+// Bucket interface with three implementations, S3 (MinIO in tests and
+// production), Dir (a local directory, for a kitchen or a demo without an
+// S3 server) and Mem (tests), chosen by the [s3] config section shared by
+// both programs. It keeps secrets in files, never in the config, and turns
+// the usual failures (wrong credentials, missing bucket, unreachable
+// endpoint, TLS) into one line a person understands.
 package objstore
 
 import (
-	"context"
-	"crypto/tls"
-	"crypto/x509"
-	"errors"
 	"fmt"
 	"net"
 	"os"
 	"path/filepath"
 	"strings"
-	"time"
-
-	"github.com/minio/minio-go/v7"
-	"github.com/minio/minio-go/v7/pkg/credentials"
 )
 
 // Config is the [s3] section of both programs' config files.
 type Config struct {
+	// Dir, when set, keeps the bucket in this local directory instead of
+	// on an S3 server (a kitchen or a demo without MinIO); the other
+	// fields must then be empty.
+	Dir           string `toml:"dir"`
 	Endpoint      string `toml:"endpoint"`        // host:port, no scheme
 	Bucket        string `toml:"bucket"`          // default "budare"
 	Region        string `toml:"region"`          // optional
@@ -50,6 +48,9 @@ func (c Config) BucketName() string {
 // touching the network. Relative key files are resolved against credDir
 // (systemd's $CREDENTIALS_DIRECTORY) when it is set.
 func (c Config) Problems(credDir string) []string {
+	if c.Dir != "" {
+		return c.dirProblems()
+	}
 	var ps []string
 	if c.Endpoint == "" {
 		ps = append(ps, "s3.endpoint is empty (want host:port)")
@@ -74,6 +75,20 @@ func (c Config) Problems(credDir string) []string {
 		if _, err := os.ReadFile(c.CAFile); err != nil {
 			ps = append(ps, fmt.Sprintf("s3.ca_file: %v", err))
 		}
+	}
+	return ps
+}
+
+func (c Config) dirProblems() []string {
+	var ps []string
+	if !filepath.IsAbs(c.Dir) {
+		ps = append(ps, fmt.Sprintf("s3.dir %q must be an absolute path", c.Dir))
+	}
+	if c.Endpoint != "" || c.AccessKeyFile != "" || c.SecretKeyFile != "" || c.CAFile != "" || c.TLS != nil || c.Region != "" {
+		ps = append(ps, "s3.dir keeps the bucket in a directory: remove s3.endpoint, s3.access_key_file, s3.secret_key_file, s3.tls, s3.ca_file and s3.region (or remove s3.dir)")
+	}
+	if c.Bucket != "" {
+		ps = append(ps, "s3.bucket has no meaning with s3.dir (the directory is the bucket)")
 	}
 	return ps
 }
@@ -122,135 +137,4 @@ func ReadSecretFile(path string) (string, error) {
 		return "", fmt.Errorf("secret file %s is empty", path)
 	}
 	return s, nil
-}
-
-// Store is a connected bucket.
-type Store struct {
-	Client *minio.Client
-	Bucket string
-	cfg    Config
-}
-
-// New builds a client for the config. It does not touch the network; call
-// Check to find out whether the store is reachable and the bucket exists.
-func New(cfg Config, credDir string) (*Store, error) {
-	if ps := cfg.Problems(credDir); len(ps) > 0 {
-		return nil, fmt.Errorf("s3 config: %s", strings.Join(ps, "; "))
-	}
-	ak, err := ReadSecretFile(ResolveCredential(cfg.AccessKeyFile, credDir))
-	if err != nil {
-		return nil, fmt.Errorf("s3.access_key_file: %w", err)
-	}
-	sk, err := ReadSecretFile(ResolveCredential(cfg.SecretKeyFile, credDir))
-	if err != nil {
-		return nil, fmt.Errorf("s3.secret_key_file: %w", err)
-	}
-	opts := &minio.Options{
-		Creds:  credentials.NewStaticV4(ak, sk, ""),
-		Secure: cfg.UseTLS(),
-		Region: cfg.Region,
-	}
-	tr, err := minio.DefaultTransport(cfg.UseTLS())
-	if err != nil {
-		return nil, fmt.Errorf("s3 transport: %w", err)
-	}
-	// Flaky uplinks: fail a dead connection in seconds, not minutes.
-	tr.DialContext = (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext
-	tr.ResponseHeaderTimeout = 60 * time.Second
-	if cfg.CAFile != "" {
-		pem, err := os.ReadFile(cfg.CAFile)
-		if err != nil {
-			return nil, fmt.Errorf("s3.ca_file: %w", err)
-		}
-		pool, err := x509.SystemCertPool()
-		if err != nil {
-			pool = x509.NewCertPool()
-		}
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("s3.ca_file %s holds no PEM certificate", cfg.CAFile)
-		}
-		if tr.TLSClientConfig == nil {
-			tr.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12}
-		}
-		tr.TLSClientConfig.RootCAs = pool
-	}
-	opts.Transport = tr
-	// minio-go retries internally up to 10 times; callers run their own
-	// backoff, so one quick retry is enough and keeps errors prompt.
-	opts.MaxRetries = 1
-	c, err := minio.New(cfg.Endpoint, opts)
-	if err != nil {
-		return nil, fmt.Errorf("s3 client for %s: %w", cfg.Endpoint, err)
-	}
-	return &Store{Client: c, Bucket: cfg.BucketName(), cfg: cfg}, nil
-}
-
-// Check verifies that the endpoint answers, the credentials are accepted and
-// the bucket exists, returning one explained error otherwise.
-func (s *Store) Check(ctx context.Context) error {
-	ok, err := s.Client.BucketExists(ctx, s.Bucket)
-	if err != nil {
-		return s.Explain(err)
-	}
-	if !ok {
-		return fmt.Errorf("s3 bucket %q does not exist on %s (create it, or set s3.bucket)", s.Bucket, s.cfg.Endpoint)
-	}
-	return nil
-}
-
-// EnsureBucket creates the bucket if it is missing (central, demo and tests).
-func (s *Store) EnsureBucket(ctx context.Context) error {
-	ok, err := s.Client.BucketExists(ctx, s.Bucket)
-	if err != nil {
-		return s.Explain(err)
-	}
-	if ok {
-		return nil
-	}
-	if err := s.Client.MakeBucket(ctx, s.Bucket, minio.MakeBucketOptions{Region: s.cfg.Region}); err != nil {
-		return s.Explain(err)
-	}
-	return nil
-}
-
-// Explain turns a minio-go or network error into one line naming the
-// endpoint and the likely cause. The original error stays wrapped.
-func (s *Store) Explain(err error) error {
-	if err == nil {
-		return nil
-	}
-	ep := s.cfg.Endpoint
-	var resp minio.ErrorResponse
-	if errors.As(err, &resp) {
-		switch resp.Code {
-		case "InvalidAccessKeyId", "SignatureDoesNotMatch", "AccessDenied":
-			return fmt.Errorf("s3 %s rejected the credentials (%s): check s3.access_key_file and s3.secret_key_file: %w", ep, resp.Code, err)
-		case "NoSuchBucket":
-			return fmt.Errorf("s3 bucket %q does not exist on %s: %w", s.Bucket, ep, err)
-		}
-	}
-	var certErr *tls.CertificateVerificationError
-	var recErr tls.RecordHeaderError
-	var unknownAuth x509.UnknownAuthorityError
-	var hostErr x509.HostnameError
-	switch {
-	case errors.As(err, &certErr), errors.As(err, &unknownAuth), errors.As(err, &hostErr):
-		return fmt.Errorf("s3 %s: TLS certificate not trusted (set s3.ca_file, or check the host name): %w", ep, err)
-	case errors.As(err, &recErr), strings.Contains(err.Error(), "server gave HTTP response to HTTPS client"):
-		return fmt.Errorf("s3 %s: TLS handshake failed, the server does not speak TLS (set s3.tls = false for a loopback endpoint): %w", ep, err)
-	case strings.Contains(err.Error(), "malformed HTTP response"),
-		strings.Contains(err.Error(), "HTTP request to an HTTPS server"): // Go TLS servers (MinIO) answer plain HTTP with a 400 saying so
-		return fmt.Errorf("s3 %s: the server speaks TLS but s3.tls is false: %w", ep, err)
-	}
-	var opErr *net.OpError
-	var dnsErr *net.DNSError
-	if errors.As(err, &opErr) || errors.As(err, &dnsErr) || errors.Is(err, context.DeadlineExceeded) || isTimeout(err) {
-		return fmt.Errorf("s3 %s is unreachable: %w", ep, err)
-	}
-	return fmt.Errorf("s3 %s: %w", ep, err)
-}
-
-func isTimeout(err error) bool {
-	var ne net.Error
-	return errors.As(err, &ne) && ne.Timeout()
 }

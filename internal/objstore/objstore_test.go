@@ -2,7 +2,6 @@ package objstore
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log"
@@ -136,49 +135,11 @@ func TestErrorsAreOneExplainedLine(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		_, err = s.Put(ctx, "windows/k/2026-11-01.ndjson.gz", []byte("x"), "application/gzip", nil)
+		err = s.Put(ctx, "windows/k/2026-11-01.ndjson.gz", []byte("x"), nil)
 		if err == nil || !strings.Contains(err.Error(), `bucket "gone" does not exist`) {
 			t.Fatalf("put: %v", err)
 		}
 	})
-}
-
-func TestPutGetStatListRoundTrip(t *testing.T) {
-	m := startMinIO(t)
-	a, sk := writeKeys(t, m.AccessKey, m.SecretKey)
-	s, err := New(Config{Endpoint: m.Endpoint, AccessKeyFile: a, SecretKeyFile: sk, TLS: ptr(false)}, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx := context.Background()
-	if err := s.EnsureBucket(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s.Get(ctx, "nope", 0); !errors.Is(err, ErrNotFound) {
-		t.Fatalf("get of a missing key: %v, want ErrNotFound", err)
-	}
-	if _, err := s.Stat(ctx, "nope"); !errors.Is(err, ErrNotFound) {
-		t.Fatalf("stat of a missing key: %v, want ErrNotFound", err)
-	}
-	body := []byte("hello window")
-	if _, err := s.Put(ctx, "windows/k-1/2026-11-02.ndjson.gz", body, "application/gzip", map[string]string{"Sha256": "abc"}); err != nil {
-		t.Fatal(err)
-	}
-	got, err := s.Get(ctx, "windows/k-1/2026-11-02.ndjson.gz", 0)
-	if err != nil || string(got) != string(body) {
-		t.Fatalf("get: %q %v", got, err)
-	}
-	if _, err := s.Get(ctx, "windows/k-1/2026-11-02.ndjson.gz", 3); !errors.Is(err, ErrTooLarge) {
-		t.Fatalf("get beyond the limit: %v, want ErrTooLarge", err)
-	}
-	info, err := s.Stat(ctx, "windows/k-1/2026-11-02.ndjson.gz")
-	if err != nil || info.Size != int64(len(body)) || info.UserMetadata["Sha256"] != "abc" {
-		t.Fatalf("stat: %+v %v", info, err)
-	}
-	keys, err := s.List(ctx, "windows/")
-	if err != nil || len(keys) != 1 || keys[0] != "windows/k-1/2026-11-02.ndjson.gz" {
-		t.Fatalf("list: %v %v", keys, err)
-	}
 }
 
 func TestIsLoopback(t *testing.T) {

@@ -52,7 +52,7 @@ func Model(arepa string, bias float64) *model.Model {
 	return m
 }
 
-// Putter writes an object; *objstore.Store (via a closure) and Mem satisfy it.
+// Putter writes an object; an objstore.Bucket (via a closure) and Mem satisfy it.
 type Putter func(ctx context.Context, key string, data []byte) error
 
 // Release is what Publish wrote, for tests that tamper with it.

@@ -1,0 +1,265 @@
+package objstore
+
+import (
+	"context"
+	"crypto/md5"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+)
+
+// dirReserved starts the names Dir keeps for itself inside its root: the
+// metadata tree and temporary files. Keys may not use it.
+const dirReserved = ".objstore"
+
+// metaDir holds one JSON file of user metadata per object that has any,
+// at the object's key below it.
+const metaDir = dirReserved + "-meta"
+
+// Dir is a Bucket kept in a local directory, one file per key: for a
+// kitchen or a demo without an S3 server, `simulate --out DIR`, and tests.
+// Writes are atomic (temporary file, fsync, rename), so a reader, even
+// another process, sees a whole object or none, as with S3. Metadata is kept
+// beside the objects in a hidden tree; it is written before the object, so
+// an object never lacks the metadata it was written with.
+type Dir struct {
+	root string
+}
+
+// NewDir returns the bucket in directory root.
+func NewDir(root string) *Dir { return &Dir{root: root} }
+
+// Root is the directory the objects are in.
+func (d *Dir) Root() string { return d.root }
+
+func (d *Dir) path(key string) (string, error) {
+	if err := checkKey(key); err != nil {
+		return "", err
+	}
+	return filepath.Join(d.root, filepath.FromSlash(key)), nil
+}
+
+func (d *Dir) metaPath(key string) string {
+	return filepath.Join(d.root, metaDir, filepath.FromSlash(key)+".json")
+}
+
+// Check reports a missing or unusable directory.
+func (d *Dir) Check(context.Context) error {
+	fi, err := os.Stat(d.root)
+	if errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("object store directory %s does not exist (create it, or set s3.dir): %w", d.root, ErrNotFound)
+	}
+	if err != nil {
+		return fmt.Errorf("object store directory: %w", err)
+	}
+	if !fi.IsDir() {
+		return fmt.Errorf("object store directory %s is not a directory", d.root)
+	}
+	return nil
+}
+
+// EnsureBucket creates the directory when it is missing.
+func (d *Dir) EnsureBucket(context.Context) error {
+	if err := os.MkdirAll(d.root, 0o755); err != nil {
+		return fmt.Errorf("create object store directory: %w", err)
+	}
+	return nil
+}
+
+// Get reads the file of key.
+func (d *Dir) Get(_ context.Context, key string, limit int64) ([]byte, error) {
+	p, err := d.path(key)
+	if err != nil {
+		return nil, err
+	}
+	limit = orDefault(limit)
+	fi, err := os.Stat(p)
+	if err == nil && fi.IsDir() {
+		err = fs.ErrNotExist // a key prefix, not an object
+	}
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("get %s: %w", key, ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("get %s: %w", key, err)
+	}
+	if fi.Size() > limit {
+		return nil, fmt.Errorf("get %s: %w (%d bytes)", key, ErrTooLarge, limit)
+	}
+	b, err := os.ReadFile(p)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("get %s: %w", key, ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("get %s: %w", key, err)
+	}
+	if int64(len(b)) > limit { // replaced between Stat and read
+		return nil, fmt.Errorf("get %s: %w (%d bytes)", key, ErrTooLarge, limit)
+	}
+	return b, nil
+}
+
+// Put writes the file of key (and its metadata) atomically.
+func (d *Dir) Put(ctx context.Context, key string, data []byte, meta map[string]string) error {
+	p, err := d.path(key)
+	if err != nil {
+		return err
+	}
+	if err := d.Check(ctx); err != nil {
+		return fmt.Errorf("put %s: %w", key, err)
+	}
+	mp := d.metaPath(key)
+	if m := canonicalMeta(meta); m != nil {
+		mb, err := json.Marshal(m)
+		if err != nil {
+			return fmt.Errorf("put %s: metadata: %w", key, err)
+		}
+		if err := writeAtomic(mp, mb); err != nil {
+			return fmt.Errorf("put %s: metadata: %w", key, err)
+		}
+	} else if err := os.Remove(mp); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("put %s: stale metadata: %w", key, err)
+	}
+	if err := writeAtomic(p, data); err != nil {
+		return fmt.Errorf("put %s: %w", key, err)
+	}
+	return nil
+}
+
+// writeAtomic writes data to path through a synced temporary file and a
+// rename, then syncs the directory so the rename survives a power cut: the
+// agent deletes its local copy of a day once the object is written.
+func writeAtomic(path string, data []byte) error {
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	f, err := os.CreateTemp(dir, dirReserved+"-put-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(f.Name()) // no-op after the rename
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Chmod(0o644); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(f.Name(), path); err != nil {
+		return err
+	}
+	if df, err := os.Open(dir); err == nil {
+		err = df.Sync()
+		df.Close()
+		if err != nil {
+			return fmt.Errorf("sync %s: %w", dir, err)
+		}
+	}
+	return nil
+}
+
+// Stat returns the object's size, the MD5 of its bytes as ETag (as S3 does
+// for a single-part object) and its metadata.
+func (d *Dir) Stat(_ context.Context, key string) (Info, error) {
+	p, err := d.path(key)
+	if err != nil {
+		return Info{}, err
+	}
+	f, err := os.Open(p)
+	if errors.Is(err, fs.ErrNotExist) {
+		return Info{}, fmt.Errorf("stat %s: %w", key, ErrNotFound)
+	}
+	if err != nil {
+		return Info{}, fmt.Errorf("stat %s: %w", key, err)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return Info{}, fmt.Errorf("stat %s: %w", key, err)
+	}
+	if fi.IsDir() {
+		return Info{}, fmt.Errorf("stat %s: %w", key, ErrNotFound)
+	}
+	h := md5.New()
+	n, err := io.Copy(h, f)
+	if err != nil {
+		return Info{}, fmt.Errorf("stat %s: %w", key, err)
+	}
+	info := Info{Key: key, Size: n, ETag: hex.EncodeToString(h.Sum(nil)), Modified: fi.ModTime()}
+	mb, err := os.ReadFile(d.metaPath(key))
+	switch {
+	case err == nil:
+		if err := json.Unmarshal(mb, &info.Meta); err != nil {
+			return Info{}, fmt.Errorf("stat %s: metadata %s: %w", key, d.metaPath(key), err)
+		}
+	case !errors.Is(err, fs.ErrNotExist):
+		return Info{}, fmt.Errorf("stat %s: metadata: %w", key, err)
+	}
+	return info, nil
+}
+
+// List returns the keys under prefix, sorted.
+func (d *Dir) List(_ context.Context, prefix string) ([]string, error) {
+	var keys []string
+	err := filepath.WalkDir(d.root, func(p string, e fs.DirEntry, err error) error {
+		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				return nil
+			}
+			return err
+		}
+		if strings.HasPrefix(e.Name(), dirReserved) {
+			if e.IsDir() {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if e.IsDir() {
+			return nil
+		}
+		rel, err := filepath.Rel(d.root, p)
+		if err != nil {
+			return err
+		}
+		if k := filepath.ToSlash(rel); strings.HasPrefix(k, prefix) {
+			keys = append(keys, k)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list %s: %w", prefix, err)
+	}
+	slices.Sort(keys)
+	return keys, nil
+}
+
+// Remove deletes the file of key and its metadata.
+func (d *Dir) Remove(_ context.Context, key string) error {
+	p, err := d.path(key)
+	if err != nil {
+		return err
+	}
+	if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("remove %s: %w", key, err)
+	}
+	if err := os.Remove(d.metaPath(key)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("remove %s: metadata: %w", key, err)
+	}
+	return nil
+}

@@ -1,0 +1,226 @@
+package objstore
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/minio/minio-go/v7"
+	"github.com/minio/minio-go/v7/pkg/credentials"
+)
+
+// S3 is a bucket on an S3 server (MinIO in tests and production).
+type S3 struct {
+	Client *minio.Client
+	Bucket string
+	cfg    Config
+}
+
+// New builds a client for the config. It does not touch the network; call
+// Check to find out whether the store is reachable and the bucket exists.
+func New(cfg Config, credDir string) (*S3, error) {
+	if ps := cfg.Problems(credDir); len(ps) > 0 {
+		return nil, fmt.Errorf("s3 config: %s", strings.Join(ps, "; "))
+	}
+	ak, err := ReadSecretFile(ResolveCredential(cfg.AccessKeyFile, credDir))
+	if err != nil {
+		return nil, fmt.Errorf("s3.access_key_file: %w", err)
+	}
+	sk, err := ReadSecretFile(ResolveCredential(cfg.SecretKeyFile, credDir))
+	if err != nil {
+		return nil, fmt.Errorf("s3.secret_key_file: %w", err)
+	}
+	opts := &minio.Options{
+		Creds:  credentials.NewStaticV4(ak, sk, ""),
+		Secure: cfg.UseTLS(),
+		Region: cfg.Region,
+	}
+	tr, err := minio.DefaultTransport(cfg.UseTLS())
+	if err != nil {
+		return nil, fmt.Errorf("s3 transport: %w", err)
+	}
+	// Flaky uplinks: fail a dead connection in seconds, not minutes.
+	tr.DialContext = (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext
+	tr.ResponseHeaderTimeout = 60 * time.Second
+	if cfg.CAFile != "" {
+		pem, err := os.ReadFile(cfg.CAFile)
+		if err != nil {
+			return nil, fmt.Errorf("s3.ca_file: %w", err)
+		}
+		pool, err := x509.SystemCertPool()
+		if err != nil {
+			pool = x509.NewCertPool()
+		}
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("s3.ca_file %s holds no PEM certificate", cfg.CAFile)
+		}
+		if tr.TLSClientConfig == nil {
+			tr.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12}
+		}
+		tr.TLSClientConfig.RootCAs = pool
+	}
+	opts.Transport = tr
+	// minio-go retries internally up to 10 times; callers run their own
+	// backoff, so one quick retry is enough and keeps errors prompt.
+	opts.MaxRetries = 1
+	c, err := minio.New(cfg.Endpoint, opts)
+	if err != nil {
+		return nil, fmt.Errorf("s3 client for %s: %w", cfg.Endpoint, err)
+	}
+	return &S3{Client: c, Bucket: cfg.BucketName(), cfg: cfg}, nil
+}
+
+// Check verifies that the endpoint answers, the credentials are accepted and
+// the bucket exists, returning one explained error otherwise.
+func (s *S3) Check(ctx context.Context) error {
+	ok, err := s.Client.BucketExists(ctx, s.Bucket)
+	if err != nil {
+		return s.Explain(err)
+	}
+	if !ok {
+		return fmt.Errorf("s3 bucket %q does not exist on %s (create it, or set s3.bucket)", s.Bucket, s.cfg.Endpoint)
+	}
+	return nil
+}
+
+// EnsureBucket creates the bucket if it is missing (central, demo and tests).
+func (s *S3) EnsureBucket(ctx context.Context) error {
+	ok, err := s.Client.BucketExists(ctx, s.Bucket)
+	if err != nil {
+		return s.Explain(err)
+	}
+	if ok {
+		return nil
+	}
+	if err := s.Client.MakeBucket(ctx, s.Bucket, minio.MakeBucketOptions{Region: s.cfg.Region}); err != nil {
+		return s.Explain(err)
+	}
+	return nil
+}
+
+// Explain turns a minio-go or network error into one line naming the
+// endpoint and the likely cause. The original error stays wrapped.
+func (s *S3) Explain(err error) error {
+	if err == nil {
+		return nil
+	}
+	ep := s.cfg.Endpoint
+	var resp minio.ErrorResponse
+	if errors.As(err, &resp) {
+		switch resp.Code {
+		case "InvalidAccessKeyId", "SignatureDoesNotMatch", "AccessDenied":
+			return fmt.Errorf("s3 %s rejected the credentials (%s): check s3.access_key_file and s3.secret_key_file: %w", ep, resp.Code, err)
+		case "NoSuchBucket":
+			return fmt.Errorf("s3 bucket %q does not exist on %s: %w", s.Bucket, ep, err)
+		}
+	}
+	var certErr *tls.CertificateVerificationError
+	var recErr tls.RecordHeaderError
+	var unknownAuth x509.UnknownAuthorityError
+	var hostErr x509.HostnameError
+	switch {
+	case errors.As(err, &certErr), errors.As(err, &unknownAuth), errors.As(err, &hostErr):
+		return fmt.Errorf("s3 %s: TLS certificate not trusted (set s3.ca_file, or check the host name): %w", ep, err)
+	case errors.As(err, &recErr), strings.Contains(err.Error(), "server gave HTTP response to HTTPS client"):
+		return fmt.Errorf("s3 %s: TLS handshake failed, the server does not speak TLS (set s3.tls = false for a loopback endpoint): %w", ep, err)
+	case strings.Contains(err.Error(), "malformed HTTP response"),
+		strings.Contains(err.Error(), "HTTP request to an HTTPS server"): // Go TLS servers (MinIO) answer plain HTTP with a 400 saying so
+		return fmt.Errorf("s3 %s: the server speaks TLS but s3.tls is false: %w", ep, err)
+	}
+	var opErr *net.OpError
+	var dnsErr *net.DNSError
+	if errors.As(err, &opErr) || errors.As(err, &dnsErr) || errors.Is(err, context.DeadlineExceeded) || isTimeout(err) {
+		return fmt.Errorf("s3 %s is unreachable: %w", ep, err)
+	}
+	return fmt.Errorf("s3 %s: %w", ep, err)
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
+// Put writes a whole object from memory. Objects budare writes are small
+// (a day's window, a model, a manifest), so memory is the simplest path.
+func (s *S3) Put(ctx context.Context, key string, data []byte, meta map[string]string) error {
+	if err := checkKey(key); err != nil {
+		return err
+	}
+	_, err := s.Client.PutObject(ctx, s.Bucket, key, bytes.NewReader(data), int64(len(data)),
+		minio.PutObjectOptions{ContentType: ContentType(key), UserMetadata: meta})
+	if err != nil {
+		return fmt.Errorf("put %s: %w", key, s.Explain(err))
+	}
+	return nil
+}
+
+// Get reads a whole object, at most limit bytes (0 means 1 GiB), returning
+// ErrNotFound (wrapped) when the key does not exist.
+func (s *S3) Get(ctx context.Context, key string, limit int64) ([]byte, error) {
+	limit = orDefault(limit)
+	obj, err := s.Client.GetObject(ctx, s.Bucket, key, minio.GetObjectOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("get %s: %w", key, s.Explain(err))
+	}
+	defer obj.Close()
+	b, err := io.ReadAll(io.LimitReader(obj, limit+1))
+	if err != nil {
+		if isNoSuchKey(err) {
+			return nil, fmt.Errorf("get %s: %w", key, ErrNotFound)
+		}
+		return nil, fmt.Errorf("get %s: %w", key, s.Explain(err))
+	}
+	if int64(len(b)) > limit {
+		return nil, fmt.Errorf("get %s: %w (%d bytes)", key, ErrTooLarge, limit)
+	}
+	return b, nil
+}
+
+// Stat returns an object's metadata, or ErrNotFound (wrapped).
+func (s *S3) Stat(ctx context.Context, key string) (Info, error) {
+	oi, err := s.Client.StatObject(ctx, s.Bucket, key, minio.StatObjectOptions{})
+	if err != nil {
+		if isNoSuchKey(err) {
+			return Info{}, fmt.Errorf("stat %s: %w", key, ErrNotFound)
+		}
+		return Info{}, fmt.Errorf("stat %s: %w", key, s.Explain(err))
+	}
+	return Info{Key: oi.Key, Size: oi.Size, ETag: strings.Trim(oi.ETag, `"`), Modified: oi.LastModified,
+		Meta: canonicalMeta(oi.UserMetadata)}, nil
+}
+
+// List returns the keys under prefix, sorted (S3 lists in key order).
+func (s *S3) List(ctx context.Context, prefix string) ([]string, error) {
+	var keys []string
+	for o := range s.Client.ListObjects(ctx, s.Bucket, minio.ListObjectsOptions{Prefix: prefix, Recursive: true}) {
+		if o.Err != nil {
+			return nil, fmt.Errorf("list %s: %w", prefix, s.Explain(o.Err))
+		}
+		keys = append(keys, o.Key)
+	}
+	return keys, nil
+}
+
+// Remove deletes an object; a missing key is not an error (as in S3).
+func (s *S3) Remove(ctx context.Context, key string) error {
+	if err := s.Client.RemoveObject(ctx, s.Bucket, key, minio.RemoveObjectOptions{}); err != nil {
+		if isNoSuchKey(err) {
+			return nil
+		}
+		return fmt.Errorf("remove %s: %w", key, s.Explain(err))
+	}
+	return nil
+}
+
+func isNoSuchKey(err error) bool {
+	var resp minio.ErrorResponse
+	return errors.As(err, &resp) && (resp.Code == "NoSuchKey" || resp.StatusCode == 404 && resp.Code != "NoSuchBucket")
+}
