@@ -25,6 +25,8 @@ commands:
   check-config  validate the config file and print each problem on one line
   inspect       print what the local store holds (works while the agent runs)
   decide        run the start-of-day decision by hand
+  store check   walk the whole local store and report damage (agent stopped)
+  store salvage copy what is readable of a damaged store into a new one
   version       print the version
 
 Run 'budare-agent <command> -h' for the flags of a command.
@@ -54,6 +56,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = cmdInspect(ctx, rest, stdout, stderr)
 	case "decide":
 		err = cmdDecide(ctx, rest, stdout, stderr)
+	case "store":
+		err = cmdStore(ctx, rest, stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "budare-agent", version)
 	case "help", "-h", "--help":
