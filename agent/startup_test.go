@@ -198,3 +198,57 @@ func TestStoreCheckAndSalvageCommands(t *testing.T) {
 	}
 	t.Logf("after salvage: %s", out)
 }
+
+func TestCheckConfigRefusesReadableSecrets(t *testing.T) {
+	tests := []struct {
+		name, key string
+	}{
+		{"mqtt password", "mqtt.password_file"},
+		{"s3 secret key", "s3.secret_key_file"},
+		{"s3 access key", "s3.access_key_file"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			files := map[string]string{}
+			for _, k := range []string{"mqtt.password_file", "s3.secret_key_file", "s3.access_key_file"} {
+				files[k] = filepath.Join(dir, strings.ReplaceAll(k, ".", "-"))
+				mode := os.FileMode(0o600)
+				if k == tt.key {
+					mode = 0o640
+				}
+				if err := os.WriteFile(files[k], []byte("s3cret"), mode); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.Chmod(files[k], mode); err != nil {
+					t.Fatal(err)
+				}
+			}
+			cfgPath := filepath.Join(dir, "agent.toml")
+			cfg := fmt.Sprintf(`kitchen = "k-1"
+data_dir = %q
+[mqtt]
+password_file = %q
+[s3]
+endpoint = "127.0.0.1:9000"
+tls = false
+access_key_file = %q
+secret_key_file = %q
+`, filepath.Join(dir, "data"), files["mqtt.password_file"], files["s3.access_key_file"], files["s3.secret_key_file"])
+			if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			out, stderr, code := runCmd(t, "check-config", "--config", cfgPath)
+			if code != 1 {
+				t.Fatalf("exit %d, want 1\n%s%s", code, out, stderr)
+			}
+			want := tt.key + ": secret file " + files[tt.key]
+			if !strings.Contains(out, want) || !strings.Contains(out, "chmod 600 "+files[tt.key]) {
+				t.Fatalf("check-config output does not name %q and its chmod:\n%s", want, out)
+			}
+			if strings.Count(out, "chmod") != 1 {
+				t.Errorf("want exactly one problem, got:\n%s", out)
+			}
+		})
+	}
+}

@@ -248,7 +248,7 @@ func (c *Config) MQTTPassword() (string, error) {
 	if c.MQTT.PasswordFile == "" {
 		return "", nil
 	}
-	return objstore.ReadSecretFile(objstore.ResolveCredential(c.MQTT.PasswordFile, c.CredentialsDir))
+	return objstore.ReadSecretFile(c.MQTT.PasswordFile, c.CredentialsDir)
 }
 
 // thresholdProblem checks the decision thresholds the operator set: each in

@@ -19,6 +19,8 @@ import (
 
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
+
+	"github.com/budare/budare/internal/secretfile"
 )
 
 // Config is the [s3] section of both programs' config files.
@@ -66,7 +68,7 @@ func (c Config) Problems(credDir string) []string {
 			ps = append(ps, kf.key+" is empty")
 			continue
 		}
-		if _, err := ReadSecretFile(ResolveCredential(kf.path, credDir)); err != nil {
+		if _, err := ReadSecretFile(kf.path, credDir); err != nil {
 			ps = append(ps, fmt.Sprintf("%s: %v", kf.key, err))
 		}
 	}
@@ -102,26 +104,12 @@ func ResolveCredential(path, credDir string) string {
 	return filepath.Join(credDir, path)
 }
 
-// ReadSecretFile reads a secret from a file, trimmed of surrounding space. It
-// refuses a file that others can read, because a leaked key lets anyone
-// write to the chain's models.
-func ReadSecretFile(path string) (string, error) {
-	fi, err := os.Stat(path)
-	if err != nil {
-		return "", fmt.Errorf("secret file: %w", err)
-	}
-	if fi.Mode().Perm()&0o007 != 0 {
-		return "", fmt.Errorf("secret file %s is readable by others (mode %04o); run chmod 600 %s", path, fi.Mode().Perm(), path)
-	}
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return "", fmt.Errorf("secret file: %w", err)
-	}
-	s := strings.TrimSpace(string(b))
-	if s == "" {
-		return "", fmt.Errorf("secret file %s is empty", path)
-	}
-	return s, nil
+// ReadSecretFile reads a secret from file name, resolved against credDir
+// (ResolveCredential), trimmed of surrounding space. It refuses a file its
+// group or others can read (secretfile.CheckMode), because a leaked key
+// lets anyone write to the chain's models.
+func ReadSecretFile(name, credDir string) (string, error) {
+	return secretfile.Read(ResolveCredential(name, credDir), credDir)
 }
 
 // Store is a connected bucket.
@@ -137,11 +125,11 @@ func New(cfg Config, credDir string) (*Store, error) {
 	if ps := cfg.Problems(credDir); len(ps) > 0 {
 		return nil, fmt.Errorf("s3 config: %s", strings.Join(ps, "; "))
 	}
-	ak, err := ReadSecretFile(ResolveCredential(cfg.AccessKeyFile, credDir))
+	ak, err := ReadSecretFile(cfg.AccessKeyFile, credDir)
 	if err != nil {
 		return nil, fmt.Errorf("s3.access_key_file: %w", err)
 	}
-	sk, err := ReadSecretFile(ResolveCredential(cfg.SecretKeyFile, credDir))
+	sk, err := ReadSecretFile(cfg.SecretKeyFile, credDir)
 	if err != nil {
 		return nil, fmt.Errorf("s3.secret_key_file: %w", err)
 	}

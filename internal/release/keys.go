@@ -10,6 +10,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
+
+	"github.com/budare/budare/internal/secretfile"
 )
 
 // Key files are standard PEM: PKCS#8 "PRIVATE KEY" and PKIX "PUBLIC KEY", so
@@ -70,10 +72,11 @@ func writeNew(path string, data []byte, perm os.FileMode) error {
 }
 
 // LoadPrivateKey reads a PEM PKCS#8 ed25519 private key file.
-// It refuses a file group or others can read: whoever reads the signing
-// key can sign models every agent installs.
-func LoadPrivateKey(path string) (ed25519.PrivateKey, error) {
-	if err := CheckSecretMode(path); err != nil {
+// It refuses a file group or others can read (secretfile.CheckMode, with
+// credDir the $CREDENTIALS_DIRECTORY): whoever reads the signing key can
+// sign models every agent installs.
+func LoadPrivateKey(path, credDir string) (ed25519.PrivateKey, error) {
+	if err := secretfile.CheckMode(path, credDir); err != nil {
 		return nil, fmt.Errorf("signing key: %w", err)
 	}
 	b, err := os.ReadFile(path)
@@ -138,18 +141,4 @@ func ParsePublicKey(b []byte) (ed25519.PublicKey, error) {
 		return nil, fmt.Errorf("neither PEM nor base64 of %d bytes", ed25519.PublicKeySize)
 	}
 	return ed25519.PublicKey(raw), nil
-}
-
-// CheckSecretMode refuses a secret file that its group or others may read
-// or write, naming the chmod that fixes it. systemd credentials (0400,
-// owned by the service's user) pass.
-func CheckSecretMode(path string) error {
-	fi, err := os.Stat(path)
-	if err != nil {
-		return err
-	}
-	if perm := fi.Mode().Perm(); perm&0o077 != 0 {
-		return fmt.Errorf("%s is readable or writable by its group or others (mode %04o); run chmod 600 %s", path, perm, path)
-	}
-	return nil
 }

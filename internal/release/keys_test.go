@@ -63,7 +63,7 @@ func TestSigningKeyModes(t *testing.T) {
 			if err := os.Chmod(priv, tt.mode); err != nil {
 				t.Fatal(err)
 			}
-			_, err := LoadPrivateKey(priv)
+			_, err := LoadPrivateKey(priv, "")
 			if tt.ok && err != nil {
 				t.Fatalf("mode %04o refused: %v", tt.mode, err)
 			}
