@@ -80,6 +80,11 @@ type Options struct {
 	Registerer prometheus.Registerer
 	// OnSwap is called after a new release is installed.
 	OnSwap func(*Release)
+	// MaxModelBytes is the largest model file downloaded (default
+	// model.MaxJSON, what the decoder accepts). A release naming a larger
+	// one is refused before anything of it is read: the whole file is held
+	// in memory, and the unit's memory limit would kill the agent.
+	MaxModelBytes int64
 }
 
 // Rejection is one refused release.
@@ -129,7 +134,7 @@ type Syncer struct {
 }
 
 // Reasons a release is rejected, as Prometheus label values.
-var Reasons = []string{"signature", "rollback", "expired", "hash", "malformed", "other"}
+var Reasons = []string{"signature", "rollback", "expired", "hash", "malformed", "too_large", "other"}
 
 // New loads the installed release (if any) and the persisted status.
 func New(opt Options) (*Syncer, error) {
@@ -138,6 +143,9 @@ func New(opt Options) (*Syncer, error) {
 	}
 	if len(opt.PublicKey) != ed25519.PublicKeySize {
 		return nil, errors.New("modelsync: models.release_public_key_file is not configured; the agent trusts no model without it")
+	}
+	if opt.MaxModelBytes <= 0 {
+		opt.MaxModelBytes = model.MaxJSON
 	}
 	if opt.Interval <= 0 {
 		opt.Interval = 15 * time.Minute
@@ -373,6 +381,14 @@ func (s *Syncer) fetch(ctx context.Context, now time.Time, cur *Release, out *Ou
 	types := m.Arepas()
 	if wanted != nil {
 		types = slices.DeleteFunc(types, func(a string) bool { return !slices.Contains(wanted, a) })
+	}
+	// Sizes first, from the signed manifest: nothing of a release with an
+	// oversized model is downloaded.
+	for _, a := range types {
+		if e := m.Models[a]; e.Size > s.opt.MaxModelBytes {
+			return &rejectErr{n, fmt.Errorf("%w: %s is %d bytes in the manifest, above the limit of %d; not downloaded",
+				release.ErrTooLarge, e.Key, e.Size, s.opt.MaxModelBytes)}
+		}
 	}
 	nr := &Release{Number: n, Manifest: m, Models: map[string]*model.Model{},
 		files: map[string][]byte{}, raw: raw, sig: sig}

@@ -296,3 +296,52 @@ func TestDamagedDiskFallsBack(t *testing.T) {
 		t.Fatalf("after corruption current = %+v, want fallback to release 1", r)
 	}
 }
+
+func TestOversizedModelRefusedBeforeDownload(t *testing.T) {
+	tests := []struct {
+		name string
+		size int64
+	}{
+		{"300 MB entry", 300 << 20},
+		{"one byte above the limit", model.MaxJSON + 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t)
+			e.publish(2, "reina-pepiada")
+			if _, err := e.sync(); err != nil {
+				t.Fatal(err)
+			}
+			// A correctly signed release whose manifest names a huge model.
+			r := e.publish(3, "reina-pepiada")
+			ent := r.Manifest.Models["reina-pepiada"]
+			ent.Size = tt.size
+			r.Manifest.Models["reina-pepiada"] = ent
+			raw, sig, err := release.Sign(r.Manifest, e.priv)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx := context.Background()
+			if err := e.src.Put(ctx, release.ManifestKey(3), raw); err != nil {
+				t.Fatal(err)
+			}
+			if err := e.src.Put(ctx, release.SigKey(3), sig); err != nil {
+				t.Fatal(err)
+			}
+			gets := e.src.Gets
+			_, err = e.sync()
+			if !modelsync.IsRejection(err) || release.Reason(err) != "too_large" {
+				t.Fatalf("sync = %v; want a too_large rejection", err)
+			}
+			if n := e.src.Gets - gets; n != 3 {
+				t.Fatalf("%d gets: want 3 (current, manifest, signature), the model never read", n)
+			}
+			if cur := e.syncr.Current(); cur == nil || cur.Number != 2 {
+				t.Fatalf("current = %+v, want release 2 kept", cur)
+			}
+			if got := counter(t, e.reg, "too_large"); got != 1 {
+				t.Fatalf("too_large counter = %v, want 1", got)
+			}
+		})
+	}
+}

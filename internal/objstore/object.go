@@ -38,6 +38,11 @@ func (s *Store) Get(ctx context.Context, key string, limit int64) ([]byte, error
 		return nil, fmt.Errorf("get %s: %w", key, s.Explain(err))
 	}
 	defer obj.Close()
+	// The object's size before its body: one larger than limit is refused
+	// without reading (or holding) any of it.
+	if info, err := obj.Stat(); err == nil && info.Size > limit {
+		return nil, fmt.Errorf("get %s: %w (%d bytes, object has %d)", key, ErrTooLarge, limit, info.Size)
+	}
 	b, err := io.ReadAll(io.LimitReader(obj, limit+1))
 	if err != nil {
 		var resp minio.ErrorResponse
