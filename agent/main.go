@@ -13,6 +13,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/budare/budare/internal/logging"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -74,7 +76,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case errors.Is(err, errUsage):
 		return 2
 	default:
-		fmt.Fprintf(stderr, "budare-agent: %v\n", err)
+		// "<3>" under journald: the reason a start failed is an error there.
+		fmt.Fprintf(stderr, "%sbudare-agent: %v\n", logging.FailurePrefix(stderr), err)
 		return 1
 	}
 }
