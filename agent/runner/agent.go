@@ -100,11 +100,15 @@ func Open(cfg *config.Config, opt Options) (_ *Agent, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("mqtt.password_file: %w", err)
 	}
+	tc, err := cfg.MQTTTLS()
+	if err != nil {
+		return nil, err
+	}
 	// No last will here: the decision publisher's connection holds the
 	// agent's status and will, so two connections never disagree on it.
 	a.MQTT, err = ingest.NewClient(ingest.ClientOptions{
 		Broker: cfg.MQTT.Broker, ClientID: cfg.MQTT.ClientID, Username: cfg.MQTT.Username, Password: pw,
-		CAFile: cfg.MQTT.CAFile, Kitchen: cfg.Kitchen, Log: opt.Log, Health: a.Health, Metrics: met,
+		TLS: tc, Kitchen: cfg.Kitchen, Log: opt.Log, Health: a.Health, Metrics: met,
 	}, a.Ingester.Handle)
 	if err != nil {
 		return nil, err
