@@ -12,7 +12,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -21,6 +20,7 @@ import (
 	"github.com/minio/minio-go/v7/pkg/credentials"
 
 	"github.com/budare/budare/internal/secretfile"
+	"github.com/budare/budare/internal/tlsfiles"
 )
 
 // Config is the [s3] section of both programs' config files.
@@ -32,6 +32,12 @@ type Config struct {
 	SecretKeyFile string `toml:"secret_key_file"` // file holding the secret key, mode 0600
 	TLS           *bool  `toml:"tls"`             // default true; false only for loopback
 	CAFile        string `toml:"ca_file"`         // extra CA bundle (PEM)
+	CertFile      string `toml:"cert_file"`       // client certificate (PEM) for mutual TLS
+	KeyFile       string `toml:"key_file"`        // its key (PEM, mode 0600)
+}
+
+func (c Config) tlsFiles(credDir string) tlsfiles.Files {
+	return tlsfiles.Files{Section: "s3", CAFile: c.CAFile, CertFile: c.CertFile, KeyFile: c.KeyFile, CredDir: credDir}
 }
 
 // DefaultBucket is the bucket used when the config names none.
@@ -72,12 +78,10 @@ func (c Config) Problems(credDir string) []string {
 			ps = append(ps, fmt.Sprintf("%s: %v", kf.key, err))
 		}
 	}
-	if c.CAFile != "" {
-		if _, err := os.ReadFile(c.CAFile); err != nil {
-			ps = append(ps, fmt.Sprintf("s3.ca_file: %v", err))
-		}
+	if c.TLS != nil && !*c.TLS && (c.CertFile != "" || c.KeyFile != "") {
+		ps = append(ps, "s3.cert_file and s3.key_file need s3.tls (a client certificate is sent only over TLS)")
 	}
-	return ps
+	return append(ps, c.tlsFiles(credDir).Problems(time.Now())...)
 }
 
 // IsLoopback reports whether host:port names only the loopback interface:
@@ -145,22 +149,12 @@ func New(cfg Config, credDir string) (*Store, error) {
 	// Flaky uplinks: fail a dead connection in seconds, not minutes.
 	tr.DialContext = (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext
 	tr.ResponseHeaderTimeout = 60 * time.Second
-	if cfg.CAFile != "" {
-		pem, err := os.ReadFile(cfg.CAFile)
+	if cfg.UseTLS() && cfg.tlsFiles(credDir).Any() {
+		tc, err := cfg.tlsFiles(credDir).Config(time.Now())
 		if err != nil {
-			return nil, fmt.Errorf("s3.ca_file: %w", err)
+			return nil, err
 		}
-		pool, err := x509.SystemCertPool()
-		if err != nil {
-			pool = x509.NewCertPool()
-		}
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("s3.ca_file %s holds no PEM certificate", cfg.CAFile)
-		}
-		if tr.TLSClientConfig == nil {
-			tr.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12}
-		}
-		tr.TLSClientConfig.RootCAs = pool
+		tr.TLSClientConfig = tc
 	}
 	opts.Transport = tr
 	// minio-go retries internally up to 10 times; callers run their own
@@ -217,12 +211,17 @@ func (s *Store) Explain(err error) error {
 			return fmt.Errorf("s3 bucket %q does not exist on %s: %w", s.Bucket, ep, err)
 		}
 	}
+	// Expired or misnamed server certificates, and a refused client
+	// certificate, get tlsfiles' more precise line.
+	var invalid x509.CertificateInvalidError
+	var hostErr x509.HostnameError
+	if errors.As(err, &invalid) || errors.As(err, &hostErr) || strings.Contains(err.Error(), "remote error: tls:") {
+		return tlsfiles.Explain(err, "s3", "s3 "+ep, "set s3.tls = false for a loopback endpoint")
+	}
 	var certErr *tls.CertificateVerificationError
 	var recErr tls.RecordHeaderError
-	var unknownAuth x509.UnknownAuthorityError
-	var hostErr x509.HostnameError
 	switch {
-	case errors.As(err, &certErr), errors.As(err, &unknownAuth), errors.As(err, &hostErr):
+	case errors.As(err, &certErr):
 		return fmt.Errorf("s3 %s: TLS certificate not trusted (set s3.ca_file, or check the host name): %w", ep, err)
 	case errors.As(err, &recErr), strings.Contains(err.Error(), "server gave HTTP response to HTTPS client"):
 		return fmt.Errorf("s3 %s: TLS handshake failed, the server does not speak TLS (set s3.tls = false for a loopback endpoint): %w", ep, err)
