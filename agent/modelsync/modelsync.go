@@ -129,6 +129,10 @@ type Syncer struct {
 	errors     prometheus.Counter
 	releaseG   prometheus.Gauge
 
+	// loggedProblem is the last problem logged (under mu); "" when the
+	// last poll worked.
+	loggedProblem string
+
 	firstOnce sync.Once
 	first     chan struct{}
 }
@@ -292,11 +296,20 @@ func (s *Syncer) Sync(ctx context.Context) (Outcome, error) {
 		if cur != nil {
 			keep = cur.Number
 		}
-		s.log.Warn("model release refused", "release", rj.release, "reason", reason, "err", rj.err, "keeping", keep)
+		if s.logProblemLocked(err) {
+			s.log.Warn("model release refused", "release", rj.release, "reason", reason, "err", rj.err, "keeping", keep)
+		}
 	case err != nil:
+		if ctx.Err() == nil && s.logProblemLocked(err) {
+			s.log.Warn("model sync", "err", err)
+		}
 		s.errors.Inc()
 	default:
 		s.status.LastSuccess = now
+		if s.loggedProblem != "" {
+			s.log.Info("model sync works again", "was", s.loggedProblem)
+			s.loggedProblem = ""
+		}
 	}
 	if err != nil {
 		s.status.LastError = err.Error()
@@ -309,6 +322,17 @@ func (s *Syncer) Sync(ctx context.Context) (Outcome, error) {
 	}
 	s.firstOnce.Do(func() { close(s.first) })
 	return out, err
+}
+
+// logProblemLocked reports whether err is a problem not logged yet: a
+// central that stays unreachable, or the same refused release, is logged
+// once, not at every poll; a different problem is logged again.
+func (s *Syncer) logProblemLocked(err error) bool {
+	if err.Error() == s.loggedProblem {
+		return false
+	}
+	s.loggedProblem = err.Error()
+	return true
 }
 
 // FirstSync is closed once the first Sync has finished, whatever its
@@ -478,9 +502,7 @@ func (s *Syncer) Run(ctx context.Context) error {
 			return nil
 		case <-time.After(wait):
 		}
-		if _, err := s.Sync(ctx); err != nil && ctx.Err() == nil && !IsRejection(err) {
-			s.log.Warn("model sync", "err", err)
-		}
+		_, _ = s.Sync(ctx) // Sync logs each distinct problem once
 		wait = s.nextWait()
 	}
 }
