@@ -56,7 +56,8 @@ type Options struct {
 	// Verify walks the whole file at open (every page and every record's
 	// checksum) and refuses a damaged one with ErrDamaged, instead of
 	// letting bbolt panic on the first damaged page it meets later. The
-	// agent's run does; it costs about a second per 100 MB.
+	// agent's run does: 0.7 s for a 208 MiB store of 600,000 records
+	// (page cache warm, one run on the 2-core dev machine).
 	Verify bool
 	// Log reports records that fail their checksum; nil logs nothing.
 	Log *slog.Logger
