@@ -91,13 +91,17 @@ func decisionServices(a *runner.Agent) ([]runner.Service, error) {
 	if err != nil {
 		return nil, err
 	}
+	tc, err := cfg.MQTTTLS()
+	if err != nil {
+		return nil, err
+	}
 	// After a (re)connection, publish what is pending at once rather than
 	// at the next retry; only once the scheduler runs (see below).
 	var svc *decide.Service
 	var running atomic.Bool
 	mq, err := decide.NewMQTT(decide.MQTTOptions{
 		Broker: cfg.MQTT.Broker, ClientID: cfg.MQTT.ClientID + "-pub", Username: cfg.MQTT.Username, Password: pw,
-		CAFile: cfg.MQTT.CAFile, Kitchen: cfg.Kitchen, Version: version, AgentStatus: true, Release: releaseNo, Logger: log,
+		TLS: tc, Kitchen: cfg.Kitchen, Version: version, AgentStatus: true, Release: releaseNo, Logger: log,
 		OnConnect: func() {
 			if running.Load() {
 				ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -317,7 +321,8 @@ func decideByHand(ctx context.Context, cfg *config.Config, day string, now time.
 			return nil, err
 		}
 	}
-	st, err := store.Open(path, store.Options{Location: cfg.Location, ReadOnly: dry, Timeout: timeout})
+	st, err := store.Open(path, store.Options{Location: cfg.Location, ReadOnly: dry, Timeout: timeout,
+		Verify: !dry, Log: log})
 	if err != nil {
 		return nil, fmt.Errorf("%w (a running agent decides by itself at start_of_day; use --dry-run to look)", err)
 	}
@@ -342,8 +347,12 @@ func decideByHand(ctx context.Context, cfg *config.Config, day string, now time.
 	if err != nil {
 		return nil, err
 	}
+	tc, err := cfg.MQTTTLS()
+	if err != nil {
+		return nil, err
+	}
 	mq, err := decide.NewMQTT(decide.MQTTOptions{Broker: cfg.MQTT.Broker, ClientID: cfg.MQTT.ClientID + "-decide",
-		Username: cfg.MQTT.Username, Password: pw, CAFile: cfg.MQTT.CAFile, Kitchen: cfg.Kitchen, Version: version, Logger: log})
+		Username: cfg.MQTT.Username, Password: pw, TLS: tc, Kitchen: cfg.Kitchen, Version: version, Logger: log})
 	if err != nil {
 		return nil, err
 	}

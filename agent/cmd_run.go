@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"runtime/debug"
+	"time"
 
 	"github.com/budare/budare/agent/broker"
 	"github.com/budare/budare/agent/config"
@@ -52,6 +53,7 @@ func cmdRun(ctx context.Context, args []string, _, stderr io.Writer) error {
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	cfgPath := fs.String("config", defaultConfig, "agent config file (TOML)")
+	lockWait := fs.Duration("store-lock-timeout", 10*time.Second, "how long to wait for the store's lock (held by another agent on the same data_dir)")
 	var lo logging.Options
 	lo.Register(fs)
 	if err := parseFlags(fs, args); err != nil {
@@ -81,7 +83,8 @@ func cmdRun(ctx context.Context, args []string, _, stderr io.Writer) error {
 		defer b.Close()
 		log.Info("embedded MQTT broker listening", "addr", b.Addr(), "dir", cfg.BrokerDir())
 	}
-	a, err := runner.Open(cfg, runner.Options{Version: version, Log: log, Sections: inspectSections(cfg)})
+	a, err := runner.Open(cfg, runner.Options{Version: version, Log: log, Sections: inspectSections(cfg),
+		StoreLockTimeout: *lockWait})
 	if err != nil {
 		return err
 	}

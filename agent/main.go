@@ -13,6 +13,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/budare/budare/internal/logging"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -26,6 +28,8 @@ commands:
   inspect       print what the local store holds (works while the agent runs)
   decide        run the start-of-day decision by hand
   actions       print the retained actions as a display subscribing now sees them
+  store check   walk the whole local store and report damage (agent stopped)
+  store salvage copy what is readable of a damaged store into a new one
   version       print the version
 
 Run 'budare-agent <command> -h' for the flags of a command.
@@ -57,6 +61,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = cmdActions(ctx, rest, stdout, stderr)
 	case "decide":
 		err = cmdDecide(ctx, rest, stdout, stderr)
+	case "store":
+		err = cmdStore(ctx, rest, stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "budare-agent", version)
 	case "help", "-h", "--help":
@@ -73,7 +79,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case errors.Is(err, errUsage):
 		return 2
 	default:
-		fmt.Fprintf(stderr, "budare-agent: %v\n", err)
+		// "<3>" under journald: the reason a start failed is an error there.
+		fmt.Fprintf(stderr, "%sbudare-agent: %v\n", logging.FailurePrefix(stderr), err)
 		return 1
 	}
 }

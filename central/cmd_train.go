@@ -102,7 +102,7 @@ func signingKey(cfg *config.Config, flagPath string) (ed25519.PrivateKey, error)
 	if path == "" {
 		return nil, errors.New("no signing key: set signing_key_file in the config or give --key FILE (make one with budare-central keygen)")
 	}
-	return release.LoadPrivateKey(path)
+	return release.LoadPrivateKey(path, os.Getenv("CREDENTIALS_DIRECTORY"))
 }
 
 // cmdTrain trains one model per arepa type and publishes a signed release:

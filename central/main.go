@@ -12,6 +12,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/budare/budare/internal/logging"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -90,7 +92,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case errors.Is(err, errUsage):
 		return 2
 	default:
-		fmt.Fprintf(stderr, "budare-central: %v\n", err)
+		fmt.Fprintf(stderr, "%sbudare-central: %v\n", logging.FailurePrefix(stderr), err)
 		return 1
 	}
 }

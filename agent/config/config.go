@@ -4,6 +4,7 @@
 package config
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -16,6 +17,7 @@ import (
 	"github.com/BurntSushi/toml"
 
 	"github.com/budare/budare/internal/objstore"
+	"github.com/budare/budare/internal/tlsfiles"
 )
 
 // Config is the agent's whole configuration. packaging/agent.example.toml
@@ -52,7 +54,9 @@ type MQTT struct {
 	ClientID     string   `toml:"client_id"`
 	Username     string   `toml:"username"`
 	PasswordFile string   `toml:"password_file"`
-	CAFile       string   `toml:"ca_file"`
+	CAFile       string   `toml:"ca_file"`    // CAs (PEM) trusted besides the system's, for ssl://
+	CertFile     string   `toml:"cert_file"`  // client certificate (PEM) for a broker requiring one
+	KeyFile      string   `toml:"key_file"`   // its key (PEM, a secret: mode 0600)
 	BatchMax     int      `toml:"batch_max"`  // messages per bbolt commit
 	BatchWait    Duration `toml:"batch_wait"` // longest the batcher waits for more after a batch's oldest message
 }
@@ -214,6 +218,7 @@ func (c *Config) problems() []string {
 	if _, err := c.MQTTPassword(); err != nil {
 		ps = append(ps, fmt.Sprintf("mqtt.password_file: %v", err))
 	}
+	ps = append(ps, c.mqttTLSFiles().Problems(time.Now())...)
 	if c.MQTT.BatchMax < 1 || c.MQTT.BatchMax > 100000 {
 		ps = append(ps, fmt.Sprintf("mqtt.batch_max %d: want 1..100000", c.MQTT.BatchMax))
 	}
@@ -271,8 +276,18 @@ func (c *Config) MQTTPassword() (string, error) {
 	if c.MQTT.PasswordFile == "" {
 		return "", nil
 	}
-	return objstore.ReadSecretFile(objstore.ResolveCredential(c.MQTT.PasswordFile, c.CredentialsDir))
+	return objstore.ReadSecretFile(c.MQTT.PasswordFile, c.CredentialsDir)
 }
+
+func (c *Config) mqttTLSFiles() tlsfiles.Files {
+	return tlsfiles.Files{Section: "mqtt", CAFile: c.MQTT.CAFile, CertFile: c.MQTT.CertFile, KeyFile: c.MQTT.KeyFile,
+		CredDir: c.CredentialsDir}
+}
+
+// MQTTTLS is the TLS configuration of both of the agent's MQTT connections
+// (used for ssl:// brokers): system CAs plus mqtt.ca_file, and the client
+// certificate of mqtt.cert_file and mqtt.key_file.
+func (c *Config) MQTTTLS() (*tls.Config, error) { return c.mqttTLSFiles().Config(time.Now()) }
 
 // thresholdProblem checks the decision thresholds the operator set: each in
 // [0, 1] (0 = the release's), and the ones set in order.

@@ -86,13 +86,20 @@ func DayStart(day string, offset int, loc *time.Location) (time.Time, error) {
 }
 
 // Candidates returns the machines to decide for day: those seen within
-// SeenDays before it. (Service.clearUnseen clears the others' actions.)
+// SeenDays before it, and first seen before it starts. A machine whose
+// first record is later did not exist when day was decided: deciding a
+// past date by hand must not list it. (Service.clearUnseen clears the
+// others' actions.)
 func (d *Decider) Candidates(day string) ([]store.MachineInfo, error) {
 	seen := d.SeenDays
 	if seen <= 0 {
 		seen = 14
 	}
 	horizon, err := DayStart(day, -seen, d.Location)
+	if err != nil {
+		return nil, err
+	}
+	start, err := DayStart(day, 0, d.Location)
 	if err != nil {
 		return nil, err
 	}
@@ -103,6 +110,9 @@ func (d *Decider) Candidates(day string) ([]store.MachineInfo, error) {
 	var decide []store.MachineInfo
 	for _, m := range ms {
 		if m.Records == 0 && m.Last.IsZero() {
+			continue
+		}
+		if !m.First.IsZero() && !m.First.Before(start) {
 			continue
 		}
 		if !m.Last.Before(horizon) {

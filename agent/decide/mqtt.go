@@ -4,17 +4,17 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
 	"sync"
 	"time"
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 	"github.com/eclipse/paho.mqtt.golang/packets"
+
+	"github.com/budare/budare/internal/mqttconn"
 )
 
 // copyingStore keeps its own copy of each outbound packet. paho's resume
@@ -48,9 +48,11 @@ type MQTTOptions struct {
 	ClientID string // the connection's client id, e.g. "<client_id>-pub"
 	Username string
 	Password string
-	CAFile   string
-	Kitchen  string
-	Version  string
+	// TLS configures an ssl:// broker (config.MQTTTLS, the same as
+	// ingest's); nil: the system's CAs and no client certificate.
+	TLS     *tls.Config
+	Kitchen string
+	Version string
 	// AgentStatus: hold the agent's last will and publish its online status.
 	AgentStatus bool
 	// Release returns the installed model release for the status payload.
@@ -112,17 +114,19 @@ func NewMQTT(opt MQTTOptions) (*MQTT, error) {
 		o.SetUsername(opt.Username)
 		o.SetPassword(opt.Password)
 	}
-	if opt.CAFile != "" {
-		pem, err := os.ReadFile(opt.CAFile)
-		if err != nil {
-			return nil, fmt.Errorf("mqtt.ca_file: %w", err)
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("mqtt.ca_file %s holds no PEM certificate", opt.CAFile)
-		}
-		o.SetTLSConfig(&tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12})
+	if opt.TLS != nil {
+		o.SetTLSConfig(opt.TLS)
 	}
+	var lastReason string // touched only by paho's connecting goroutine
+	o.SetConnectionNotificationHandler(func(_ mqtt.Client, n mqtt.ConnectionNotification) {
+		f, ok := n.(mqtt.ConnectionNotificationFailed)
+		if !ok || f.Reason == nil || f.Reason.Error() == lastReason {
+			return // each distinct cause once; ingest's connection logs the rest
+		}
+		lastReason = f.Reason.Error()
+		m.log.Error("MQTT publisher cannot connect; retrying", "broker", opt.Broker,
+			"err", mqttconn.Explain(context.Background(), opt.Broker, f.Reason))
+	})
 	if opt.AgentStatus {
 		will, _ := json.Marshal(AgentStatus{State: "offline", Version: opt.Version, ModelRelease: opt.Release()})
 		o.SetBinaryWill(StatusTopic(opt.Kitchen), will, 1, true)

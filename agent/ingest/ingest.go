@@ -426,12 +426,19 @@ func (g *Ingester) shutdown() error {
 		err = g.commit(ctx, g.cur)
 	}
 	g.quar.flush(g.opt.Log, true)
+	// A committed batch's acks are handed over and emptied: what is left
+	// is exactly what was not committed. The log and the error say the
+	// same count.
+	left := len(g.spare.acks) + len(g.cur.acks)
 	if err != nil {
-		g.opt.Log.Error("ingest stopping with messages not committed; the broker keeps them and redelivers them", "messages", n, "err", err)
-	} else if n > 0 {
+		g.opt.Log.Error("ingest stopping with messages not committed; the broker keeps them and redelivers them",
+			"messages", left, "err", err)
+		return fmt.Errorf("ingest: %d messages not committed at shutdown (the broker redelivers them): %w", left, err)
+	}
+	if n > 0 {
 		g.opt.Log.Info("ingest stopped: last batch committed and acknowledged", "messages", n)
 	}
-	return err
+	return nil
 }
 
 // commit stores b, retrying with backoff while the store fails, then
@@ -454,7 +461,7 @@ func (g *Ingester) commit(ctx context.Context, b *batchBuf) error {
 		}
 		g.failed(len(b.acks), err)
 		if !g.sleep(ctx, backoff) {
-			return fmt.Errorf("ingest: %d messages not committed at shutdown (the broker redelivers them): %w", len(b.acks), err)
+			return fmt.Errorf("store commit: %w", err)
 		}
 		backoff = min(2*backoff, g.opt.MaxBackoff)
 	}

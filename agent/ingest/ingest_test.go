@@ -344,22 +344,37 @@ func TestShutdownCommitsQueuedAndLeavesLaterUnacked(t *testing.T) {
 func TestShutdownWithFailingStoreReturnsErrorWithoutAck(t *testing.T) {
 	var acks atomic.Int64
 	fc := &fakeCommitter{t: t, acks: &acks, failN: 1 << 30}
+	var logBuf syncBuffer
 	g := New(fc, Options{Kitchen: kitchen, BatchMax: 2, BatchWait: time.Millisecond,
-		MinBackoff: time.Millisecond, MaxBackoff: 2 * time.Millisecond, StopTimeout: 50 * time.Millisecond, Log: quiet()})
-	for _, m := range msgs(&acks, 2) {
+		MinBackoff: time.Millisecond, MaxBackoff: 2 * time.Millisecond, StopTimeout: 50 * time.Millisecond,
+		Log: slog.New(slog.NewTextHandler(&logBuf, nil))})
+	ms := msgs(&acks, 5)
+	for _, m := range ms[:2] {
 		g.Handle(m)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- g.Run(ctx) }()
 	waitFor(t, "a few failed commits", func() bool { fc.mu.Lock(); defer fc.mu.Unlock(); return fc.calls > 3 })
+	handed := make(chan struct{})
+	go func() {
+		for _, m := range ms[2:] { // queued behind the failing batch
+			g.Handle(m)
+		}
+		close(handed)
+	}()
+	<-handed
 	if !g.Alive(time.Second) {
 		t.Error("a loop retrying a failing commit must count as alive")
 	}
 	cancel()
 	err := <-done
-	if err == nil || !strings.Contains(err.Error(), "not committed") {
-		t.Fatalf("Run = %v, want an error saying the batch was not committed", err)
+	if err == nil || !strings.Contains(err.Error(), "5 messages not committed") {
+		t.Fatalf("Run = %v, want an error saying the 5 messages were not committed", err)
+	}
+	// The shutdown log line gives the same count as the error.
+	if out := logBuf.String(); !strings.Contains(out, "ingest stopping with messages not committed") || !strings.Contains(out, "messages=5 ") {
+		t.Fatalf("shutdown log does not say the same 5 messages:\n%s", out)
 	}
 	if acks.Load() != 0 {
 		t.Errorf("%d acknowledged without a commit", acks.Load())
@@ -502,4 +517,22 @@ func TestShutdownRetriesABatchWhoseCommitWasBackingOff(t *testing.T) {
 	if fc.calls != 3 {
 		t.Errorf("%d commit attempts, want 3 (two failures, then the shutdown's retry)", fc.calls)
 	}
+}
+
+// syncBuffer is a bytes.Buffer safe for the logger's and the test's goroutines.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }

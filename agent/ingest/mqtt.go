@@ -3,11 +3,9 @@ package ingest
 import (
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"fmt"
 	"log/slog"
 	"net/url"
-	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -15,6 +13,8 @@ import (
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 	"github.com/eclipse/paho.mqtt.golang/packets"
+
+	"github.com/budare/budare/internal/mqttconn"
 )
 
 // Filters are the kitchen's input subscriptions, both at QoS 1.
@@ -31,8 +31,10 @@ type ClientOptions struct {
 	ClientID string // fixed: it names the persistent session
 	Username string
 	Password string
-	CAFile   string // extra CA bundle (PEM) for ssl:// brokers
-	Kitchen  string
+	// TLS configures ssl:// and wss:// brokers (config.MQTTTLS); nil: the
+	// system's CAs and no client certificate.
+	TLS     *tls.Config
+	Kitchen string
 	// KeepAlive is the MQTT keepalive; default 30s.
 	KeepAlive time.Duration
 	Log       *slog.Logger
@@ -56,6 +58,7 @@ type Client struct {
 
 	mu          sync.Mutex
 	lastFailLog time.Time
+	lastReason  string
 	failures    int
 }
 
@@ -113,22 +116,11 @@ func NewClient(opt ClientOptions, handle func(Message)) (*Client, error) {
 		scheme = u.Scheme
 	}
 	useTLS, dialed := dialedScheme(scheme)
-	tc := &tls.Config{MinVersion: tls.VersionTLS12}
+	tc := opt.TLS
+	if tc == nil {
+		tc = &tls.Config{MinVersion: tls.VersionTLS12}
+	}
 	if useTLS || scheme == "wss" {
-		if opt.CAFile != "" {
-			pem, err := os.ReadFile(opt.CAFile)
-			if err != nil {
-				return nil, fmt.Errorf("mqtt.ca_file: %w", err)
-			}
-			pool, err := x509.SystemCertPool()
-			if err != nil {
-				pool = x509.NewCertPool()
-			}
-			if !pool.AppendCertsFromPEM(pem) {
-				return nil, fmt.Errorf("mqtt.ca_file %s holds no PEM certificate", opt.CAFile)
-			}
-			tc.RootCAs = pool
-		}
 		o.SetTLSConfig(tc)
 	}
 	if dialed {
@@ -231,18 +223,26 @@ func (cl *Client) onNotification(_ mqtt.Client, n mqtt.ConnectionNotification) {
 	if !ok {
 		return
 	}
-	cl.setHealth(fmt.Errorf("cannot connect to %s: %w", cl.opt.Broker, f.Reason))
 	cl.mu.Lock()
 	cl.failures++
-	logNow := cl.lastFailLog.IsZero() || time.Since(cl.lastFailLog) >= cl.opt.LogEvery
+	// Logged when the cause changes, and at most every LogEvery otherwise.
+	changed := f.Reason == nil || cl.lastReason != f.Reason.Error()
+	logNow := changed || cl.lastFailLog.IsZero() || time.Since(cl.lastFailLog) >= cl.opt.LogEvery
 	if logNow {
 		cl.lastFailLog = time.Now()
+		if f.Reason != nil {
+			cl.lastReason = f.Reason.Error()
+		}
 	}
 	n2 := cl.failures
 	cl.mu.Unlock()
+	reason := f.Reason
 	if logNow {
-		cl.opt.Log.Error("mqtt: cannot connect to the kitchen broker; retrying", "broker", cl.opt.Broker, "failed_attempts", n2, "err", f.Reason)
+		// The explanation may probe the broker's port: only when logging.
+		reason = mqttconn.Explain(context.Background(), cl.opt.Broker, f.Reason)
+		cl.opt.Log.Error("mqtt: cannot connect to the kitchen broker; retrying", "broker", cl.opt.Broker, "failed_attempts", n2, "err", reason)
 	}
+	cl.setHealth(fmt.Errorf("cannot connect to %s: %w", cl.opt.Broker, reason))
 }
 
 func (cl *Client) setHealth(err error) {

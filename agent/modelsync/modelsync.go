@@ -80,6 +80,11 @@ type Options struct {
 	Registerer prometheus.Registerer
 	// OnSwap is called after a new release is installed.
 	OnSwap func(*Release)
+	// MaxModelBytes is the largest model file downloaded (default
+	// model.MaxJSON, what the decoder accepts). A release naming a larger
+	// one is refused before anything of it is read: the whole file is held
+	// in memory, and the unit's memory limit would kill the agent.
+	MaxModelBytes int64
 }
 
 // Rejection is one refused release.
@@ -124,12 +129,16 @@ type Syncer struct {
 	errors     prometheus.Counter
 	releaseG   prometheus.Gauge
 
+	// loggedProblem is the last problem logged (under mu); "" when the
+	// last poll worked.
+	loggedProblem string
+
 	firstOnce sync.Once
 	first     chan struct{}
 }
 
 // Reasons a release is rejected, as Prometheus label values.
-var Reasons = []string{"signature", "rollback", "expired", "hash", "malformed", "other"}
+var Reasons = []string{"signature", "rollback", "expired", "hash", "malformed", "too_large", "other"}
 
 // New loads the installed release (if any) and the persisted status.
 func New(opt Options) (*Syncer, error) {
@@ -138,6 +147,9 @@ func New(opt Options) (*Syncer, error) {
 	}
 	if len(opt.PublicKey) != ed25519.PublicKeySize {
 		return nil, errors.New("modelsync: models.release_public_key_file is not configured; the agent trusts no model without it")
+	}
+	if opt.MaxModelBytes <= 0 {
+		opt.MaxModelBytes = model.MaxJSON
 	}
 	if opt.Interval <= 0 {
 		opt.Interval = 15 * time.Minute
@@ -284,11 +296,20 @@ func (s *Syncer) Sync(ctx context.Context) (Outcome, error) {
 		if cur != nil {
 			keep = cur.Number
 		}
-		s.log.Warn("model release refused", "release", rj.release, "reason", reason, "err", rj.err, "keeping", keep)
+		if s.logProblemLocked(err) {
+			s.log.Warn("model release refused", "release", rj.release, "reason", reason, "err", rj.err, "keeping", keep)
+		}
 	case err != nil:
+		if ctx.Err() == nil && s.logProblemLocked(err) {
+			s.log.Warn("model sync", "err", err)
+		}
 		s.errors.Inc()
 	default:
 		s.status.LastSuccess = now
+		if s.loggedProblem != "" {
+			s.log.Info("model sync works again", "was", s.loggedProblem)
+			s.loggedProblem = ""
+		}
 	}
 	if err != nil {
 		s.status.LastError = err.Error()
@@ -301,6 +322,17 @@ func (s *Syncer) Sync(ctx context.Context) (Outcome, error) {
 	}
 	s.firstOnce.Do(func() { close(s.first) })
 	return out, err
+}
+
+// logProblemLocked reports whether err is a problem not logged yet: a
+// central that stays unreachable, or the same refused release, is logged
+// once, not at every poll; a different problem is logged again.
+func (s *Syncer) logProblemLocked(err error) bool {
+	if err.Error() == s.loggedProblem {
+		return false
+	}
+	s.loggedProblem = err.Error()
+	return true
 }
 
 // FirstSync is closed once the first Sync has finished, whatever its
@@ -373,6 +405,14 @@ func (s *Syncer) fetch(ctx context.Context, now time.Time, cur *Release, out *Ou
 	types := m.Arepas()
 	if wanted != nil {
 		types = slices.DeleteFunc(types, func(a string) bool { return !slices.Contains(wanted, a) })
+	}
+	// Sizes first, from the signed manifest: nothing of a release with an
+	// oversized model is downloaded.
+	for _, a := range types {
+		if e := m.Models[a]; e.Size > s.opt.MaxModelBytes {
+			return &rejectErr{n, fmt.Errorf("%w: %s is %d bytes in the manifest, above the limit of %d; not downloaded",
+				release.ErrTooLarge, e.Key, e.Size, s.opt.MaxModelBytes)}
+		}
 	}
 	nr := &Release{Number: n, Manifest: m, Models: map[string]*model.Model{},
 		files: map[string][]byte{}, raw: raw, sig: sig}
@@ -462,9 +502,7 @@ func (s *Syncer) Run(ctx context.Context) error {
 			return nil
 		case <-time.After(wait):
 		}
-		if _, err := s.Sync(ctx); err != nil && ctx.Err() == nil && !IsRejection(err) {
-			s.log.Warn("model sync", "err", err)
-		}
+		_, _ = s.Sync(ctx) // Sync logs each distinct problem once
 		wait = s.nextWait()
 	}
 }

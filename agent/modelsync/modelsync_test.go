@@ -1,12 +1,15 @@
 package modelsync_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -294,5 +297,105 @@ func TestDamagedDiskFallsBack(t *testing.T) {
 	e.open()
 	if r := e.syncr.Current(); r == nil || r.Number != 1 {
 		t.Fatalf("after corruption current = %+v, want fallback to release 1", r)
+	}
+}
+
+func TestOversizedModelRefusedBeforeDownload(t *testing.T) {
+	tests := []struct {
+		name string
+		size int64
+	}{
+		{"300 MB entry", 300 << 20},
+		{"one byte above the limit", model.MaxJSON + 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t)
+			e.publish(2, "reina-pepiada")
+			if _, err := e.sync(); err != nil {
+				t.Fatal(err)
+			}
+			// A correctly signed release whose manifest names a huge model.
+			r := e.publish(3, "reina-pepiada")
+			ent := r.Manifest.Models["reina-pepiada"]
+			ent.Size = tt.size
+			r.Manifest.Models["reina-pepiada"] = ent
+			raw, sig, err := release.Sign(r.Manifest, e.priv)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx := context.Background()
+			if err := e.src.Put(ctx, release.ManifestKey(3), raw); err != nil {
+				t.Fatal(err)
+			}
+			if err := e.src.Put(ctx, release.SigKey(3), sig); err != nil {
+				t.Fatal(err)
+			}
+			gets := e.src.Gets
+			_, err = e.sync()
+			if !modelsync.IsRejection(err) || release.Reason(err) != "too_large" {
+				t.Fatalf("sync = %v; want a too_large rejection", err)
+			}
+			if n := e.src.Gets - gets; n != 3 {
+				t.Fatalf("%d gets: want 3 (current, manifest, signature), the model never read", n)
+			}
+			if cur := e.syncr.Current(); cur == nil || cur.Number != 2 {
+				t.Fatalf("current = %+v, want release 2 kept", cur)
+			}
+			if got := counter(t, e.reg, "too_large"); got != 1 {
+				t.Fatalf("too_large counter = %v, want 1", got)
+			}
+		})
+	}
+}
+
+func TestSyncProblemsLoggedOncePerDistinctProblem(t *testing.T) {
+	e := newEnv(t)
+	var buf bytes.Buffer
+	s, err := modelsync.New(modelsync.Options{
+		Dir: filepath.Join(e.dir, "models"), PublicKey: e.pub, Source: e.src, State: e.st,
+		Now: func() time.Time { return e.now }, Registerer: prometheus.NewRegistry(),
+		Logger: slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelInfo})),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.syncr = s
+	e.publish(2, "reina-pepiada")
+	steps := []struct {
+		name  string
+		setup func()
+		want  string // substring of the one line logged; "" = nothing logged
+	}{
+		{"first install", func() {}, "model release installed"},
+		{"central down", func() { e.src.Down = true }, "msg=\"model sync\""},
+		{"still down", func() {}, ""},
+		{"still down again", func() {}, ""},
+		{"back", func() { e.src.Down = false }, "model sync works again"},
+		{"fine", func() {}, ""},
+		{"refused release", func() {
+			r := e.publish(3, "reina-pepiada")
+			k := release.ModelKey("reina-pepiada", 3)
+			b := append([]byte(nil), r.Files[k]...)
+			b[len(b)/2] ^= 1
+			e.src.Put(context.Background(), k, b)
+		}, "model release refused"},
+		{"same refused release", func() {}, ""},
+		{"central down while refused", func() { e.src.Down = true }, "msg=\"model sync\""},
+	}
+	for _, st := range steps {
+		buf.Reset()
+		st.setup()
+		_, _ = e.sync()
+		lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+		if buf.Len() == 0 {
+			lines = nil
+		}
+		switch {
+		case st.want == "" && len(lines) != 0:
+			t.Errorf("%s: logged %q, want nothing", st.name, lines)
+		case st.want != "" && (len(lines) != 1 || !strings.Contains(lines[0], st.want)):
+			t.Errorf("%s: logged %q, want one line with %q", st.name, lines, st.want)
+		}
 	}
 }

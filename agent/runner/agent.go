@@ -56,8 +56,9 @@ type Options struct {
 
 // Open opens the store, binds the HTTP listener and prepares the MQTT
 // connection and the ingester. Nothing runs until the services are started.
-// Close releases what Open took.
-func Open(cfg *config.Config, opt Options) (a *Agent, err error) {
+// Close releases what Open took. Every error names its cause and what to
+// do in one line: under systemd it is all the journal shows of a failed start.
+func Open(cfg *config.Config, opt Options) (_ *Agent, err error) {
 	if opt.Log == nil {
 		opt.Log = slog.Default()
 	}
@@ -67,7 +68,9 @@ func Open(cfg *config.Config, opt Options) (a *Agent, err error) {
 	if opt.StoreLockTimeout <= 0 {
 		opt.StoreLockTimeout = 10 * time.Second
 	}
-	a = &Agent{Config: cfg, Log: opt.Log, Version: opt.Version, sections: opt.Sections, readyIn: opt.ReadyGrace,
+	// a is not the named result: `return nil, err` must not nil it before
+	// the deferred Close runs.
+	a := &Agent{Config: cfg, Log: opt.Log, Version: opt.Version, sections: opt.Sections, readyIn: opt.ReadyGrace,
 		Registry: status.NewRegistry(), Health: status.NewHealth()}
 	defer func() {
 		if err != nil {
@@ -78,9 +81,10 @@ func Open(cfg *config.Config, opt Options) (a *Agent, err error) {
 		return nil, err
 	}
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
-		return nil, fmt.Errorf("data_dir: %w", err)
+		return nil, fmt.Errorf("data_dir %s: %w (create it, owned by the agent's user, or fix data_dir in the config)", cfg.DataDir, err)
 	}
-	a.Store, err = store.Open(cfg.StorePath(), store.Options{Location: cfg.Location, Timeout: opt.StoreLockTimeout})
+	a.Store, err = store.Open(cfg.StorePath(), store.Options{Location: cfg.Location, Timeout: opt.StoreLockTimeout,
+		Verify: true, Log: opt.Log})
 	if err != nil {
 		return nil, err
 	}
@@ -96,11 +100,15 @@ func Open(cfg *config.Config, opt Options) (a *Agent, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("mqtt.password_file: %w", err)
 	}
+	tc, err := cfg.MQTTTLS()
+	if err != nil {
+		return nil, err
+	}
 	// No last will here: the decision publisher's connection holds the
 	// agent's status and will, so two connections never disagree on it.
 	a.MQTT, err = ingest.NewClient(ingest.ClientOptions{
 		Broker: cfg.MQTT.Broker, ClientID: cfg.MQTT.ClientID, Username: cfg.MQTT.Username, Password: pw,
-		CAFile: cfg.MQTT.CAFile, Kitchen: cfg.Kitchen, Log: opt.Log, Health: a.Health, Metrics: met,
+		TLS: tc, Kitchen: cfg.Kitchen, Log: opt.Log, Health: a.Health, Metrics: met,
 	}, a.Ingester.Handle)
 	if err != nil {
 		return nil, err

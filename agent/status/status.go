@@ -17,6 +17,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -148,6 +149,9 @@ func (s *Server) Handler() http.Handler { return s.mux }
 // than a silent background failure.
 func Listen(addr string) (net.Listener, error) {
 	l, err := net.Listen("tcp", addr)
+	if errors.Is(err, syscall.EADDRINUSE) {
+		return nil, fmt.Errorf("listen %s (the listen key): address already in use by another process (another budare-agent?); stop it or set listen to a free port", addr)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("listen %s (the listen key): %w", addr, err)
 	}

@@ -54,7 +54,7 @@ func (s *Store) prune(day string, version *uint64) (deleted int, pruned bool, er
 			mi.Records -= min(mi.Records, uint64(n))
 			if k, v := mb.Cursor().First(); k != nil {
 				var r record.Record
-				if json.Unmarshal(v, &r) == nil {
+				if line, err := checkLine(v, s.strict); err == nil && json.Unmarshal(line, &r) == nil {
 					mi.First = r.TS
 				}
 			}

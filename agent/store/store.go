@@ -19,12 +19,11 @@ import (
 	"bytes"
 	"encoding/binary"
 	"encoding/json"
-	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
-	berrors "go.etcd.io/bbolt/errors"
 
 	"github.com/budare/budare/internal/record"
 )
@@ -54,41 +53,77 @@ type Options struct {
 	ReadOnly bool
 	// Timeout bounds the wait for the file lock (0 waits forever).
 	Timeout time.Duration
+	// Verify walks the whole file at open (every page and every record's
+	// checksum) and refuses a damaged one with ErrDamaged, instead of
+	// letting bbolt panic on the first damaged page it meets later. The
+	// agent's run does: 0.7 s for a 208 MiB store of 600,000 records
+	// (page cache warm, one run on the 2-core dev machine).
+	Verify bool
+	// Log reports records that fail their checksum; nil logs nothing.
+	Log *slog.Logger
 }
 
 // Store is an open database.
 type Store struct {
 	db  *bolt.DB
 	loc *time.Location
+	// strict: every line carries a checksum trailer (see checksum.go).
+	strict bool
+	bad    *badLines
 }
 
-// Open opens or creates the database at path.
+// Open opens or creates the database at path. Every error is one line
+// naming the cause and what to do; a damaged file gives an error matching
+// ErrDamaged.
 func Open(path string, opt Options) (*Store, error) {
 	if opt.Location == nil {
 		opt.Location = time.UTC
 	}
-	mode := bolt.Options{Timeout: opt.Timeout, ReadOnly: opt.ReadOnly, FreelistType: bolt.FreelistMapType}
-	db, err := bolt.Open(path, 0o600, &mode)
+	mode := bolt.Options{Timeout: opt.Timeout, ReadOnly: opt.ReadOnly, FreelistType: bolt.FreelistMapType,
+		PreLoadFreelist: opt.Verify}
+	db, err := openBolt(path, &mode)
 	if err != nil {
-		if errors.Is(err, berrors.ErrTimeout) {
-			return nil, fmt.Errorf("open store %q: locked by another process (is the agent running? use a read-only open)", path)
-		}
-		return nil, fmt.Errorf("open store %q: %w", path, err)
+		return nil, err
 	}
-	s := &Store{db: db, loc: opt.Location}
+	s := &Store{db: db, loc: opt.Location, bad: &badLines{log: opt.Log}}
+	if opt.Verify {
+		if _, err := verify(db, path, false); err != nil {
+			db.Close()
+			return nil, err
+		}
+	}
 	if !opt.ReadOnly {
-		err = db.Update(func(tx *bolt.Tx) error {
-			for _, b := range [][]byte{bRecords, bMachines, bDays, bQuarantine, bMeta, bState} {
-				if _, err := tx.CreateBucketIfNotExists(b); err != nil {
-					return err
+		err = safely(func() error {
+			return db.Update(func(tx *bolt.Tx) error {
+				for _, b := range [][]byte{bRecords, bMachines, bDays, bQuarantine, bMeta, bState} {
+					if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+						return err
+					}
 				}
-			}
-			return nil
+				// A store with no records yet holds only checksummed lines
+				// from now on: mark it, so a line without one is refused.
+				if k, _ := tx.Bucket(bRecords).Cursor().First(); k == nil && tx.Bucket(bMeta).Get(kLineCRC) == nil {
+					return setCounter(tx.Bucket(bMeta), kLineCRC, 1)
+				}
+				return nil
+			})
 		})
 		if err != nil {
 			db.Close()
-			return nil, fmt.Errorf("init store %q: %w", path, err)
+			return nil, damagedError(path, fmt.Errorf("init: %w", err))
 		}
+	}
+	err = safely(func() error {
+		return db.View(func(tx *bolt.Tx) error {
+			if m := tx.Bucket(bMeta); m != nil {
+				s.strict = getCounter(m, kLineCRC) == 1
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		db.Close()
+		return nil, damagedError(path, err)
 	}
 	return s, nil
 }
@@ -203,6 +238,12 @@ func (s *Store) Commit(b *Batch) (Result, error) {
 		}
 	}
 	keys := make([]byte, 16*len(lines))
+	// Each value is the line and its checksum trailer, cut from one arena.
+	n := 0
+	for i := range lines {
+		n += len(lines[i].JSON) + trailerLen
+	}
+	vals := make([]byte, 0, n)
 	var res Result
 	err := s.db.Update(func(tx *bolt.Tx) error {
 		res = Result{}
@@ -243,7 +284,10 @@ func (s *Store) Commit(b *Batch) (Result, error) {
 				res.Duplicates++
 				continue
 			}
-			if err := mb.Put(k, r.JSON); err != nil {
+			start := len(vals)
+			vals = append(vals, r.JSON...)
+			vals = appendTrailer(vals, r.JSON)
+			if err := mb.Put(k, vals[start:len(vals):len(vals)]); err != nil {
 				return fmt.Errorf("put record: %w", err)
 			}
 			if bytes.Compare(k, cs.last) > 0 {
@@ -343,7 +387,7 @@ func (s *Store) quarantine(tx *bolt.Tx, qs []Quarantined) error {
 // order. It is a range scan of the machine's bucket.
 func (s *Store) Scan(machine string, from, to time.Time, fn func(record.Record) error) error {
 	return s.db.View(func(tx *bolt.Tx) error {
-		return scanMachine(tx.Bucket(bRecords), machine, from, to, func(k, v []byte) error {
+		return s.scanMachine(tx.Bucket(bRecords), machine, from, to, func(k, v []byte) error {
 			var r record.Record
 			if err := json.Unmarshal(v, &r); err != nil {
 				return fmt.Errorf("decode stored record %s/%x: %w", machine, k, err)
@@ -357,13 +401,14 @@ func (s *Store) Scan(machine string, from, to time.Time, fn func(record.Record) 
 // reader with its own decoder. A line is valid only until fn returns.
 func (s *Store) ScanLines(machine string, from, to time.Time, fn func(line []byte) error) error {
 	return s.db.View(func(tx *bolt.Tx) error {
-		return scanMachine(tx.Bucket(bRecords), machine, from, to, func(_, v []byte) error { return fn(v) })
+		return s.scanMachine(tx.Bucket(bRecords), machine, from, to, func(_, v []byte) error { return fn(v) })
 	})
 }
 
-// scanMachine calls fn with the key and value of each of machine's records
-// with from <= ts < to, in key (time) order.
-func scanMachine(recs *bolt.Bucket, machine string, from, to time.Time, fn func(k, v []byte) error) error {
+// scanMachine calls fn with the key and line of each of machine's records
+// with from <= ts < to, in key (time) order. Lines failing their checksum
+// are counted and skipped.
+func (s *Store) scanMachine(recs *bolt.Bucket, machine string, from, to time.Time, fn func(k, line []byte) error) error {
 	mb := recs.Bucket([]byte(machine))
 	if mb == nil {
 		return nil
@@ -371,7 +416,12 @@ func scanMachine(recs *bolt.Bucket, machine string, from, to time.Time, fn func(
 	end := tsKey(to)
 	c := mb.Cursor()
 	for k, v := c.Seek(tsKey(from)); k != nil && string(k[:8]) < string(end); k, v = c.Next() {
-		if err := fn(k, v); err != nil {
+		line, err := checkLine(v, s.strict)
+		if err != nil {
+			s.bad.seen(machine, k)
+			continue
+		}
+		if err := fn(k, line); err != nil {
 			return err
 		}
 	}
@@ -401,7 +451,12 @@ func (s *Store) RawDay(day string, fn func(machine string, line []byte) error) e
 		return tx.Bucket(bRecords).ForEachBucket(func(m []byte) error {
 			c := tx.Bucket(bRecords).Bucket(m).Cursor()
 			for k, v := c.Seek(start); k != nil && string(k[:8]) < string(end); k, v = c.Next() {
-				if err := fn(string(m), v); err != nil {
+				line, err := checkLine(v, s.strict)
+				if err != nil {
+					s.bad.seen(string(m), k)
+					continue
+				}
+				if err := fn(string(m), line); err != nil {
 					return err
 				}
 			}
@@ -459,6 +514,9 @@ type Stats struct {
 	Duplicates    uint64 `json:"duplicates"`
 	Quarantined   uint64 `json:"quarantined"`
 	QuarantineLen uint64 `json:"quarantine_kept"`
+	// BadLines are stored records this process found failing their
+	// checksum (skipped by every reader).
+	BadLines uint64 `json:"bad_lines,omitempty"`
 }
 
 // Stats returns the store's totals.
@@ -474,6 +532,7 @@ func (s *Store) Stats() (Stats, error) {
 			Duplicates:    getCounter(m, kDuplicates),
 			Quarantined:   getCounter(m, kQuarantined),
 			QuarantineLen: getCounter(m, kQuarLen),
+			BadLines:      s.bad.n.Load(),
 		}
 		return nil
 	})

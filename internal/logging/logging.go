@@ -1,7 +1,8 @@
 // Package logging sets up log/slog the same way for both budare binaries:
 // text on stderr by default (journald captures it under systemd), JSON with
-// --log-format json, and no timestamp of our own when journald already stamps
-// every line.
+// --log-format json, and under journald no timestamp of our own (journald
+// stamps every line) and each line's syslog priority as an sd-daemon "<N>"
+// prefix.
 package logging
 
 import (
@@ -42,17 +43,26 @@ func (o Options) New(w io.Writer) (*slog.Logger, error) {
 
 func (o Options) newLogger(w io.Writer, journald bool) (*slog.Logger, error) {
 	opts := &slog.HandlerOptions{Level: o.Level}
+	var pw *priorityWriter
 	if journald {
 		opts.ReplaceAttr = dropTime
+		// Each line carries its priority, so errors reach `journalctl -p err`.
+		pw = &priorityWriter{w: w}
+		w = pw
 	}
+	var h slog.Handler
 	switch o.Format {
 	case FormatText, "":
-		return slog.New(slog.NewTextHandler(w, opts)), nil
+		h = slog.NewTextHandler(w, opts)
 	case FormatJSON:
-		return slog.New(slog.NewJSONHandler(w, opts)), nil
+		h = slog.NewJSONHandler(w, opts)
 	default:
 		return nil, fmt.Errorf("logging: unknown log format %q (want text or json)", o.Format)
 	}
+	if pw != nil {
+		h = &priorityHandler{inner: h, pw: pw}
+	}
+	return slog.New(h), nil
 }
 
 func dropTime(groups []string, a slog.Attr) slog.Attr {

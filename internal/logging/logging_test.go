@@ -2,6 +2,7 @@ package logging
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -76,6 +77,12 @@ func TestOutput(t *testing.T) {
 			// A nested "time" key is the caller's data and must survive.
 			log.Info("stored batch", "n", 42, slog.Group("g", "time", "kept"))
 			line := strings.TrimSpace(buf.String())
+			if tc.journald {
+				var ok bool
+				if line, ok = strings.CutPrefix(line, "<6>"); !ok {
+					t.Fatalf("under journald an info line must start with <6>: %q", line)
+				}
+			}
 			if strings.Contains(line, "hidden") {
 				t.Errorf("debug line logged at info level: %s", line)
 			}
@@ -151,11 +158,59 @@ func TestUnderJournald(t *testing.T) {
 		t.Fatal(err)
 	}
 	log.Info("hello")
+	if got := FailurePrefix(f); got != "<3>" {
+		t.Errorf("FailurePrefix on the journal stream = %q, want <3>", got)
+	}
 	b, err := os.ReadFile(f.Name())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if strings.Contains(string(b), "time=") || !strings.Contains(string(b), "msg=hello") {
+	if strings.Contains(string(b), "time=") || !strings.HasPrefix(string(b), "<6>level=INFO msg=hello") {
 		t.Errorf("under journald: %q", b)
+	}
+}
+
+func TestJournaldPriorities(t *testing.T) {
+	tests := []struct {
+		level slog.Level
+		want  string
+	}{
+		{slog.LevelDebug, "<7>"},
+		{slog.LevelInfo, "<6>"},
+		{slog.LevelWarn, "<4>"},
+		{slog.LevelError, "<3>"},
+		{slog.LevelError + 4, "<3>"},
+		{slog.LevelInfo + 2, "<6>"},
+	}
+	for _, format := range []string{FormatText, FormatJSON} {
+		var buf bytes.Buffer
+		log, err := Options{Format: format, Level: slog.LevelDebug}.newLogger(&buf, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Derived loggers share the prefixing.
+		log = log.With("kitchen", "k-1").WithGroup("g")
+		for _, tt := range tests {
+			log.Log(context.Background(), tt.level, "m", "k", "v\nnot a new line")
+		}
+		lines := strings.Split(strings.TrimSuffix(buf.String(), "\n"), "\n")
+		if len(lines) != len(tests) {
+			t.Fatalf("%s: %d lines for %d records: %q", format, len(lines), len(tests), buf.String())
+		}
+		for i, tt := range tests {
+			if !strings.HasPrefix(lines[i], tt.want) || strings.Count(lines[i], "<") != 1 {
+				t.Errorf("%s: level %v logged as %q, want prefix %s", format, tt.level, lines[i], tt.want)
+			}
+		}
+	}
+	// Off the journal: no prefixes.
+	var buf bytes.Buffer
+	log, _ := Options{}.newLogger(&buf, false)
+	log.Error("boom")
+	if strings.HasPrefix(buf.String(), "<") {
+		t.Errorf("prefix written off the journal: %q", buf.String())
+	}
+	if got := FailurePrefix(&buf); got != "" {
+		t.Errorf("FailurePrefix off the journal = %q", got)
 	}
 }

@@ -10,9 +10,12 @@ package objstore
 import (
 	"fmt"
 	"net"
-	"os"
 	"path/filepath"
 	"strings"
+	"time"
+
+	"github.com/budare/budare/internal/secretfile"
+	"github.com/budare/budare/internal/tlsfiles"
 )
 
 // Config is the [s3] section of both programs' config files.
@@ -28,6 +31,12 @@ type Config struct {
 	SecretKeyFile string `toml:"secret_key_file"` // file holding the secret key, mode 0600
 	TLS           *bool  `toml:"tls"`             // default true; false only for loopback
 	CAFile        string `toml:"ca_file"`         // extra CA bundle (PEM)
+	CertFile      string `toml:"cert_file"`       // client certificate (PEM) for mutual TLS
+	KeyFile       string `toml:"key_file"`        // its key (PEM, mode 0600)
+}
+
+func (c Config) tlsFiles(credDir string) tlsfiles.Files {
+	return tlsfiles.Files{Section: "s3", CAFile: c.CAFile, CertFile: c.CertFile, KeyFile: c.KeyFile, CredDir: credDir}
 }
 
 // DefaultBucket is the bucket used when the config names none.
@@ -67,16 +76,14 @@ func (c Config) Problems(credDir string) []string {
 			ps = append(ps, kf.key+" is empty")
 			continue
 		}
-		if _, err := ReadSecretFile(ResolveCredential(kf.path, credDir)); err != nil {
+		if _, err := ReadSecretFile(kf.path, credDir); err != nil {
 			ps = append(ps, fmt.Sprintf("%s: %v", kf.key, err))
 		}
 	}
-	if c.CAFile != "" {
-		if _, err := os.ReadFile(c.CAFile); err != nil {
-			ps = append(ps, fmt.Sprintf("s3.ca_file: %v", err))
-		}
+	if c.TLS != nil && !*c.TLS && (c.CertFile != "" || c.KeyFile != "") {
+		ps = append(ps, "s3.cert_file and s3.key_file need s3.tls (a client certificate is sent only over TLS)")
 	}
-	return ps
+	return append(ps, c.tlsFiles(credDir).Problems(time.Now())...)
 }
 
 func (c Config) dirProblems() []string {
@@ -84,8 +91,8 @@ func (c Config) dirProblems() []string {
 	if !filepath.IsAbs(c.Dir) {
 		ps = append(ps, fmt.Sprintf("s3.dir %q must be an absolute path", c.Dir))
 	}
-	if c.Endpoint != "" || c.AccessKeyFile != "" || c.SecretKeyFile != "" || c.CAFile != "" || c.TLS != nil || c.Region != "" {
-		ps = append(ps, "s3.dir keeps the bucket in a directory: remove s3.endpoint, s3.access_key_file, s3.secret_key_file, s3.tls, s3.ca_file and s3.region (or remove s3.dir)")
+	if c.Endpoint != "" || c.AccessKeyFile != "" || c.SecretKeyFile != "" || c.CAFile != "" || c.CertFile != "" || c.KeyFile != "" || c.TLS != nil || c.Region != "" {
+		ps = append(ps, "s3.dir keeps the bucket in a directory: remove s3.endpoint, s3.access_key_file, s3.secret_key_file, s3.tls, s3.ca_file, s3.cert_file, s3.key_file and s3.region (or remove s3.dir)")
 	}
 	if c.Bucket != "" {
 		ps = append(ps, "s3.bucket has no meaning with s3.dir (the directory is the bucket)")
@@ -117,24 +124,10 @@ func ResolveCredential(path, credDir string) string {
 	return filepath.Join(credDir, path)
 }
 
-// ReadSecretFile reads a secret from a file, trimmed of surrounding space. It
-// refuses a file that others can read, because a leaked key lets anyone
-// write to the chain's models.
-func ReadSecretFile(path string) (string, error) {
-	fi, err := os.Stat(path)
-	if err != nil {
-		return "", fmt.Errorf("secret file: %w", err)
-	}
-	if fi.Mode().Perm()&0o007 != 0 {
-		return "", fmt.Errorf("secret file %s is readable by others (mode %04o); run chmod 600 %s", path, fi.Mode().Perm(), path)
-	}
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return "", fmt.Errorf("secret file: %w", err)
-	}
-	s := strings.TrimSpace(string(b))
-	if s == "" {
-		return "", fmt.Errorf("secret file %s is empty", path)
-	}
-	return s, nil
+// ReadSecretFile reads a secret from file name, resolved against credDir
+// (ResolveCredential), trimmed of surrounding space. It refuses a file its
+// group or others can read (secretfile.CheckMode), because a leaked key
+// lets anyone write to the chain's models.
+func ReadSecretFile(name, credDir string) (string, error) {
+	return secretfile.Read(ResolveCredential(name, credDir), credDir)
 }

@@ -2,9 +2,12 @@ package objstore
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"fmt"
 	"io"
 	"log"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -150,5 +153,116 @@ func TestIsLoopback(t *testing.T) {
 		if got := IsLoopback(addr); got != want {
 			t.Errorf("IsLoopback(%q) = %v, want %v", addr, got, want)
 		}
+	}
+}
+
+// TestMutualTLS talks to a TLS server that requires a client certificate
+// signed by the kitchen CA (MinIO asks for one but does not require it):
+// the client certificate of s3.cert_file and s3.key_file is presented.
+func TestMutualTLS(t *testing.T) {
+	dir := t.TempDir()
+	ca := testenv.NewCA(t, dir, "chain-ca")
+	other := testenv.NewCA(t, dir, "other-ca")
+	srvCert, srvKey := ca.Issue(t, testenv.CertOptions{Name: "s3", IPs: []net.IP{net.ParseIP("127.0.0.1")}})
+	cliCert, cliKey := ca.Issue(t, testenv.CertOptions{Name: "agent", Client: true})
+	strangerCert, strangerKey := other.Issue(t, testenv.CertOptions{Name: "stranger", Client: true})
+	pair, err := tls.LoadX509KeyPair(srvCert, srvKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	caPEM, _ := os.ReadFile(ca.CertFile)
+	pool.AppendCertsFromPEM(caPEM)
+	// Every S3 request answered 200: BucketExists says yes.
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0)
+	srv.TLS = &tls.Config{Certificates: []tls.Certificate{pair}, ClientAuth: tls.RequireAndVerifyClientCert, ClientCAs: pool}
+	srv.StartTLS()
+	defer srv.Close()
+	ep := strings.TrimPrefix(srv.URL, "https://")
+	ak, sk := writeKeys(t, "access", "secret-key-secret")
+
+	tests := []struct {
+		name      string
+		cert, key string
+		want      string // "" = Check succeeds
+	}{
+		{"client certificate of the chain's CA", cliCert, cliKey, ""},
+		{"no client certificate", "", "", "s3.cert_file"},
+		{"client certificate of another CA", strangerCert, strangerKey, "refused this client's certificate"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, err := New(Config{Endpoint: ep, Region: "us-east-1", AccessKeyFile: ak, SecretKeyFile: sk, CAFile: ca.CertFile,
+				CertFile: tt.cert, KeyFile: tt.key}, "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			err = s.Check(ctx)
+			switch {
+			case tt.want == "" && err != nil:
+				t.Fatalf("check: %v", err)
+			case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)):
+				t.Fatalf("check = %v; want an error saying %q", err, tt.want)
+			}
+		})
+	}
+}
+
+// TestMinIOTLS talks to a real MinIO serving HTTPS with a certificate of a
+// CA made here.
+func TestMinIOTLS(t *testing.T) {
+	dir := t.TempDir()
+	ca := testenv.NewCA(t, dir, "chain-ca")
+	other := testenv.NewCA(t, dir, "other-ca")
+	loop := []net.IP{net.ParseIP("127.0.0.1")}
+	good, goodKey := ca.Issue(t, testenv.CertOptions{Name: "minio", IPs: loop})
+	expired, expiredKey := ca.Issue(t, testenv.CertOptions{Name: "minio-expired", IPs: loop, Expired: true})
+	misnamed, misnamedKey := ca.Issue(t, testenv.CertOptions{Name: "minio-elsewhere", DNSNames: []string{"s3.example"}})
+	cliCert, cliKey := ca.Issue(t, testenv.CertOptions{Name: "agent", Client: true})
+
+	servers := map[string]*testenv.MinIOServer{
+		"good":     testenv.MinIO(t, testenv.MinIOOptions{CertFile: good, KeyFile: goodKey}),
+		"expired":  testenv.MinIO(t, testenv.MinIOOptions{CertFile: expired, KeyFile: expiredKey}),
+		"misnamed": testenv.MinIO(t, testenv.MinIOOptions{CertFile: misnamed, KeyFile: misnamedKey}),
+	}
+	tests := []struct {
+		name, server string
+		cfg          Config
+		want         string // "" = works
+	}{
+		{"TLS with the chain's CA and a client certificate", "good", Config{CAFile: ca.CertFile, CertFile: cliCert, KeyFile: cliKey}, ""},
+		{"CA that did not sign the server's certificate", "good", Config{CAFile: other.CertFile}, "s3.ca_file"},
+		{"expired server certificate", "expired", Config{CAFile: ca.CertFile}, "expired"},
+		{"server certificate for another name", "misnamed", Config{CAFile: ca.CertFile}, "not for this name (it names s3.example)"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := servers[tt.server]
+			ak, sk := writeKeys(t, m.AccessKey, m.SecretKey)
+			cfg := tt.cfg
+			cfg.Endpoint, cfg.AccessKeyFile, cfg.SecretKeyFile = m.Endpoint, ak, sk
+			s, err := New(cfg, "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			err = s.EnsureBucket(ctx)
+			if tt.want == "" {
+				if err != nil {
+					t.Fatalf("ensure bucket over TLS: %v", err)
+				}
+				if err := s.Put(ctx, "windows/k-1/2026-11-01.ndjson.gz", []byte("x"), nil); err != nil {
+					t.Fatalf("put over TLS: %v", err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.want) || strings.Contains(err.Error(), "\n") {
+				t.Fatalf("ensure bucket = %v; want one line saying %q", err, tt.want)
+			}
+		})
 	}
 }

@@ -9,12 +9,13 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"os"
 	"strings"
 	"time"
 
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
+
+	"github.com/budare/budare/internal/tlsfiles"
 )
 
 // S3 is a bucket on an S3 server (MinIO in tests and production).
@@ -30,11 +31,11 @@ func New(cfg Config, credDir string) (*S3, error) {
 	if ps := cfg.Problems(credDir); len(ps) > 0 {
 		return nil, fmt.Errorf("s3 config: %s", strings.Join(ps, "; "))
 	}
-	ak, err := ReadSecretFile(ResolveCredential(cfg.AccessKeyFile, credDir))
+	ak, err := ReadSecretFile(cfg.AccessKeyFile, credDir)
 	if err != nil {
 		return nil, fmt.Errorf("s3.access_key_file: %w", err)
 	}
-	sk, err := ReadSecretFile(ResolveCredential(cfg.SecretKeyFile, credDir))
+	sk, err := ReadSecretFile(cfg.SecretKeyFile, credDir)
 	if err != nil {
 		return nil, fmt.Errorf("s3.secret_key_file: %w", err)
 	}
@@ -50,22 +51,12 @@ func New(cfg Config, credDir string) (*S3, error) {
 	// Flaky uplinks: fail a dead connection in seconds, not minutes.
 	tr.DialContext = (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext
 	tr.ResponseHeaderTimeout = 60 * time.Second
-	if cfg.CAFile != "" {
-		pem, err := os.ReadFile(cfg.CAFile)
+	if cfg.UseTLS() && cfg.tlsFiles(credDir).Any() {
+		tc, err := cfg.tlsFiles(credDir).Config(time.Now())
 		if err != nil {
-			return nil, fmt.Errorf("s3.ca_file: %w", err)
+			return nil, err
 		}
-		pool, err := x509.SystemCertPool()
-		if err != nil {
-			pool = x509.NewCertPool()
-		}
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("s3.ca_file %s holds no PEM certificate", cfg.CAFile)
-		}
-		if tr.TLSClientConfig == nil {
-			tr.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12}
-		}
-		tr.TLSClientConfig.RootCAs = pool
+		tr.TLSClientConfig = tc
 	}
 	opts.Transport = tr
 	// minio-go retries internally up to 10 times; callers run their own
@@ -122,12 +113,17 @@ func (s *S3) Explain(err error) error {
 			return fmt.Errorf("s3 bucket %q does not exist on %s: %w", s.Bucket, ep, err)
 		}
 	}
+	// Expired or misnamed server certificates, and a refused client
+	// certificate, get tlsfiles' more precise line.
+	var invalid x509.CertificateInvalidError
+	var hostErr x509.HostnameError
+	if errors.As(err, &invalid) || errors.As(err, &hostErr) || strings.Contains(err.Error(), "remote error: tls:") {
+		return tlsfiles.Explain(err, "s3", "s3 "+ep, "set s3.tls = false for a loopback endpoint")
+	}
 	var certErr *tls.CertificateVerificationError
 	var recErr tls.RecordHeaderError
-	var unknownAuth x509.UnknownAuthorityError
-	var hostErr x509.HostnameError
 	switch {
-	case errors.As(err, &certErr), errors.As(err, &unknownAuth), errors.As(err, &hostErr):
+	case errors.As(err, &certErr):
 		return fmt.Errorf("s3 %s: TLS certificate not trusted (set s3.ca_file, or check the host name): %w", ep, err)
 	case errors.As(err, &recErr), strings.Contains(err.Error(), "server gave HTTP response to HTTPS client"):
 		return fmt.Errorf("s3 %s: TLS handshake failed, the server does not speak TLS (set s3.tls = false for a loopback endpoint): %w", ep, err)
@@ -171,6 +167,11 @@ func (s *S3) Get(ctx context.Context, key string, limit int64) ([]byte, error) {
 		return nil, fmt.Errorf("get %s: %w", key, s.Explain(err))
 	}
 	defer obj.Close()
+	// The object's size before its body: one larger than limit is refused
+	// without reading (or holding) any of it.
+	if info, err := obj.Stat(); err == nil && info.Size > limit {
+		return nil, fmt.Errorf("get %s: %w (%d bytes, object has %d)", key, ErrTooLarge, limit, info.Size)
+	}
 	b, err := io.ReadAll(io.LimitReader(obj, limit+1))
 	if err != nil {
 		if isNoSuchKey(err) {

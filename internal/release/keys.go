@@ -10,6 +10,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
+
+	"github.com/budare/budare/internal/secretfile"
 )
 
 // Key files are standard PEM: PKCS#8 "PRIVATE KEY" and PKIX "PUBLIC KEY", so
@@ -17,9 +19,17 @@ import (
 // of its 32 raw bytes.
 
 // GenerateKeys makes an ed25519 key pair and writes it to privPath (mode
-// 0600) and pubPath (0644). It refuses to overwrite an existing private key,
-// since losing it means agents must be reconfigured.
+// 0600) and pubPath (0644). It never overwrites anything: either file
+// existing is an error before anything is written (a public key path may
+// well name an existing signing key by mistake).
 func GenerateKeys(privPath, pubPath string) (ed25519.PublicKey, error) {
+	for _, p := range []string{privPath, pubPath} {
+		if _, err := os.Lstat(p); err == nil {
+			return nil, fmt.Errorf("%s already exists; keygen never overwrites a file (move it away or choose another name)", p)
+		} else if !errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("key file: %w", err)
+		}
+	}
 	pub, priv, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
 		return nil, fmt.Errorf("generate key: %w", err)
@@ -32,25 +42,43 @@ func GenerateKeys(privPath, pubPath string) (ed25519.PublicKey, error) {
 	if err != nil {
 		return nil, fmt.Errorf("encode public key: %w", err)
 	}
-	f, err := os.OpenFile(privPath, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if err != nil {
+	if err := writeNew(privPath, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: privDER}), 0o600); err != nil {
 		return nil, fmt.Errorf("write private key: %w", err)
 	}
-	if err := pem.Encode(f, &pem.Block{Type: "PRIVATE KEY", Bytes: privDER}); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("write private key %s: %w", privPath, err)
-	}
-	if err := f.Close(); err != nil {
-		return nil, fmt.Errorf("write private key %s: %w", privPath, err)
-	}
-	if err := os.WriteFile(pubPath, pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pubDER}), 0o644); err != nil {
+	if err := writeNew(pubPath, pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pubDER}), 0o644); err != nil {
+		// Created a moment ago by us, and useless without its public half.
+		_ = os.Remove(privPath)
 		return nil, fmt.Errorf("write public key: %w", err)
 	}
 	return pub, nil
 }
 
+// writeNew creates path with data; it fails if path exists (O_EXCL, so
+// even a file created since the check above is never overwritten).
+func writeNew(path string, data []byte, perm os.FileMode) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, perm)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	return f.Close()
+}
+
 // LoadPrivateKey reads a PEM PKCS#8 ed25519 private key file.
-func LoadPrivateKey(path string) (ed25519.PrivateKey, error) {
+// It refuses a file group or others can read (secretfile.CheckMode, with
+// credDir the $CREDENTIALS_DIRECTORY): whoever reads the signing key can
+// sign models every agent installs.
+func LoadPrivateKey(path, credDir string) (ed25519.PrivateKey, error) {
+	if err := secretfile.CheckMode(path, credDir); err != nil {
+		return nil, fmt.Errorf("signing key: %w", err)
+	}
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("signing key: %w", err)

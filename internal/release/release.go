@@ -115,10 +115,11 @@ var (
 	ErrRollback  = errors.New("release older than the last accepted one")
 	ErrExpired   = errors.New("release expired")
 	ErrHash      = errors.New("model file does not match the manifest")
+	ErrTooLarge  = errors.New("model larger than the agent's limit")
 )
 
 // Reason returns a short label for a Verify or Check error ("signature",
-// "rollback", "expired", "hash", "malformed"), or "other".
+// "rollback", "expired", "hash", "malformed", "too_large"), or "other".
 func Reason(err error) string {
 	switch {
 	case errors.Is(err, ErrSignature):
@@ -131,6 +132,8 @@ func Reason(err error) string {
 		return "hash"
 	case errors.Is(err, ErrMalformed):
 		return "malformed"
+	case errors.Is(err, ErrTooLarge):
+		return "too_large"
 	}
 	return "other"
 }

@@ -191,7 +191,7 @@ func TestKeyFiles(t *testing.T) {
 	if _, err := GenerateKeys(privPath, pubPath); err == nil {
 		t.Fatal("GenerateKeys overwrote an existing private key")
 	}
-	priv, err := LoadPrivateKey(privPath)
+	priv, err := LoadPrivateKey(privPath, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -209,7 +209,7 @@ func TestKeyFiles(t *testing.T) {
 	if _, err := Verify(mb, sig, pub2, t0, 0); err != nil {
 		t.Fatalf("verify with the loaded public key: %v", err)
 	}
-	if _, err := LoadPrivateKey(pubPath); err == nil {
+	if _, err := LoadPrivateKey(pubPath, ""); err == nil {
 		t.Fatal("a public key loaded as a private key")
 	}
 	if _, err := ParsePublicKey([]byte("not a key")); err == nil {

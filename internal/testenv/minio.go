@@ -2,6 +2,7 @@ package testenv
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"net/http"
 	"os"
@@ -19,14 +20,30 @@ type MinIOServer struct {
 	SecretKey string
 	Dir       string // data in Dir/data, log in Dir/minio.log
 
+	// TLS is set when the server serves HTTPS (MinIOOptions.CertFile).
+	TLS bool
+
+	opt         MinIOOptions
 	bin         string
 	port, cport int
 	mu          sync.Mutex
 	p           *proc
 }
 
+// MinIOOptions tune a test server. The zero value serves plain HTTP.
+type MinIOOptions struct {
+	// CertFile and KeyFile make the server serve HTTPS with this
+	// certificate (and its key).
+	CertFile, KeyFile string
+}
+
 // StartMinIO starts a MinIO server in dir on random free ports.
 func StartMinIO(ctx context.Context, dir string) (*MinIOServer, error) {
+	return StartMinIOWith(ctx, dir, MinIOOptions{})
+}
+
+// StartMinIOWith is StartMinIO with options.
+func StartMinIOWith(ctx context.Context, dir string, opt MinIOOptions) (*MinIOServer, error) {
 	bin, err := findBinary("BUDARE_MINIO_BIN", "minio")
 	if err != nil {
 		return nil, err
@@ -44,6 +61,8 @@ func StartMinIO(ctx context.Context, dir string) (*MinIOServer, error) {
 		AccessKey: "test" + randomHex(6),
 		SecretKey: randomHex(16),
 		Dir:       dir,
+		TLS:       opt.CertFile != "",
+		opt:       opt,
 		bin:       bin, port: port, cport: cport,
 	}
 	if err := s.Start(ctx); err != nil {
@@ -74,13 +93,35 @@ func (s *MinIOServer) Start(ctx context.Context) error {
 	}
 	args := []string{"server", data, "--quiet", "--address", s.Endpoint,
 		"--console-address", fmt.Sprintf("127.0.0.1:%d", s.cport)}
+	health := &http.Client{Timeout: time.Second}
+	scheme := "http"
+	if s.TLS {
+		certs := filepath.Join(s.Dir, "certs")
+		if err := os.MkdirAll(filepath.Join(certs, "CAs"), 0o700); err != nil {
+			return err
+		}
+		for src, dst := range map[string]string{s.opt.CertFile: "public.crt", s.opt.KeyFile: "private.key"} {
+			b, err := os.ReadFile(src)
+			if err != nil {
+				return fmt.Errorf("minio TLS: %w", err)
+			}
+			if err := os.WriteFile(filepath.Join(certs, dst), b, 0o600); err != nil {
+				return err
+			}
+		}
+		args = append(args, "--certs-dir", certs)
+		// The health check only waits for the server; the tests verify
+		// its certificate (or are meant to fail to).
+		health.Transport = &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}} //nolint:gosec // readiness probe only
+		scheme = "https"
+	}
 	p, err := startProc(s.bin, args, env, logPath)
 	if err != nil {
 		return err
 	}
 	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
-	if err := waitHealthy(ctx, "http://"+s.Endpoint+"/minio/health/cluster", p.exited); err != nil {
+	if err := waitHealthy(ctx, health, scheme+"://"+s.Endpoint+"/minio/health/cluster", p.exited); err != nil {
 		p.stop()
 		return fmt.Errorf("minio: %w; log: %s", err, tail(logPath))
 	}
@@ -110,8 +151,7 @@ func (s *MinIOServer) WriteCredentials(dir string) (accessFile, secretFile strin
 	return accessFile, secretFile, nil
 }
 
-func waitHealthy(ctx context.Context, url string, exited <-chan struct{}) error {
-	client := &http.Client{Timeout: time.Second}
+func waitHealthy(ctx context.Context, client *http.Client, url string, exited <-chan struct{}) error {
 	for {
 		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 		resp, err := client.Do(req)
@@ -132,12 +172,16 @@ func waitHealthy(ctx context.Context, url string, exited <-chan struct{}) error 
 }
 
 // MinIO starts a MinIO server for the test and stops it at cleanup.
-func MinIO(t testing.TB) *MinIOServer {
+func MinIO(t testing.TB, opts ...MinIOOptions) *MinIOServer {
 	t.Helper()
+	var opt MinIOOptions
+	if len(opts) > 0 {
+		opt = opts[0]
+	}
 	var s *MinIOServer
 	var err error
 	for range 3 {
-		s, err = StartMinIO(context.Background(), t.TempDir())
+		s, err = StartMinIOWith(context.Background(), t.TempDir(), opt)
 		if err == nil {
 			break
 		}

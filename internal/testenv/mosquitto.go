@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -15,13 +16,30 @@ import (
 type MosquittoOptions struct {
 	// Extra lines appended to the generated mosquitto.conf.
 	Extra []string
+	// TLS adds a second listener, with TLS, on its own port (TLSURL).
+	TLS *MosquittoTLS
+	// PasswordFile turns anonymous access off and checks clients against
+	// this mosquitto_passwd file (see WritePasswordFile).
+	PasswordFile string
+}
+
+// MosquittoTLS is the TLS listener's configuration.
+type MosquittoTLS struct {
+	CertFile, KeyFile string // the broker's certificate and key (PEM)
+	// CAFile verifies client certificates; with RequireCertificate a
+	// client without a valid one is refused (mutual TLS).
+	CAFile             string
+	RequireCertificate bool
 }
 
 // MosquittoServer is a running Mosquitto broker on 127.0.0.1.
 type MosquittoServer struct {
 	URL  string // tcp://127.0.0.1:port
 	Port int
-	Dir  string // config, persistence and log
+	// TLSURL is ssl://127.0.0.1:port of the TLS listener, if one was asked for.
+	TLSURL  string
+	TLSPort int
+	Dir     string // config, persistence and log
 
 	bin string
 	mu  sync.Mutex
@@ -39,19 +57,38 @@ func StartMosquitto(ctx context.Context, dir string, opt MosquittoOptions) (*Mos
 		return nil, err
 	}
 	m := &MosquittoServer{URL: fmt.Sprintf("tcp://127.0.0.1:%d", port), Port: port, Dir: dir, bin: bin}
+	anonymous := "allow_anonymous true"
+	if opt.PasswordFile != "" {
+		anonymous = "allow_anonymous false\npassword_file " + opt.PasswordFile
+	}
 	// "user root": started as root, Mosquitto otherwise drops to user
 	// mosquitto, which cannot write its persistence file into a test's
 	// temporary directory, and a restart would silently lose every session.
 	conf := fmt.Sprintf(`listener %d 127.0.0.1
 user root
-allow_anonymous true
+%s
 persistence true
 persistence_location %s/
 autosave_interval 1
 max_queued_messages 2000000
 max_queued_bytes 0
 max_inflight_messages 1000
-`, port, dir)
+`, port, anonymous, dir)
+	if t := opt.TLS; t != nil {
+		tport, err := FreePort()
+		if err != nil {
+			return nil, err
+		}
+		m.TLSPort, m.TLSURL = tport, fmt.Sprintf("ssl://127.0.0.1:%d", tport)
+		// Listener options follow the listener they belong to.
+		conf += fmt.Sprintf("listener %d 127.0.0.1\ncertfile %s\nkeyfile %s\n", tport, t.CertFile, t.KeyFile)
+		if t.CAFile != "" {
+			conf += "cafile " + t.CAFile + "\n"
+		}
+		if t.RequireCertificate {
+			conf += "require_certificate true\n"
+		}
+	}
 	for _, l := range opt.Extra {
 		conf += l + "\n"
 	}
@@ -78,9 +115,14 @@ func (m *MosquittoServer) Start(ctx context.Context) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	if err := waitTCP(ctx, fmt.Sprintf("127.0.0.1:%d", m.Port), p.exited); err != nil {
-		p.stop()
-		return fmt.Errorf("mosquitto: %w; log: %s", err, tail(logPath))
+	for _, port := range []int{m.Port, m.TLSPort} {
+		if port == 0 {
+			continue
+		}
+		if err := waitTCP(ctx, fmt.Sprintf("127.0.0.1:%d", port), p.exited); err != nil {
+			p.stop()
+			return fmt.Errorf("mosquitto: %w; log: %s", err, tail(logPath))
+		}
 	}
 	m.p = p
 	return nil
@@ -117,4 +159,19 @@ func Mosquitto(t testing.TB, opts ...MosquittoOptions) *MosquittoServer {
 	}
 	t.Cleanup(m.Stop)
 	return m
+}
+
+// WritePasswordFile writes a mosquitto_passwd file into dir for user with
+// password (hashed by mosquitto_passwd, installed with Mosquitto).
+func WritePasswordFile(dir, user, password string) (string, error) {
+	bin, err := findBinary("BUDARE_MOSQUITTO_PASSWD_BIN", "/usr/bin/mosquitto_passwd", "mosquitto_passwd")
+	if err != nil {
+		return "", err
+	}
+	path := filepath.Join(dir, "mosquitto.passwd")
+	out, err := exec.Command(bin, "-c", "-b", path, user, password).CombinedOutput()
+	if err != nil {
+		return "", fmt.Errorf("mosquitto_passwd: %w: %s", err, out)
+	}
+	return path, os.Chmod(path, 0o600)
 }

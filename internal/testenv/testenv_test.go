@@ -3,7 +3,9 @@ package testenv
 import (
 	"context"
 	"net"
+	"net/http"
 	"testing"
+	"time"
 )
 
 func TestMosquittoStartStopRestart(t *testing.T) {
@@ -32,7 +34,7 @@ func TestMosquittoStartStopRestart(t *testing.T) {
 
 func TestMinIOStartStopRestart(t *testing.T) {
 	s := MinIO(t)
-	if err := waitHealthy(context.Background(), "http://"+s.Endpoint+"/minio/health/live", nil); err != nil {
+	if err := waitHealthy(context.Background(), &http.Client{Timeout: time.Second}, "http://"+s.Endpoint+"/minio/health/live", nil); err != nil {
 		t.Fatalf("not healthy: %v", err)
 	}
 	s.Stop()
