@@ -131,6 +131,11 @@ func (e *ProblemsError) Error() string {
 	return fmt.Sprintf("config %s: %s", e.Path, strings.Join(e.Problems, "; "))
 }
 
+// KitchenPlaceholder is the kitchen in the shipped config: an unedited
+// gateway must not start, or every such gateway would write into one
+// kitchen's windows.
+const KitchenPlaceholder = "CHANGE-ME"
+
 var nameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
 
 // Load reads, defaults and validates a config file. A *ProblemsError lists
@@ -165,6 +170,8 @@ func (c *Config) problems() []string {
 	var ps []string
 	if c.Kitchen == "" {
 		ps = append(ps, "kitchen is empty (want the kitchen id, e.g. k-017)")
+	} else if strings.EqualFold(c.Kitchen, KitchenPlaceholder) {
+		ps = append(ps, fmt.Sprintf("kitchen is still the placeholder %q: set it to this kitchen's id, as listed in central's inventory/kitchens.csv (e.g. k-017)", c.Kitchen))
 	} else if !nameRE.MatchString(c.Kitchen) {
 		ps = append(ps, fmt.Sprintf("kitchen %q: use letters, digits, '.', '_' and '-' only", c.Kitchen))
 	}
