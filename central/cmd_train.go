@@ -29,8 +29,10 @@ type storeFlags struct {
 	dir    string
 	bucket string
 	log    logging.Options
-	// create makes a missing bucket instead of failing (simulate).
+	// create makes a missing bucket instead of failing (simulate, init).
 	create bool
+	// created is set by open when it made the bucket.
+	created bool
 }
 
 func (s *storeFlags) register(fs *flag.FlagSet) {
@@ -78,6 +80,9 @@ func (s *storeFlags) open(ctx context.Context, stderr io.Writer) (*config.Config
 	check := st.Check
 	if s.create {
 		check = st.EnsureBucket
+		if ok, err := st.Client.BucketExists(ctx, st.Bucket); err == nil && !ok {
+			s.created = true
+		}
 	}
 	if err := check(ctx); err != nil {
 		return nil, nil, nil, err

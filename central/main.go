@@ -20,6 +20,7 @@ var version = "dev"
 const usage = `usage: budare-central <command> [flags]
 
 commands:
+  init       create the bucket, upload the kitchen inventory, print what agents need
   train      train one model per arepa type and publish a signed release
   assemble   assemble one release from the outputs of sharded train runs
   keygen     make an ed25519 key pair for signing releases
@@ -52,6 +53,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	var err error
 	switch cmd, rest := args[0], args[1:]; cmd {
+	case "init":
+		err = cmdInit(ctx, rest, stdout, stderr)
 	case "train":
 		err = cmdTrain(ctx, rest, stdout, stderr)
 	case "assemble":

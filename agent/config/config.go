@@ -166,14 +166,24 @@ func Load(path string) (*Config, error) {
 	return &c, nil
 }
 
+// CheckKitchen says why name cannot be a kitchen's id (central's init checks
+// the inventory with it too), or returns nil.
+func CheckKitchen(name string) error {
+	switch {
+	case name == "":
+		return errors.New("kitchen is empty (want the kitchen id, e.g. k-017)")
+	case strings.EqualFold(name, KitchenPlaceholder):
+		return fmt.Errorf("kitchen is still the placeholder %q: set it to this kitchen's id, as listed in central's inventory/kitchens.csv (e.g. k-017)", name)
+	case !nameRE.MatchString(name):
+		return fmt.Errorf("kitchen %q: use letters, digits, '.', '_' and '-' only (at most 64, starting with a letter or digit)", name)
+	}
+	return nil
+}
+
 func (c *Config) problems() []string {
 	var ps []string
-	if c.Kitchen == "" {
-		ps = append(ps, "kitchen is empty (want the kitchen id, e.g. k-017)")
-	} else if strings.EqualFold(c.Kitchen, KitchenPlaceholder) {
-		ps = append(ps, fmt.Sprintf("kitchen is still the placeholder %q: set it to this kitchen's id, as listed in central's inventory/kitchens.csv (e.g. k-017)", c.Kitchen))
-	} else if !nameRE.MatchString(c.Kitchen) {
-		ps = append(ps, fmt.Sprintf("kitchen %q: use letters, digits, '.', '_' and '-' only", c.Kitchen))
+	if err := CheckKitchen(c.Kitchen); err != nil {
+		ps = append(ps, err.Error())
 	}
 	if c.DataDir == "" {
 		ps = append(ps, "data_dir is empty")

@@ -49,6 +49,15 @@ func GenerateKeys(privPath, pubPath string) (ed25519.PublicKey, error) {
 	return pub, nil
 }
 
+// EncodePublicKey is pub as the PEM PKIX "PUBLIC KEY" the agents load.
+func EncodePublicKey(pub ed25519.PublicKey) ([]byte, error) {
+	der, err := x509.MarshalPKIXPublicKey(pub)
+	if err != nil {
+		return nil, fmt.Errorf("encode public key: %w", err)
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}), nil
+}
+
 // LoadPrivateKey reads a PEM PKCS#8 ed25519 private key file.
 func LoadPrivateKey(path string) (ed25519.PrivateKey, error) {
 	b, err := os.ReadFile(path)
