@@ -25,6 +25,8 @@ commands:
   check-config  validate the config file and print each problem on one line
   inspect       print what the local store holds (works while the agent runs)
   decide        run the start-of-day decision by hand
+  upload now    upload the closed days now, forgetting any retry backoff
+  sync now      fetch the current model release now
   version       print the version
 
 Run 'budare-agent <command> -h' for the flags of a command.
@@ -54,6 +56,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = cmdInspect(ctx, rest, stdout, stderr)
 	case "decide":
 		err = cmdDecide(ctx, rest, stdout, stderr)
+	case "upload":
+		err = cmdUpload(ctx, rest, stdout, stderr)
+	case "sync":
+		err = cmdSync(ctx, rest, stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "budare-agent", version)
 	case "help", "-h", "--help":
