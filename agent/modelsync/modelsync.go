@@ -79,8 +79,8 @@ type Options struct {
 	RetryMin time.Duration
 	// After returns a channel that delivers once d has passed; default
 	// time.After. Tests inject it to observe and drive Run's waits.
-	After func(d time.Duration) <-chan time.Time
-	Now   func() time.Time
+	After  func(d time.Duration) <-chan time.Time
+	Now    func() time.Time
 	Logger *slog.Logger
 	// Registerer receives the Prometheus metrics (nil: not registered).
 	Registerer prometheus.Registerer
