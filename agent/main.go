@@ -13,10 +13,19 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/budare/budare/internal/buildinfo"
 )
 
-// version is set at build time with -ldflags "-X main.version=...".
-var version = "dev"
+// version, commit and date are set at build time with -ldflags
+// "-X main.version=... -X main.commit=... -X main.date=..." (Makefile,
+// packaging); a plain go build or go install fills what it can from the
+// build information (internal/buildinfo).
+var (
+	version = "dev"
+	commit  string
+	date    string
+)
 
 const usage = `usage: budare-agent <command> [flags]
 
@@ -27,7 +36,7 @@ commands:
   decide        run the start-of-day decision by hand
   upload now    upload the closed days now, forgetting any retry backoff
   sync now      fetch the current model release now
-  version       print the version
+  version       print the version, commit and build date (also --version)
 
 Run 'budare-agent <command> -h' for the flags of a command.
 `
@@ -61,7 +70,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case "sync":
 		err = cmdSync(ctx, rest, stdout, stderr)
 	case "version", "--version":
-		fmt.Fprintln(stdout, "budare-agent", version)
+		fmt.Fprintln(stdout, "budare-agent", buildinfo.Read(version, commit, date))
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 	default:

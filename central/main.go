@@ -12,10 +12,19 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/budare/budare/internal/buildinfo"
 )
 
-// version is set at build time with -ldflags "-X main.version=...".
-var version = "dev"
+// version, commit and date are set at build time with -ldflags
+// "-X main.version=... -X main.commit=... -X main.date=..." (Makefile,
+// packaging); a plain go build or go install fills what it can from the
+// build information (internal/buildinfo).
+var (
+	version = "dev"
+	commit  string
+	date    string
+)
 
 const usage = `usage: budare-central <command> [flags]
 
@@ -32,7 +41,7 @@ commands:
   simulate   write synthetic kitchens in the window format
   eval       evaluate the trainer on a public benchmark (eval cmapss)
   serve      serve the dashboard
-  version    print the version
+  version    print the version, commit and build date (also --version)
 
 Run 'budare-central <command> -h' for the flags of a command.
 `
@@ -78,7 +87,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case "serve":
 		err = cmdServe(ctx, rest, stdout, stderr)
 	case "version", "--version":
-		fmt.Fprintln(stdout, "budare-central", version)
+		fmt.Fprintln(stdout, "budare-central", buildinfo.Read(version, commit, date))
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 	default:
