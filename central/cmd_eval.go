@@ -22,11 +22,8 @@ func cmdEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	fs := flag.NewFlagSet("eval cmapss", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	defData := os.Getenv("BUDARE_CMAPSS_DIR")
-	if defData == "" {
-		defData = "central/cmapss/testdata"
-	}
-	data := fs.String("data", defData, "directory with train_/test_/RUL_<subset>.txt[.gz] (default $BUDARE_CMAPSS_DIR or the repo's copy)")
+	data := fs.String("data", "", "directory with train_/test_/RUL_<subset>.txt[.gz] (default: $BUDARE_CMAPSS_DIR, else "+
+		cmapss.InstalledDir+" as the package installs it, else the copy in a source checkout)")
 	subset := fs.String("subset", "FD001", "C-MAPSS subset, e.g. FD001 or FD002")
 	window := fs.Int("window", 30, "cycles per feature window (the same for every subset)")
 	horizon := fs.Int("horizon", 30, "label: the engine fails within this many cycles")
@@ -38,6 +35,14 @@ func cmdEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "eval cmapss: unexpected arguments %q\n", fs.Args())
 		return errUsage
+	}
+	if *data == "" {
+		cwd, _ := os.Getwd()
+		*data = cmapss.FindDataDir(os.Getenv("BUDARE_CMAPSS_DIR"), cmapss.InstalledDir, cwd)
+	}
+	if *data == "" {
+		return fmt.Errorf("eval cmapss: no C-MAPSS data: give --data DIR (NASA's train_%[1]s.txt, test_%[1]s.txt, RUL_%[1]s.txt, plain or .gz), set BUDARE_CMAPSS_DIR, or install the budare-central package (%[2]s)",
+			*subset, cmapss.InstalledDir)
 	}
 	// A short batch run with a small heap: collect garbage less often.
 	debug.SetGCPercent(400)

@@ -221,6 +221,9 @@ func (s spec) pack(root, gen, bin, arch, version string, o Options) (Artifact, e
 	for _, c := range s.docs {
 		contents = append(contents, file(filepath.Join(root, c.src), doc+"/"+c.dst, 0o644, o.Date))
 	}
+	for _, c := range s.data {
+		contents = append(contents, file(filepath.Join(root, c.src), c.dst, 0o644, o.Date))
+	}
 	info := nfpm.WithDefaults(&nfpm.Info{
 		Name:          s.name,
 		Arch:          arch,

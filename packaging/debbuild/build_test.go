@@ -113,6 +113,12 @@ func TestPackages(t *testing.T) {
 				"./usr/share/doc/budare-central/changelog.gz":                    "-rw-r--r--",
 				"./usr/share/doc/budare-central/examples/k8s/train-cronjob.yaml": "-rw-r--r--",
 				"./usr/share/doc/budare-central/examples/k8s/serve.yaml":         "-rw-r--r--",
+				"./usr/share/budare/cmapss/train_FD001.txt.gz":                   "-rw-r--r--",
+				"./usr/share/budare/cmapss/test_FD001.txt.gz":                    "-rw-r--r--",
+				"./usr/share/budare/cmapss/RUL_FD001.txt.gz":                     "-rw-r--r--",
+				"./usr/share/budare/cmapss/train_FD002.txt.gz":                   "-rw-r--r--",
+				"./usr/share/budare/cmapss/test_FD002.txt.gz":                    "-rw-r--r--",
+				"./usr/share/budare/cmapss/RUL_FD002.txt.gz":                     "-rw-r--r--",
 			},
 		}
 		for pkg, files := range want {
