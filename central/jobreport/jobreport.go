@@ -20,8 +20,8 @@ const Version = 1
 
 // Report is one job's outcome.
 type Report struct {
-	V   int    `json:"v"`
-	Job string `json:"job"`  // train, backtest, scorecard
+	V    int    `json:"v"`
+	Job  string `json:"job"`  // train, backtest, scorecard
 	Date string `json:"date"` // the job's run date, yyyy-mm-dd
 	// Part tells runs of one job and date apart (e.g. "phase2", "shard1of4");
 	// empty for the job's main run.
