@@ -10,6 +10,7 @@ import (
 	"runtime/debug"
 
 	"github.com/budare/budare/central/cmapss"
+	"github.com/budare/budare/internal/progress"
 )
 
 // cmdEval runs the trainer on a public benchmark. Only C-MAPSS exists:
@@ -46,7 +47,8 @@ func cmdEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	// A short batch run with a small heap: collect garbage less often.
 	debug.SetGCPercent(400)
-	res, err := cmapss.Run(ctx, cmapss.Options{Dir: *data, Subset: *subset, WindowDays: *window, Horizon: *horizon, Stride: *stride})
+	res, err := cmapss.Run(ctx, cmapss.Options{Dir: *data, Subset: *subset, WindowDays: *window, Horizon: *horizon, Stride: *stride,
+		Progress: progress.ForTerminal(stderr, "building engine rows", "engines")})
 	if err != nil {
 		return fmt.Errorf("eval cmapss: %w", err)
 	}

@@ -21,6 +21,7 @@ import (
 	"github.com/budare/budare/central/train"
 	"github.com/budare/budare/internal/logging"
 	"github.com/budare/budare/internal/objstore"
+	"github.com/budare/budare/internal/progress"
 	"github.com/budare/budare/internal/release"
 )
 
@@ -162,7 +163,8 @@ func cmdTrain(ctx context.Context, args []string, stdout, stderr io.Writer) (err
 	if keyErr != nil && *shard == "" {
 		return keyErr // fail before hours of training, not after
 	}
-	opts := train.Options{Bucket: b, Types: types, Phase: *phase, Date: d, Shard: sh, Train: cfg.Train, Log: log}
+	opts := train.Options{Bucket: b, Types: types, Phase: *phase, Date: d, Shard: sh, Train: cfg.Train, Log: log,
+		Progress: progress.ForTerminal(stderr, "reading windows", "windows")}
 	if priv != nil {
 		opts.Public = priv.Public().(ed25519.PublicKey)
 	} else {
