@@ -2,7 +2,10 @@
 SHELL := /bin/bash
 GO ?= go
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
-LDFLAGS := -s -w -X main.version=$(VERSION)
+COMMIT ?= $(shell git rev-parse HEAD 2>/dev/null)
+# The last commit's time (reproducible), else now.
+DATE ?= $(or $(shell TZ=UTC git log -1 --format=%cd --date=format-local:%Y-%m-%dT%H:%M:%SZ 2>/dev/null),$(shell date -u +%Y-%m-%dT%H:%M:%SZ))
+LDFLAGS := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT) -X main.date=$(DATE)
 BIN := bin
 # Tools built outside the repo and reused across runs (MinIO takes minutes).
 export BUDARE_CACHE ?= $(HOME)/.cache/budare

@@ -132,6 +132,12 @@ func decisionServices(a *runner.Agent) ([]runner.Service, error) {
 		return syncer.Status()
 	}))
 	a.HTTP.Handle("GET /debug/decide", jsonHandler(func() any { return svc.Status() }))
+	switch {
+	case syncer != nil && os3 == nil:
+		a.HTTP.Handle("POST /sync", syncNowHandler(nil, errors.New("no [s3] endpoint configured")))
+	default:
+		a.HTTP.Handle("POST /sync", syncNowHandler(syncer, kerr)) // `budare-agent sync now`
+	}
 
 	var services []runner.Service
 	waitSync := syncer

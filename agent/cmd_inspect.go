@@ -82,6 +82,11 @@ func (e *agentDown) Error() string { return e.err.Error() }
 // HTTP endpoint and decodes the JSON answer into v. An *agentDown error
 // means no budare agent answers there, so the caller may open the store.
 func agentGet(ctx context.Context, cfg *config.Config, path string, timeout time.Duration, v any) error {
+	return agentCall(ctx, cfg, http.MethodGet, path, timeout, v)
+}
+
+// agentCall is agentGet with any method (POST asks the agent to act).
+func agentCall(ctx context.Context, cfg *config.Config, method, path string, timeout time.Duration, v any) error {
 	if cfg.Listen == "" {
 		return &agentDown{errors.New("listen is empty")}
 	}
@@ -95,7 +100,7 @@ func agentGet(ctx context.Context, cfg *config.Config, path string, timeout time
 	url := "http://" + net.JoinHostPort(host, port) + path
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	req, err := http.NewRequestWithContext(ctx, method, url, nil)
 	if err != nil {
 		return err
 	}

@@ -45,6 +45,7 @@ func uploadServices(a *runner.Agent) ([]runner.Service, error) {
 		enc.SetIndent("", "  ")
 		_ = enc.Encode(st)
 	}))
+	a.HTTP.Handle("POST /upload", uploadNowHandler(svc)) // `budare-agent upload now`
 	return []runner.Service{{Name: "upload", Run: func(ctx context.Context) error {
 		cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 		if err := remote.Check(cctx); err != nil {

@@ -484,11 +484,49 @@ batch_max = 0
 	}
 }
 
-// The example config must stay valid and document every key.
+// The example config must stay valid once its kitchen is set, and document
+// every key. Unedited, check-config and run refuse its placeholder kitchen
+// with one line saying what to do, so gateways installed and started as
+// shipped never share a kitchen's windows.
 func TestExampleConfigIsValid(t *testing.T) {
-	var out bytes.Buffer
-	if code := run(context.Background(), []string{"check-config", "--config", "../packaging/agent.example.toml"}, &out, &out); code != 0 {
-		t.Fatalf("packaging/agent.example.toml: exit %d:\n%s", code, out.String())
+	b, err := os.ReadFile("../packaging/agent.example.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		name, kitchen string
+		want          int
+	}{
+		{"as shipped", config.KitchenPlaceholder, 1},
+		{"placeholder in lower case", "change-me", 1},
+		{"kitchen set", "k-017", 0},
+	} {
+		doc := strings.Replace(string(b), `kitchen = "`+config.KitchenPlaceholder+`"`, `kitchen = "`+tc.kitchen+`"`, 1)
+		if !strings.Contains(doc, `kitchen = "`+tc.kitchen+`"`) {
+			t.Fatalf("the example has no kitchen = %q line", config.KitchenPlaceholder)
+		}
+		path := filepath.Join(dir, strings.ReplaceAll(tc.name, " ", "-")+".toml")
+		if err := os.WriteFile(path, []byte(doc), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		for _, cmd := range []string{"check-config", "run"} {
+			if cmd == "run" && tc.want == 0 {
+				continue // would run an agent
+			}
+			var out bytes.Buffer
+			code := run(context.Background(), []string{cmd, "--config", path}, &out, &out)
+			if code != tc.want {
+				t.Fatalf("%s, %s: exit %d, want %d:\n%s", tc.name, cmd, code, tc.want, out.String())
+			}
+			if tc.want != 0 {
+				problems := strings.Count(out.String(), path+": ")
+				if problems != 1 || !strings.Contains(out.String(), "kitchen is still the placeholder") ||
+					!strings.Contains(out.String(), "inventory/kitchens.csv") {
+					t.Fatalf("%s, %s: want one problem naming the placeholder and what to set:\n%s", tc.name, cmd, out.String())
+				}
+			}
+		}
 	}
 }
 

@@ -14,11 +14,19 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/budare/budare/internal/buildinfo"
 	"github.com/budare/budare/internal/logging"
 )
 
-// version is set at build time with -ldflags "-X main.version=...".
-var version = "dev"
+// version, commit and date are set at build time with -ldflags
+// "-X main.version=... -X main.commit=... -X main.date=..." (Makefile,
+// packaging); a plain go build or go install fills what it can from the
+// build information (internal/buildinfo).
+var (
+	version = "dev"
+	commit  string
+	date    string
+)
 
 const usage = `usage: budare-agent <command> [flags]
 
@@ -31,6 +39,9 @@ commands:
   store check   walk the whole local store and report damage (agent stopped)
   store salvage copy what is readable of a damaged store into a new one
   version       print the version
+  upload now    upload the closed days now, forgetting any retry backoff
+  sync now      fetch the current model release now
+  version       print the version, commit and build date (also --version)
 
 Run 'budare-agent <command> -h' for the flags of a command.
 `
@@ -63,8 +74,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = cmdDecide(ctx, rest, stdout, stderr)
 	case "store":
 		err = cmdStore(ctx, rest, stdout, stderr)
+	case "upload":
+		err = cmdUpload(ctx, rest, stdout, stderr)
+	case "sync":
+		err = cmdSync(ctx, rest, stdout, stderr)
 	case "version", "--version":
-		fmt.Fprintln(stdout, "budare-agent", version)
+		fmt.Fprintln(stdout, "budare-agent", buildinfo.Read(version, commit, date))
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 	default:

@@ -20,6 +20,7 @@ import (
 	"github.com/budare/budare/central/train"
 	"github.com/budare/budare/internal/action"
 	"github.com/budare/budare/internal/model"
+	"github.com/budare/budare/internal/progress"
 	"github.com/budare/budare/internal/release"
 )
 
@@ -59,7 +60,8 @@ func cmdBacktest(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if err != nil {
 		return fmt.Errorf("backtest: %w", err)
 	}
-	o := backtest.Options{Bucket: b, From: *from, To: *to, Retrain: *retrain, Phase: *phase, Types: types, Train: cfg.Train, Log: log}
+	o := backtest.Options{Bucket: b, From: *from, To: *to, Retrain: *retrain, Phase: *phase, Types: types, Train: cfg.Train, Log: log,
+		Progress: progress.ForTerminal(stderr, "replaying mornings", "days")}
 	if *techniques != "" {
 		for _, name := range strings.Split(*techniques, ",") {
 			t := model.TechniqueByName(strings.TrimSpace(name))

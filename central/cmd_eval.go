@@ -10,6 +10,7 @@ import (
 	"runtime/debug"
 
 	"github.com/budare/budare/central/cmapss"
+	"github.com/budare/budare/internal/progress"
 )
 
 // cmdEval runs the trainer on a public benchmark. Only C-MAPSS exists:
@@ -22,11 +23,8 @@ func cmdEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	fs := flag.NewFlagSet("eval cmapss", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	defData := os.Getenv("BUDARE_CMAPSS_DIR")
-	if defData == "" {
-		defData = "central/cmapss/testdata"
-	}
-	data := fs.String("data", defData, "directory with train_/test_/RUL_<subset>.txt[.gz] (default $BUDARE_CMAPSS_DIR or the repo's copy)")
+	data := fs.String("data", "", "directory with train_/test_/RUL_<subset>.txt[.gz] (default: $BUDARE_CMAPSS_DIR, else "+
+		cmapss.InstalledDir+" as the package installs it, else the copy in a source checkout)")
 	subset := fs.String("subset", "FD001", "C-MAPSS subset, e.g. FD001 or FD002")
 	window := fs.Int("window", 30, "cycles per feature window (the same for every subset)")
 	horizon := fs.Int("horizon", 30, "label: the engine fails within this many cycles")
@@ -39,9 +37,18 @@ func cmdEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		fmt.Fprintf(stderr, "eval cmapss: unexpected arguments %q\n", fs.Args())
 		return errUsage
 	}
+	if *data == "" {
+		cwd, _ := os.Getwd()
+		*data = cmapss.FindDataDir(os.Getenv("BUDARE_CMAPSS_DIR"), cmapss.InstalledDir, cwd)
+	}
+	if *data == "" {
+		return fmt.Errorf("eval cmapss: no C-MAPSS data: give --data DIR (NASA's train_%[1]s.txt, test_%[1]s.txt, RUL_%[1]s.txt, plain or .gz), set BUDARE_CMAPSS_DIR, or install the budare-central package (%[2]s)",
+			*subset, cmapss.InstalledDir)
+	}
 	// A short batch run with a small heap: collect garbage less often.
 	debug.SetGCPercent(400)
-	res, err := cmapss.Run(ctx, cmapss.Options{Dir: *data, Subset: *subset, WindowDays: *window, Horizon: *horizon, Stride: *stride})
+	res, err := cmapss.Run(ctx, cmapss.Options{Dir: *data, Subset: *subset, WindowDays: *window, Horizon: *horizon, Stride: *stride,
+		Progress: progress.ForTerminal(stderr, "building engine rows", "engines")})
 	if err != nil {
 		return fmt.Errorf("eval cmapss: %w", err)
 	}

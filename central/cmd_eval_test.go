@@ -11,6 +11,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/budare/budare/central/cmapss"
 )
 
 // writeSubset writes a small synthetic C-MAPSS-format subset "SY" into dir:
@@ -105,5 +107,31 @@ func TestEvalUsage(t *testing.T) {
 	code := run(context.Background(), []string{"eval", "cmapss", "--data", t.TempDir(), "--subset", "FD001"}, &out, &errb)
 	if code != 1 || !strings.Contains(errb.String(), "train_FD001.txt") || strings.Count(errb.String(), "\n") != 1 {
 		t.Errorf("missing data: exit %d, stderr %q; want 1 and one line naming the file", code, errb.String())
+	}
+}
+
+// Without --data, eval cmapss finds the data through $BUDARE_CMAPSS_DIR
+// (then the package's /usr/share/budare/cmapss, then a checkout's copy), and
+// says which flag to give when there is none, wherever it is run from.
+func TestEvalCmapssDataDefault(t *testing.T) {
+	dir := t.TempDir()
+	writeSubset(t, dir)
+	t.Chdir(t.TempDir()) // outside any checkout
+	t.Setenv("BUDARE_CMAPSS_DIR", dir)
+	var out, errb bytes.Buffer
+	if code := run(context.Background(), []string{"eval", "cmapss", "--subset", "SY", "--window", "20"}, &out, &errb); code != 0 ||
+		!strings.HasPrefix(out.String(), "SY: technique=") {
+		t.Fatalf("with BUDARE_CMAPSS_DIR: exit %d, %q %q", code, out.String(), errb.String())
+	}
+	if _, err := os.Stat(cmapss.InstalledDir); err == nil {
+		t.Skipf("%s exists on this machine: the no-data error cannot be shown", cmapss.InstalledDir)
+	}
+	t.Setenv("BUDARE_CMAPSS_DIR", "")
+	out.Reset()
+	errb.Reset()
+	code := run(context.Background(), []string{"eval", "cmapss"}, &out, &errb)
+	if code != 1 || !strings.Contains(errb.String(), "--data DIR") || !strings.Contains(errb.String(), cmapss.InstalledDir) ||
+		strings.Count(errb.String(), "\n") != 1 {
+		t.Fatalf("no data anywhere: exit %d, stderr %q; want 1 and one line naming --data", code, errb.String())
 	}
 }

@@ -8,8 +8,10 @@ import (
 	"io"
 	"os"
 	"runtime"
+	"strings"
 
 	"github.com/budare/budare/central/simulate"
+	"github.com/budare/budare/internal/progress"
 )
 
 // cmdSimulate writes synthetic kitchens in the window format, with
@@ -67,7 +69,10 @@ func cmdSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if err != nil {
 		return err
 	}
-	truth, err := simulate.Write(ctx, d, b, *workers)
+	bar := progress.ForTerminal(stderr, "simulating", "windows")
+	bar.SetTotal(d.Kitchens * d.Days)
+	truth, err := simulate.Write(ctx, d, countingPutter{b, bar}, *workers)
+	bar.Done()
 	if err != nil {
 		return err
 	}
@@ -81,6 +86,20 @@ func cmdSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	return json.NewEncoder(stdout).Encode(map[string]any{"scenario": truth.Scenario, "kitchens": len(truth.Kitchens), "first_day": truth.First,
 		"last_day": truth.Last, "cooks": truth.Cooks, "failures": len(truth.Failures), "faults": truth.Faults,
 		"types": truth.Types, "ground_truth": simulate.TruthKey})
+}
+
+// countingPutter counts the windows written, for the progress bar.
+type countingPutter struct {
+	simulate.Putter
+	bar *progress.Bar
+}
+
+func (c countingPutter) Put(ctx context.Context, key string, data []byte, meta map[string]string) error {
+	err := c.Putter.Put(ctx, key, data, meta)
+	if err == nil && strings.HasPrefix(key, "windows/") {
+		c.bar.Add(1)
+	}
+	return err
 }
 
 func writeTypes(path string, types []string) error {

@@ -18,9 +18,11 @@ import (
 	"time"
 
 	"github.com/budare/budare/central/config"
+	"github.com/budare/budare/central/jobreport"
 	"github.com/budare/budare/central/train"
 	"github.com/budare/budare/internal/logging"
 	"github.com/budare/budare/internal/objstore"
+	"github.com/budare/budare/internal/progress"
 	"github.com/budare/budare/internal/release"
 )
 
@@ -30,8 +32,10 @@ type storeFlags struct {
 	dir    string
 	bucket string
 	log    logging.Options
-	// create makes a missing bucket instead of failing (simulate).
+	// create makes a missing bucket instead of failing (simulate, init).
 	create bool
+	// created is set by open when it made the bucket.
+	created bool
 }
 
 func (s *storeFlags) register(fs *flag.FlagSet) {
@@ -86,6 +90,8 @@ func (s *storeFlags) open(ctx context.Context, stderr io.Writer) (*config.Config
 	check := st.Check
 	if s.create {
 		check = func(ctx context.Context) error { return objstore.EnsureBucket(ctx, st) }
+		// Whether init made the bucket, for its report.
+		s.created = errors.Is(st.Check(ctx), objstore.ErrNotFound)
 	}
 	if err := check(ctx); err != nil {
 		return nil, nil, nil, err
@@ -107,8 +113,12 @@ func signingKey(cfg *config.Config, flagPath string) (ed25519.PrivateKey, error)
 
 // cmdTrain trains one model per arepa type and publishes a signed release:
 //
-//	budare-central train --config FILE --types arepa-types.txt --phase 1 [--date D] [--shard i/n]
-func cmdTrain(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+//	budare-central train --config FILE --types arepa-types.txt --phase 1 [--date D] [--shard i/n] [--textfile DIR]
+//
+// Every run past flag parsing ends with a report (jobreport): in the bucket
+// at reports/train/<date>.json and, with --textfile, as metrics for
+// node_exporter, so a failed night raises an alert.
+func cmdTrain(ctx context.Context, args []string, stdout, stderr io.Writer) (err error) {
 	fs := flag.NewFlagSet("train", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var sf storeFlags
@@ -120,6 +130,7 @@ func cmdTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	key := fs.String("key", "", "signing key file (default: signing_key_file from the config)")
 	noCurrent := fs.Bool("no-current", false, "publish the release without making it current (promote it later)")
 	asJSON := fs.Bool("json", false, "print the outcome as JSON")
+	textfile := fs.String("textfile", "", "also write the run's outcome as budare_central_last_run_* metrics into this node_exporter textfile-collector `DIR`")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -127,6 +138,13 @@ func cmdTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		fmt.Fprintf(stderr, "train: unexpected arguments %q\n", fs.Args())
 		return errUsage
 	}
+	rep := &jobreport.Report{Job: "train", Phase: *phase, Version: version, Started: time.Now(), Date: *date}
+	if *phase != 1 {
+		rep.Part = fmt.Sprintf("phase%d", *phase)
+	}
+	var b train.Bucket
+	log := slog.New(slog.NewTextHandler(stderr, nil))
+	defer func() { finishReport(ctx, rep, err, b, *textfile, log) }()
 	cfg, b, log, err := sf.open(ctx, stderr)
 	if err != nil {
 		return err
@@ -139,17 +157,21 @@ func cmdTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
+	rep.Date = d
+	rep.Warnings = append(rep.Warnings, cfg.Warnings...)
 	var sh train.Shard
 	if *shard != "" {
 		if sh, err = train.ParseShard(*shard); err != nil {
 			return err
 		}
+		rep.Part = strings.TrimPrefix(rep.Part+fmt.Sprintf("-shard%dof%d", sh.I, sh.N), "-")
 	}
 	priv, keyErr := signingKey(cfg, *key)
 	if keyErr != nil && *shard == "" {
 		return keyErr // fail before hours of training, not after
 	}
-	opts := train.Options{Bucket: b, Types: types, Phase: *phase, Date: d, Shard: sh, Train: cfg.Train, Log: log}
+	opts := train.Options{Bucket: b, Types: types, Phase: *phase, Date: d, Shard: sh, Train: cfg.Train, Log: log,
+		Progress: progress.ForTerminal(stderr, "reading windows", "windows")}
 	if priv != nil {
 		opts.Public = priv.Public().(ed25519.PublicKey)
 	} else {
@@ -162,6 +184,12 @@ func cmdTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	log.Info("trained", "seconds", math.Round(time.Since(start).Seconds()*10)/10, "windows", out.Stats.Windows,
 		"records", out.Stats.Records, "rows", out.Stats.Rows)
+	rep.Windows, rep.MissingWindows, rep.Records, rep.Rows = out.Stats.Windows, out.Stats.Missing, out.Stats.Records, out.Stats.Rows
+	for _, r := range out.Results {
+		if r.Warning != "" {
+			rep.Warnings = append(rep.Warnings, r.Arepa+": "+r.Warning)
+		}
+	}
 	if *shard != "" {
 		k, err := train.WriteStaging(ctx, b, out, sh)
 		if err != nil {
@@ -176,7 +204,34 @@ func cmdTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return fmt.Errorf("train: %w", err)
 	}
+	rep.Release, rep.Models = m.Release, len(m.Models)
 	return printOutcome(stdout, []*train.Outcome{out}, m, *asJSON)
+}
+
+// finishReport writes a job's report to the bucket (when it was opened)
+// and to the textfile directory (when given). A report that cannot be
+// written is logged, never turned into the job's failure.
+func finishReport(ctx context.Context, rep *jobreport.Report, err error, b jobreport.Putter, textfile string, log *slog.Logger) {
+	if errors.Is(err, errUsage) || errors.Is(err, flag.ErrHelp) {
+		return
+	}
+	rep.Finish(time.Now(), err)
+	if rep.Date == "" {
+		rep.Date = rep.Finished.Format(time.DateOnly)
+	}
+	if b != nil {
+		// The job's context may be what ended it (SIGTERM): the report still goes out.
+		pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		if perr := jobreport.Put(pctx, b, rep); perr != nil {
+			log.Error("job report not written to the bucket", "key", rep.Key(), "err", perr)
+		}
+		cancel()
+	}
+	if textfile != "" {
+		if terr := jobreport.WriteTextfile(textfile, rep); terr != nil {
+			log.Error("job metrics not written", "err", terr)
+		}
+	}
 }
 
 func runDate(s string, loc *time.Location) (string, error) {

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/budare/budare/central/jobreport"
 	"github.com/budare/budare/internal/model"
 	"github.com/budare/budare/internal/objstore"
 	"github.com/budare/budare/internal/release"
@@ -153,7 +154,8 @@ tls = false
 		t.Fatalf("simulate wrote %d windows (%v), want %d", len(keys), err, 4*32)
 	}
 
-	out := runCLI(t, "train", "--config", cfgFile, "--types", typesFile, "--phase", "1", "--date", "2026-11-26", "--json")
+	promDir := t.TempDir()
+	out := runCLI(t, "train", "--config", cfgFile, "--types", typesFile, "--phase", "1", "--date", "2026-11-26", "--json", "--textfile", promDir)
 	var res struct {
 		Release int64 `json:"release"`
 		Types   []struct {
@@ -165,6 +167,7 @@ tls = false
 	}
 	pubFile := filepath.Join(dir, "release.pub")
 	m1 := agentAccepts(t, st, pubFile, 0)
+	checkTrainReport(t, st, promDir, cfgFile)
 
 	// The same night as two shards: same data, the current models are the
 	// champions now, so the assembled release keeps or replaces each one
@@ -242,5 +245,52 @@ func TestTrainUsage(t *testing.T) {
 				t.Fatalf("exit %d, stderr %q; want exit %d containing %q", code, stderr.String(), tc.code, tc.want)
 			}
 		})
+	}
+}
+
+// checkTrainReport checks the first night's report in the bucket and its
+// textfile metrics, then that a failed run reports itself as failed.
+func checkTrainReport(t *testing.T, st objstore.Bucket, promDir, cfgFile string) {
+	t.Helper()
+	ctx := context.Background()
+	b, err := st.Get(ctx, "reports/train/2026-11-26.json", 0)
+	if err != nil {
+		t.Fatalf("train wrote no report: %v", err)
+	}
+	var rep jobreport.Report
+	if err := json.Unmarshal(b, &rep); err != nil {
+		t.Fatal(err)
+	}
+	if !rep.OK || rep.Job != "train" || rep.Release != 1 || rep.Models != 3 || rep.Windows == 0 || rep.Rows == 0 ||
+		rep.Seconds <= 0 || rep.Error != "" || rep.Warnings == nil {
+		t.Fatalf("report %s", b)
+	}
+	prom, err := os.ReadFile(filepath.Join(promDir, "budare_central_train.prom"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`budare_central_last_run_success{job_name="train",part=""} 1`,
+		`budare_central_last_run_release{job_name="train",part=""} 1`, fmt.Sprintf(`budare_central_last_run_windows{job_name="train",part=""} %d`, rep.Windows)} {
+		if !strings.Contains(string(prom), want+"\n") {
+			t.Fatalf("textfile lacks %q:\n%s", want, prom)
+		}
+	}
+	// No kitchen is in phase 7: the run fails, and says so.
+	var stderr bytes.Buffer
+	if code := run(ctx, []string{"train", "--config", cfgFile, "--phase", "7", "--date", "2026-11-26", "--textfile", promDir},
+		&bytes.Buffer{}, &stderr); code != 1 {
+		t.Fatalf("train of an empty phase: exit %d, %s", code, stderr.String())
+	}
+	b, err = st.Get(ctx, "reports/train/2026-11-26-phase7.json", 0)
+	if err != nil {
+		t.Fatalf("failed run wrote no report: %v", err)
+	}
+	rep = jobreport.Report{}
+	if err := json.Unmarshal(b, &rep); err != nil || rep.OK || rep.Error == "" || rep.Phase != 7 {
+		t.Fatalf("failed run's report %s (%v)", b, err)
+	}
+	if prom, err = os.ReadFile(filepath.Join(promDir, "budare_central_train_phase7.prom")); err != nil ||
+		!strings.Contains(string(prom), `budare_central_last_run_success{job_name="train",part="phase7"} 0`) {
+		t.Fatalf("failed run's textfile (%v):\n%s", err, prom)
 	}
 }

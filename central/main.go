@@ -13,15 +13,24 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/budare/budare/internal/buildinfo"
 	"github.com/budare/budare/internal/logging"
 )
 
-// version is set at build time with -ldflags "-X main.version=...".
-var version = "dev"
+// version, commit and date are set at build time with -ldflags
+// "-X main.version=... -X main.commit=... -X main.date=..." (Makefile,
+// packaging); a plain go build or go install fills what it can from the
+// build information (internal/buildinfo).
+var (
+	version = "dev"
+	commit  string
+	date    string
+)
 
 const usage = `usage: budare-central <command> [flags]
 
 commands:
+  init       create the bucket, upload the kitchen inventory, print what agents need
   train      train one model per arepa type and publish a signed release
   assemble   assemble one release from the outputs of sharded train runs
   keygen     make an ed25519 key pair for signing releases
@@ -33,7 +42,7 @@ commands:
   simulate   write synthetic kitchens in the window format
   eval       evaluate the trainer on a public benchmark (eval cmapss)
   serve      serve the dashboard
-  version    print the version
+  version    print the version, commit and build date (also --version)
 
 Run 'budare-central <command> -h' for the flags of a command.
 `
@@ -54,6 +63,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	var err error
 	switch cmd, rest := args[0], args[1:]; cmd {
+	case "init":
+		err = cmdInit(ctx, rest, stdout, stderr)
 	case "train":
 		err = cmdTrain(ctx, rest, stdout, stderr)
 	case "assemble":
@@ -77,7 +88,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case "serve":
 		err = cmdServe(ctx, rest, stdout, stderr)
 	case "version", "--version":
-		fmt.Fprintln(stdout, "budare-central", version)
+		fmt.Fprintln(stdout, "budare-central", buildinfo.Read(version, commit, date))
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 	default:

@@ -139,6 +139,11 @@ func (e *ProblemsError) Error() string {
 	return fmt.Sprintf("config %s: %s", e.Path, strings.Join(e.Problems, "; "))
 }
 
+// KitchenPlaceholder is the kitchen in the shipped config: an unedited
+// gateway must not start, or every such gateway would write into one
+// kitchen's windows.
+const KitchenPlaceholder = "CHANGE-ME"
+
 var nameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
 
 // Load reads, defaults and validates a config file. A *ProblemsError lists
@@ -172,12 +177,24 @@ func Load(path string) (*Config, error) {
 	return &c, nil
 }
 
+// CheckKitchen says why name cannot be a kitchen's id (central's init checks
+// the inventory with it too), or returns nil.
+func CheckKitchen(name string) error {
+	switch {
+	case name == "":
+		return errors.New("kitchen is empty (want the kitchen id, e.g. k-017)")
+	case strings.EqualFold(name, KitchenPlaceholder):
+		return fmt.Errorf("kitchen is still the placeholder %q: set it to this kitchen's id, as listed in central's inventory/kitchens.csv (e.g. k-017)", name)
+	case !nameRE.MatchString(name):
+		return fmt.Errorf("kitchen %q: use letters, digits, '.', '_' and '-' only (at most 64, starting with a letter or digit)", name)
+	}
+	return nil
+}
+
 func (c *Config) problems() []string {
 	var ps []string
-	if c.Kitchen == "" {
-		ps = append(ps, "kitchen is empty (want the kitchen id, e.g. k-017)")
-	} else if !nameRE.MatchString(c.Kitchen) {
-		ps = append(ps, fmt.Sprintf("kitchen %q: use letters, digits, '.', '_' and '-' only", c.Kitchen))
+	if err := CheckKitchen(c.Kitchen); err != nil {
+		ps = append(ps, err.Error())
 	}
 	if c.DataDir == "" {
 		ps = append(ps, "data_dir is empty")

@@ -74,6 +74,12 @@ type Options struct {
 	// Jitter is the fraction of Interval by which each wait varies
 	// (default 0.2), so a chain's kitchens do not poll in step.
 	Jitter float64
+	// RetryMin is the first retry delay after a poll that could not reach
+	// central; it doubles up to Interval. Default 5s.
+	RetryMin time.Duration
+	// After returns a channel that delivers once d has passed; default
+	// time.After. Tests inject it to observe and drive Run's waits.
+	After  func(d time.Duration) <-chan time.Time
 	Now    func() time.Time
 	Logger *slog.Logger
 	// Registerer receives the Prometheus metrics (nil: not registered).
@@ -135,6 +141,9 @@ type Syncer struct {
 
 	firstOnce sync.Once
 	first     chan struct{}
+	// manual carries the outcome of a SyncNow to Run, which restarts its
+	// wait from it (a success ends the backoff).
+	manual chan error
 }
 
 // Reasons a release is rejected, as Prometheus label values.
@@ -157,13 +166,21 @@ func New(opt Options) (*Syncer, error) {
 	if opt.Jitter <= 0 || opt.Jitter >= 1 {
 		opt.Jitter = 0.2
 	}
+	if opt.RetryMin <= 0 {
+		opt.RetryMin = 5 * time.Second
+	}
+	opt.RetryMin = min(opt.RetryMin, opt.Interval)
+	if opt.After == nil {
+		opt.After = time.After
+	}
 	if opt.Now == nil {
 		opt.Now = time.Now
 	}
 	if opt.Logger == nil {
 		opt.Logger = slog.Default()
 	}
-	s := &Syncer{opt: opt, log: opt.Logger.With("component", "modelsync"), first: make(chan struct{})}
+	s := &Syncer{opt: opt, log: opt.Logger.With("component", "modelsync"), first: make(chan struct{}),
+		manual: make(chan error, 1)}
 	s.rejections = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "budare_agent_model_rejections_total",
 		Help: "Model releases refused, by reason.",
@@ -494,17 +511,67 @@ func reuse(cur *Release, a string, e release.Entry) []byte {
 }
 
 // Run polls until ctx ends: once at start, then every Interval with jitter.
+// A poll that could not reach central (or read what it found) is retried
+// sooner: RetryMin doubling up to Interval, so a kitchen gets its models
+// seconds after central comes back rather than an interval later. A refused
+// release is not retried early: it stays refused until central publishes
+// another.
 func (s *Syncer) Run(ctx context.Context) error {
-	wait := time.Duration(rand.Int64N(int64(5 * time.Second))) // spread restarts
+	wait := time.Duration(rand.Int64N(int64(s.opt.RetryMin))) // spread restarts
+	failures := 0
 	for {
+		var err error
 		select {
 		case <-ctx.Done():
 			return nil
-		case <-time.After(wait):
+		case err = <-s.manual:
+		case <-s.opt.After(wait):
+			_, err = s.Sync(ctx)
+			if ctx.Err() != nil {
+				return nil
+			}
+			// Sync has logged the problem once already (at warn); the
+			// retries themselves only at debug, so a long outage does
+			// not fill the journal.
+			if err != nil && !IsRejection(err) {
+				s.log.Debug("model sync failed; retrying", "attempt", failures+1,
+					"retry_in", s.retryWait(failures+1).Round(time.Second), "err", err)
+			}
 		}
-		_, _ = s.Sync(ctx) // Sync logs each distinct problem once
-		wait = s.nextWait()
+		if err != nil && !IsRejection(err) {
+			failures++
+			wait = s.retryWait(failures)
+		} else {
+			failures = 0
+			wait = s.nextWait()
+		}
 	}
+}
+
+// SyncNow polls central at once (e.g. `budare-agent sync now`), and has a
+// running Run loop start its wait afresh from the outcome, ending any
+// backoff when central answered.
+func (s *Syncer) SyncNow(ctx context.Context) (Outcome, error) {
+	out, err := s.Sync(ctx)
+	select {
+	case s.manual <- err:
+	default: // Run has not taken the previous one yet; it is as recent
+	}
+	return out, err
+}
+
+// retryWait is the delay before the n-th retry (n >= 1) of a failed poll:
+// RetryMin doubling up to Interval, with "equal jitter" (half fixed, half
+// random) so kitchens coming back after a central outage do not poll in
+// step.
+func (s *Syncer) retryWait(n int) time.Duration {
+	d := s.opt.RetryMin
+	for i := 1; i < n && d < s.opt.Interval; i++ {
+		d *= 2
+	}
+	d = min(d, s.opt.Interval)
+	half := d / 2
+	return half + rand.N(half+1)
 }
 
 func (s *Syncer) nextWait() time.Duration {

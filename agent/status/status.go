@@ -142,6 +142,20 @@ func NewServer(reg *prometheus.Registry, h *Health, inspect InspectFunc, log *sl
 // Handle adds a handler, e.g. "GET /debug/upload".
 func (s *Server) Handle(pattern string, h http.Handler) { s.mux.Handle(pattern, h) }
 
+// LoopbackOnly refuses (403) requests that do not come from the machine
+// itself. The endpoint may listen beyond loopback for Prometheus; what makes
+// the agent act (upload now, sync now) is for the operator's shell only.
+func LoopbackOnly(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		host, _, err := net.SplitHostPort(r.RemoteAddr)
+		if ip := net.ParseIP(host); err != nil || ip == nil || !ip.IsLoopback() {
+			http.Error(w, "only from the agent's own machine (loopback)", http.StatusForbidden)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
 // Handler is the server's mux, for tests.
 func (s *Server) Handler() http.Handler { return s.mux }
 

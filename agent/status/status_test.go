@@ -64,3 +64,27 @@ func TestHealthKeepsSinceWhileFailing(t *testing.T) {
 		t.Errorf("%q then %q: want the same since and the newest reason", l1[0], l2[0])
 	}
 }
+
+func TestLoopbackOnly(t *testing.T) {
+	h := LoopbackOnly(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	for _, tc := range []struct {
+		remote string
+		want   int
+	}{
+		{"127.0.0.1:40000", http.StatusNoContent},
+		{"[::1]:40000", http.StatusNoContent},
+		{"192.168.1.20:40000", http.StatusForbidden},
+		{"[2001:db8::1]:40000", http.StatusForbidden},
+		{"garbage", http.StatusForbidden},
+	} {
+		r := httptest.NewRequest(http.MethodPost, "/upload", nil)
+		r.RemoteAddr = tc.remote
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		if w.Code != tc.want {
+			t.Errorf("from %s: status %d, want %d", tc.remote, w.Code, tc.want)
+		}
+	}
+}

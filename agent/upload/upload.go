@@ -154,6 +154,8 @@ type Service struct {
 	log    *slog.Logger
 	kick   chan struct{}
 
+	passMu sync.Mutex // serialises passes: the loop's and UploadNow's
+
 	mu          sync.Mutex
 	failures    int       // consecutive failed attempts, for the backoff
 	nextAttempt time.Time // no upload before this (after a failure)
@@ -240,10 +242,43 @@ func (e *dayError) Unwrap() error { return e.err }
 // (and backing off); then applies retention and refreshes the gauges and
 // the disk check. It returns the first upload error.
 func (s *Service) RunOnce(ctx context.Context) error {
+	_, err := s.pass(ctx, false)
+	return err
+}
+
+// Result is what one pass uploaded and what failed.
+type Result struct {
+	Uploaded []string     `json:"uploaded"` // days uploaded (and verified) by the pass
+	Failed   []DayFailure `json:"failed,omitempty"`
+	Pending  int          `json:"pending"` // closed days still waiting after the pass
+}
+
+// DayFailure is one day whose upload failed.
+type DayFailure struct {
+	Day   string `json:"day"`
+	Error string `json:"error"`
+}
+
+// UploadNow forgets every backoff (the store's and each day's) and makes a
+// pass at once, e.g. for `budare-agent upload now` after the store came
+// back: the operator should not wait out minutes of backoff. It returns
+// what the pass did; the error is the first upload failure.
+func (s *Service) UploadNow(ctx context.Context) (Result, error) {
+	s.mu.Lock()
+	s.failures, s.nextAttempt = 0, time.Time{}
+	s.mu.Unlock()
+	return s.pass(ctx, true)
+}
+
+// pass is RunOnce; force ignores the backoff of each day.
+func (s *Service) pass(ctx context.Context, force bool) (Result, error) {
+	s.passMu.Lock()
+	defer s.passMu.Unlock()
+	var res Result
 	now := s.cfg.Now()
 	days, err := s.local.Days()
 	if err != nil {
-		return fmt.Errorf("upload: list days: %w", err)
+		return res, fmt.Errorf("upload: list days: %w", err)
 	}
 	s.mu.Lock()
 	gated := now.Before(s.nextAttempt)
@@ -251,14 +286,14 @@ func (s *Service) RunOnce(ctx context.Context) error {
 	var firstErr error
 	for _, di := range days {
 		if ctx.Err() != nil {
-			return ctx.Err()
+			return res, ctx.Err()
 		}
 		if !s.closed(di.Day, now) {
 			continue
 		}
 		var ds DayState
 		if _, err := s.local.GetState(StateName, di.Day, &ds); err != nil {
-			return fmt.Errorf("upload: %w", err)
+			return res, fmt.Errorf("upload: %w", err)
 		}
 		if ds.Status == StateUploaded && ds.Version >= di.Version {
 			continue
@@ -266,21 +301,22 @@ func (s *Service) RunOnce(ctx context.Context) error {
 		if ds.Status == "" {
 			ds = DayState{Day: di.Day, Status: StatePending}
 			if err := s.local.PutState(StateName, di.Day, &ds); err != nil {
-				return fmt.Errorf("upload: save state of %s: %w", di.Day, err)
+				return res, fmt.Errorf("upload: save state of %s: %w", di.Day, err)
 			}
 		}
-		if gated || now.Before(ds.RetryAt) {
+		if gated || (!force && now.Before(ds.RetryAt)) {
 			continue
 		}
 		start := time.Now()
 		err := s.uploadDay(ctx, di, &ds, now)
 		if err != nil {
 			if ctx.Err() != nil {
-				return ctx.Err()
+				return res, ctx.Err()
 			}
 			if firstErr == nil {
 				firstErr = err
 			}
+			res.Failed = append(res.Failed, DayFailure{Day: di.Day, Error: err.Error()})
 			var de *dayError
 			perDay := errors.As(err, &de)
 			delay := s.failed(di.Day, &ds, err, now, perDay)
@@ -296,6 +332,7 @@ func (s *Service) RunOnce(ctx context.Context) error {
 		s.mu.Lock()
 		s.failures, s.nextAttempt, s.lastErr = 0, time.Time{}, ""
 		s.mu.Unlock()
+		res.Uploaded = append(res.Uploaded, di.Day)
 		s.log.Info("uploaded daily window", "day", di.Day, "key", window.Key(s.cfg.Kitchen, di.Day),
 			"records", ds.Records, "bytes", ds.Bytes, "merged", ds.Merged, "verified", ds.Verified,
 			"seconds", time.Since(start).Seconds())
@@ -307,7 +344,10 @@ func (s *Service) RunOnce(ctx context.Context) error {
 	if s.cfg.ReportHealth != nil {
 		s.cfg.ReportHealth(s.Health())
 	}
-	return firstErr
+	s.mu.Lock()
+	res.Pending = s.pending
+	s.mu.Unlock()
+	return res, firstErr
 }
 
 // failed records a failed attempt and returns the retry delay.

@@ -751,3 +751,67 @@ func TestRetentionNeverDeletesUnuploadedDays(t *testing.T) {
 		t.Fatalf("health with free disk: %v", herr)
 	}
 }
+
+// switchRemote fails every call while down, as a store that is unreachable.
+type switchRemote struct {
+	Remote
+	mu   sync.Mutex
+	down bool
+}
+
+func (r *switchRemote) set(down bool) {
+	r.mu.Lock()
+	r.down = down
+	r.mu.Unlock()
+}
+
+func (r *switchRemote) err() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.down {
+		return errors.New("dial tcp: connection refused")
+	}
+	return nil
+}
+
+func (r *switchRemote) Stat(ctx context.Context, key string) (objstore.Info, error) {
+	if err := r.err(); err != nil {
+		return objstore.Info{}, err
+	}
+	return r.Remote.Stat(ctx, key)
+}
+
+// After the store comes back, UploadNow uploads at once although the loop
+// would wait out its backoff (here an hour).
+func TestUploadNowResetsBackoff(t *testing.T) {
+	start := time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC)
+	h := newHarness(t, "UTC", start)
+	recs := h.dayRecords("2026-03-01", 2, time.Hour, 1)
+	h.commit(recs)
+	sw := &switchRemote{Remote: h.rec, down: true}
+	s, err := New(Config{Kitchen: kitchen, Location: h.loc, CloseDelay: NoCloseDelay,
+		MinBackoff: time.Hour, MaxBackoff: 2 * time.Hour, Now: h.clock.Now,
+		Logger: slog.New(slog.NewTextHandler(tWriter{t}, nil))}, h.st, sw, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if err := s.RunOnce(ctx); err == nil {
+		t.Fatal("pass with the store down succeeded")
+	}
+	sw.set(false)
+	if err := s.RunOnce(ctx); err != nil || h.exists("2026-03-01") {
+		t.Fatalf("pass during the backoff: err %v, uploaded %v; want it to wait", err, h.exists("2026-03-01"))
+	}
+	res, err := s.UploadNow(ctx)
+	if err != nil {
+		t.Fatalf("UploadNow: %v", err)
+	}
+	if !slices.Equal(res.Uploaded, []string{"2026-03-01"}) || res.Pending != 0 || len(res.Failed) != 0 {
+		t.Fatalf("UploadNow = %+v, want 2026-03-01 uploaded and nothing pending", res)
+	}
+	exactlyOnce(t, "2026-03-01", h.window("2026-03-01"), recs)
+	if st, _ := s.Status(); !st.NextAttempt.IsZero() || st.LastError != "" {
+		t.Fatalf("status after UploadNow: next attempt %v, last error %q; want the backoff gone", st.NextAttempt, st.LastError)
+	}
+}

@@ -29,6 +29,7 @@ import (
 	"github.com/budare/budare/internal/decision"
 	"github.com/budare/budare/internal/model"
 	"github.com/budare/budare/internal/objstore"
+	"github.com/budare/budare/internal/progress"
 	"github.com/budare/budare/internal/record"
 	"github.com/budare/budare/internal/release"
 )
@@ -66,6 +67,8 @@ type Options struct {
 	// the agents' day files, or to decide the same day another way).
 	OnDay func(d action.Day, models map[string]*model.Model, levels *release.Levels) error
 	Log   *slog.Logger
+	// Progress counts the mornings replayed (nil: not shown).
+	Progress *progress.Bar
 }
 
 // Release is one release the backtest trained.
@@ -139,6 +142,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	var models map[string]*model.Model
 	var levels *release.Levels
 	var rel int64
+	o.Progress.SetTotal(int(to.Sub(from).Hours()/24) + 1)
 	for d, i := from, 0; !d.After(to); d, i = d.AddDate(0, 0, 1), i+1 {
 		day := d.Format(time.DateOnly)
 		if i == 0 || o.Retrain == Nightly || i%7 == 0 {
@@ -165,7 +169,9 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 				}
 			}
 		}
+		o.Progress.Add(1)
 	}
+	o.Progress.Done()
 	// Failures of the period and of the horizon after its last morning.
 	rule := o.Train.Failure
 	for d := from; !d.After(to.AddDate(0, 0, h-1)); d = d.AddDate(0, 0, 1) {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/budare/budare/internal/features"
 	"github.com/budare/budare/internal/model"
+	"github.com/budare/budare/internal/progress"
 	"github.com/budare/budare/internal/record"
 )
 
@@ -29,6 +30,8 @@ type Options struct {
 	// the reference figures were measured with, before model.Techniques()
 	// put the baseline first (which changes Select's near-tie winner).
 	Techniques []model.Technique
+	// Progress counts the engines whose feature rows are built (nil: not shown).
+	Progress *progress.Bar
 	// MaxRegimes bounds the operating-condition clustering; default 8.
 	MaxRegimes int
 	// Stride takes a training row every Stride cycles of each training unit
@@ -148,11 +151,13 @@ func Evaluate(ctx context.Context, s *Subset, o Options) (*Result, error) {
 			trainIdx = append(trainIdx, i)
 		}
 	}
-	train, err := unitRows(ctx, spec, nz, s.Train, trainIdx, o.Horizon, o.Stride)
+	o.Progress.SetTotal(len(s.Train) + len(s.Test))
+	defer o.Progress.Done()
+	train, err := unitRows(ctx, spec, nz, s.Train, trainIdx, o.Horizon, o.Stride, o.Progress)
 	if err != nil {
 		return nil, err
 	}
-	valid, err := unitRows(ctx, spec, nz, s.Train, validIdx, o.Horizon, o.Stride)
+	valid, err := unitRows(ctx, spec, nz, s.Train, validIdx, o.Horizon, o.Stride, o.Progress)
 	if err != nil {
 		return nil, err
 	}
@@ -167,7 +172,7 @@ func Evaluate(ctx context.Context, s *Subset, o Options) (*Result, error) {
 	for i := range allTest {
 		allTest[i] = i
 	}
-	test, err := unitRows(ctx, spec, nz, s.Test, allTest, o.Horizon, 0)
+	test, err := unitRows(ctx, spec, nz, s.Test, allTest, o.Horizon, 0, o.Progress)
 	if err != nil {
 		return nil, err
 	}
@@ -202,7 +207,7 @@ type rows struct {
 // and counted in unknown); otherwise every stride-th cycle back from the last
 // with a trusted window gives a row. Units are processed in parallel; the
 // output order is fixed.
-func unitRows(ctx context.Context, spec features.Spec, nz *Normalizer, units []Unit, idx []int, horizon int, stride int) (rows, error) {
+func unitRows(ctx context.Context, spec features.Spec, nz *Normalizer, units []Unit, idx []int, horizon int, stride int, bar *progress.Bar) (rows, error) {
 	last := stride == 0
 	type part struct {
 		X       [][]float64
@@ -218,6 +223,7 @@ func unitRows(ctx context.Context, spec features.Spec, nz *Normalizer, units []U
 		go func() {
 			defer wg.Done()
 			for k := range next {
+				bar.Add(1)
 				u := &units[idx[k]]
 				recs := make([]record.Record, len(u.Rows))
 				days := make([][]record.Record, len(u.Rows))

@@ -13,6 +13,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/budare/budare/internal/features"
+	"github.com/budare/budare/internal/progress"
 	"github.com/budare/budare/internal/record"
 	"github.com/budare/budare/internal/window"
 )
@@ -320,7 +321,7 @@ func countMetrics(ctx context.Context, b Bucket, kitchens []Kitchen, span *Span,
 // last Window+Horizon days in memory, and returns its rows per arepa type.
 // specs gives each wanted type's feature Spec; champ, when set for a type,
 // is the champion's own Spec, computed for holdout rows too.
-func kitchenRows(ctx context.Context, b Bucket, k Kitchen, span *Span, specs, champ map[string]*features.Spec, log *slog.Logger) (map[string]*rowSet, readStats, error) {
+func kitchenRows(ctx context.Context, b Bucket, k Kitchen, span *Span, specs, champ map[string]*features.Spec, bar *progress.Bar, log *slog.Logger) (map[string]*rowSet, readStats, error) {
 	var st readStats
 	want := make(map[string]bool, len(specs))
 	for a := range specs {
@@ -340,6 +341,7 @@ func kitchenRows(ctx context.Context, b Bucket, k Kitchen, span *Span, specs, ch
 		if err != nil {
 			return nil, st, err
 		}
+		bar.Add(1)
 		ring[i%keep] = dd
 		// Day i completes the horizon of row day d = i-H+1.
 		d := i - span.Horizon + 1

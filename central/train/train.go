@@ -22,6 +22,7 @@ import (
 	"github.com/budare/budare/central/config"
 	"github.com/budare/budare/internal/features"
 	"github.com/budare/budare/internal/model"
+	"github.com/budare/budare/internal/progress"
 	"github.com/budare/budare/internal/record"
 	"github.com/budare/budare/internal/release"
 )
@@ -43,6 +44,9 @@ type Options struct {
 	// champions; nil skips the check (tests only).
 	Public ed25519.PublicKey
 	Log    *slog.Logger
+	// Progress shows the reading of the windows, the long part of a run
+	// (nil: nothing shown).
+	Progress *progress.Bar
 }
 
 // Status of one arepa type after a run.
@@ -282,6 +286,8 @@ func readAll(ctx context.Context, o Options, kitchens []Kitchen, span *Span, spe
 		workers = runtime.GOMAXPROCS(0)
 	}
 	workers = min(workers, len(kitchens))
+	o.Progress.SetTotal(len(kitchens) * len(span.days))
+	defer o.Progress.Done()
 	type res struct {
 		rows map[string]*rowSet
 		st   readStats
@@ -297,7 +303,7 @@ func readAll(ctx context.Context, o Options, kitchens []Kitchen, span *Span, spe
 		go func() {
 			defer wg.Done()
 			for i := range next {
-				r, s, err := kitchenRows(ctx, o.Bucket, kitchens[i], span, specs, champ, log)
+				r, s, err := kitchenRows(ctx, o.Bucket, kitchens[i], span, specs, champ, o.Progress, log)
 				results[i] = res{r, s, err}
 				if err != nil {
 					cancel()

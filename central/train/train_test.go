@@ -188,7 +188,7 @@ func TestNoLeakage(t *testing.T) {
 		}
 	}
 	spec := &features.Spec{Metrics: []string{"day"}, WindowDays: 7}
-	rows, _, err := kitchenRows(ctx, b, Kitchen{Name: "k-1", Loc: time.UTC}, span, map[string]*features.Spec{"a": spec}, nil, nil)
+	rows, _, err := kitchenRows(ctx, b, Kitchen{Name: "k-1", Loc: time.UTC}, span, map[string]*features.Spec{"a": spec}, nil, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -595,7 +595,7 @@ func TestFaultsAreNotFailures(t *testing.T) {
 		{"other code", record.FailureRule{Kinds: []string{record.KindFault}, Codes: []string{"HEATER_OPEN"}}, false},
 	} {
 		span.failure = c.rule
-		rows, _, err := kitchenRows(ctx, b, Kitchen{Name: "k-1", Loc: time.UTC}, span, map[string]*features.Spec{"a": spec}, nil, nil)
+		rows, _, err := kitchenRows(ctx, b, Kitchen{Name: "k-1", Loc: time.UTC}, span, map[string]*features.Spec{"a": spec}, nil, nil, nil)
 		if err != nil {
 			t.Fatal(err)
 		}

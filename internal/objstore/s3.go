@@ -77,7 +77,7 @@ func (s *S3) Check(ctx context.Context) error {
 		return s.Explain(err)
 	}
 	if !ok {
-		return fmt.Errorf("s3 bucket %q does not exist on %s (create it, or set s3.bucket)", s.Bucket, s.cfg.Endpoint)
+		return fmt.Errorf("s3 bucket %q does not exist on %s (create it, or set s3.bucket): %w", s.Bucket, s.cfg.Endpoint, ErrNotFound)
 	}
 	return nil
 }

@@ -71,6 +71,15 @@ func writeNew(path string, data []byte, perm os.FileMode) error {
 	return f.Close()
 }
 
+// EncodePublicKey is pub as the PEM PKIX "PUBLIC KEY" the agents load.
+func EncodePublicKey(pub ed25519.PublicKey) ([]byte, error) {
+	der, err := x509.MarshalPKIXPublicKey(pub)
+	if err != nil {
+		return nil, fmt.Errorf("encode public key: %w", err)
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}), nil
+}
+
 // LoadPrivateKey reads a PEM PKCS#8 ed25519 private key file.
 // It refuses a file group or others can read (secretfile.CheckMode, with
 // credDir the $CREDENTIALS_DIRECTORY): whoever reads the signing key can

@@ -52,6 +52,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		Root:    root,
 		Out:     *out,
 		Version: *version,
+		Commit:  gitOutput(ctx, root, "rev-parse", "HEAD"),
 		Arches:  strings.Split(*arches, ","),
 		Date:    buildDate(ctx, root),
 		Log:     stderr,

@@ -32,6 +32,7 @@ type Options struct {
 	Root    string    // repository root (holds go.mod)
 	Out     string    // directory the .deb files are written to
 	Version string    // `git describe --tags --always --dirty` or "dev"
+	Commit  string    // full commit hash for --version; empty: unknown
 	Arches  []string  // Debian/Go architecture names: amd64, arm64
 	Date    time.Time // stamped into man pages, changelogs and file times
 	Go      string    // go command; "go" when empty
@@ -103,7 +104,7 @@ func Build(ctx context.Context, o Options) ([]Artifact, error) {
 	for _, arch := range o.Arches {
 		dir := filepath.Join(work, "bin", arch)
 		fmt.Fprintf(o.Log, "building binaries for linux/%s\n", arch)
-		if err := goBuild(ctx, o.Go, root, "linux", arch, o.Version, dir); err != nil {
+		if err := goBuild(ctx, o.Go, root, "linux", arch, stamp(o), dir); err != nil {
 			return nil, err
 		}
 		bins[arch] = dir
@@ -113,7 +114,7 @@ func Build(ctx context.Context, o Options) ([]Artifact, error) {
 	hostDir, ok := bins[runtime.GOARCH]
 	if runtime.GOOS != "linux" || !ok {
 		hostDir = filepath.Join(work, "bin", "host")
-		if err := goBuild(ctx, o.Go, root, runtime.GOOS, runtime.GOARCH, o.Version, hostDir); err != nil {
+		if err := goBuild(ctx, o.Go, root, runtime.GOOS, runtime.GOARCH, stamp(o), hostDir); err != nil {
 			return nil, err
 		}
 	}
@@ -156,17 +157,28 @@ func Build(ctx context.Context, o Options) ([]Artifact, error) {
 	return out, nil
 }
 
+// stamp is the -X flags --version prints: version, commit and build date
+// (the package's date, so rebuilding from the same commit gives the same
+// binaries).
+func stamp(o Options) string {
+	s := "-X main.version=" + o.Version + " -X main.date=" + o.Date.UTC().Format(time.RFC3339)
+	if o.Commit != "" {
+		s += " -X main.commit=" + o.Commit
+	}
+	return s
+}
+
 // goBuild compiles both binaries into dir as budare-agent and budare-central,
 // in one go command so their shared packages compile once and link in
 // parallel.
-func goBuild(ctx context.Context, gocmd, root, goos, arch, describe, dir string) error {
+func goBuild(ctx context.Context, gocmd, root, goos, arch, stamp, dir string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
 	// PIE (still CGO off, no libc) gives the packaged binaries ASLR; it needs
 	// only the dynamic loader every Debian system has.
 	cmd := exec.CommandContext(ctx, gocmd, "build", "-trimpath", "-buildmode=pie",
-		"-ldflags", "-s -w -X main.version="+describe,
+		"-ldflags", "-s -w "+stamp,
 		"-o", dir+string(filepath.Separator), "./agent", "./central")
 	cmd.Dir = root
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS="+goos, "GOARCH="+arch, "GOFLAGS=-buildvcs=false")
@@ -208,6 +220,9 @@ func (s spec) pack(root, gen, bin, arch, version string, o Options) (Artifact, e
 	}
 	for _, c := range s.docs {
 		contents = append(contents, file(filepath.Join(root, c.src), doc+"/"+c.dst, 0o644, o.Date))
+	}
+	for _, c := range s.data {
+		contents = append(contents, file(filepath.Join(root, c.src), c.dst, 0o644, o.Date))
 	}
 	info := nfpm.WithDefaults(&nfpm.Info{
 		Name:          s.name,

@@ -41,7 +41,7 @@ func TestPackages(t *testing.T) {
 	date := time.Date(2026, 11, 26, 5, 30, 0, 0, time.UTC)
 	ctx := context.Background()
 	start := time.Now()
-	arts, err := Build(ctx, Options{Root: root, Out: out, Version: describe, Arches: []string{"amd64"}, Date: date})
+	arts, err := Build(ctx, Options{Root: root, Out: out, Version: describe, Commit: "deadbeef00", Arches: []string{"amd64"}, Date: date})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -113,6 +113,12 @@ func TestPackages(t *testing.T) {
 				"./usr/share/doc/budare-central/changelog.gz":                    "-rw-r--r--",
 				"./usr/share/doc/budare-central/examples/k8s/train-cronjob.yaml": "-rw-r--r--",
 				"./usr/share/doc/budare-central/examples/k8s/serve.yaml":         "-rw-r--r--",
+				"./usr/share/budare/cmapss/train_FD001.txt.gz":                   "-rw-r--r--",
+				"./usr/share/budare/cmapss/test_FD001.txt.gz":                    "-rw-r--r--",
+				"./usr/share/budare/cmapss/RUL_FD001.txt.gz":                     "-rw-r--r--",
+				"./usr/share/budare/cmapss/train_FD002.txt.gz":                   "-rw-r--r--",
+				"./usr/share/budare/cmapss/test_FD002.txt.gz":                    "-rw-r--r--",
+				"./usr/share/budare/cmapss/RUL_FD002.txt.gz":                     "-rw-r--r--",
 			},
 		}
 		for pkg, files := range want {
@@ -153,8 +159,9 @@ func TestPackages(t *testing.T) {
 			if machine != elf.EM_X86_64 || typ != elf.ET_DYN || len(libs) != 0 {
 				t.Errorf("%s: machine %v type %v libraries %v; want an x86-64 PIE needing no library", name, machine, typ, libs)
 			}
-			if got := strings.TrimSpace(run(t, bin, "version")); got != name+" "+describe {
-				t.Errorf("%s version = %q, want %q", name, got, name+" "+describe)
+			want := name + " " + describe + " (commit deadbeef00, built " + date.UTC().Format(time.RFC3339) + ")"
+			if got := strings.TrimSpace(run(t, bin, "version")); got != want {
+				t.Errorf("%s version = %q, want %q", name, got, want)
 			}
 		}
 	})

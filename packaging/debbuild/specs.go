@@ -17,6 +17,7 @@ type spec struct {
 	enable      []string // units an upgrade restarts and removal stops
 	conffiles   []srcDst // repository path -> /etc path
 	docs        []srcDst // repository path -> name under /usr/share/doc/<pkg>
+	data        []srcDst // repository path -> absolute path of read-only data
 	suggests    []string
 	man         ManPage
 }
@@ -33,7 +34,20 @@ func (s spec) sources() []string {
 	for _, c := range s.docs {
 		f = append(f, c.src)
 	}
+	for _, c := range s.data {
+		f = append(f, c.src)
+	}
 	return f
+}
+
+// cmapssData is NASA's C-MAPSS data (public domain) that `budare-central
+// eval cmapss` reads by default from /usr/share/budare/cmapss.
+func cmapssData() []srcDst {
+	var out []srcDst
+	for _, n := range []string{"train_FD001", "test_FD001", "RUL_FD001", "train_FD002", "test_FD002", "RUL_FD002"} {
+		out = append(out, srcDst{"central/cmapss/testdata/" + n + ".txt.gz", "/usr/share/budare/cmapss/" + n + ".txt.gz"})
+	}
+	return out
 }
 
 func packages() []spec {
@@ -92,6 +106,7 @@ dashboard of actions, machine health and model quality.`,
 				{"packaging/k8s/train-cronjob.yaml", "examples/k8s/train-cronjob.yaml"},
 				{"packaging/k8s/serve.yaml", "examples/k8s/serve.yaml"},
 			},
+			data: cmapssData(),
 			man: ManPage{
 				Summary: "central trainer and dashboard for budare predictive maintenance",
 				Intro: `budare-central trains one model per arepa type on the daily windows the
@@ -111,6 +126,7 @@ mode 0600.`}},
 					{"/etc/budare/arepa-types.txt", "the arepa types to train, one per line"},
 					{"/etc/budare/credentials/", "secrets handed to the services as credentials"},
 					{"/usr/share/doc/budare-central/examples/k8s/", "Kubernetes manifests for sharded training and the dashboard"},
+					{"/usr/share/budare/cmapss/", "NASA C-MAPSS FD001 and FD002, the data eval cmapss reads by default"},
 				},
 				SeeAlso: []string{"budare-agent(1)", "systemd.timer(5)", "systemd.exec(5)"},
 			},

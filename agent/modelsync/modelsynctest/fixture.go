@@ -127,6 +127,14 @@ type Mem struct {
 	Gets int
 }
 
+// SetDown sets Down under the lock, for tests whose syncer runs in another
+// goroutine.
+func (m *Mem) SetDown(down bool) {
+	m.mu.Lock()
+	m.Down = down
+	m.mu.Unlock()
+}
+
 // Put stores an object.
 func (m *Mem) Put(_ context.Context, key string, data []byte) error {
 	m.mu.Lock()
