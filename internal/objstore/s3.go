@@ -167,22 +167,40 @@ func (s *S3) Get(ctx context.Context, key string, limit int64) ([]byte, error) {
 		return nil, fmt.Errorf("get %s: %w", key, s.Explain(err))
 	}
 	defer obj.Close()
-	// The object's size before its body: one larger than limit is refused
-	// without reading (or holding) any of it.
-	if info, err := obj.Stat(); err == nil && info.Size > limit {
-		return nil, fmt.Errorf("get %s: %w (%d bytes, object has %d)", key, ErrTooLarge, limit, info.Size)
+	// The first read sends the GET, whose response carries the object's
+	// size: one larger than limit is refused before its body is read. (A
+	// Stat before the first read would send a request of its own and pin
+	// the ETag, so a concurrent overwrite would fail the read.)
+	var first [1]byte
+	n, err := io.ReadFull(obj, first[:])
+	if err != nil && err != io.EOF {
+		return nil, s.getErr(key, err)
 	}
-	b, err := io.ReadAll(io.LimitReader(obj, limit+1))
-	if err != nil {
-		if isNoSuchKey(err) {
-			return nil, fmt.Errorf("get %s: %w", key, ErrNotFound)
+	var buf bytes.Buffer
+	if n > 0 {
+		if info, err := obj.Stat(); err == nil {
+			if info.Size > limit {
+				return nil, fmt.Errorf("get %s: %w (%d bytes, object has %d)", key, ErrTooLarge, limit, info.Size)
+			}
+			buf.Grow(int(info.Size) + bytes.MinRead) // one allocation for the whole body
 		}
-		return nil, fmt.Errorf("get %s: %w", key, s.Explain(err))
+		buf.WriteByte(first[0])
 	}
+	if _, err := buf.ReadFrom(io.LimitReader(obj, limit+1-int64(n))); err != nil {
+		return nil, s.getErr(key, err)
+	}
+	b := buf.Bytes()
 	if int64(len(b)) > limit {
 		return nil, fmt.Errorf("get %s: %w (%d bytes)", key, ErrTooLarge, limit)
 	}
 	return b, nil
+}
+
+func (s *S3) getErr(key string, err error) error {
+	if isNoSuchKey(err) {
+		return fmt.Errorf("get %s: %w", key, ErrNotFound)
+	}
+	return fmt.Errorf("get %s: %w", key, s.Explain(err))
 }
 
 // Stat returns an object's metadata, or ErrNotFound (wrapped).
