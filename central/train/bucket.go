@@ -21,6 +21,17 @@ type Bucket interface {
 	List(ctx context.Context, prefix string) ([]string, error)
 }
 
+// metaGetter is a Bucket that also returns an object's user metadata with
+// its bytes, so a window's recorded checksum can be checked at no cost.
+type metaGetter interface {
+	GetMeta(ctx context.Context, key string) ([]byte, map[string]string, error)
+}
+
+// Deleter is a Bucket that can remove objects (staging cleanup).
+type Deleter interface {
+	Delete(ctx context.Context, key string) error
+}
+
 // IsNotFound reports whether err is a missing key.
 func IsNotFound(err error) bool { return errors.Is(err, objstore.ErrNotFound) }
 
@@ -41,6 +52,14 @@ func (b Store) Put(ctx context.Context, key string, data []byte, meta map[string
 	_, err := b.S.Put(ctx, key, data, contentType(key), meta)
 	return err
 }
+
+// GetMeta reads a whole object and its user metadata.
+func (b Store) GetMeta(ctx context.Context, key string) ([]byte, map[string]string, error) {
+	return b.S.GetMeta(ctx, key, maxObject)
+}
+
+// Delete removes an object.
+func (b Store) Delete(ctx context.Context, key string) error { return b.S.Delete(ctx, key) }
 
 // List lists the keys under prefix, sorted.
 func (b Store) List(ctx context.Context, prefix string) ([]string, error) {
@@ -111,6 +130,18 @@ func (d Dir) Put(_ context.Context, key string, data []byte, _ map[string]string
 	}
 	if err := os.Rename(f.Name(), p); err != nil {
 		return fmt.Errorf("put %s: %w", key, err)
+	}
+	return nil
+}
+
+// Delete removes the file of key; a missing one is not an error.
+func (d Dir) Delete(_ context.Context, key string) error {
+	p, err := d.path(key)
+	if err != nil {
+		return err
+	}
+	if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("delete %s: %w", key, err)
 	}
 	return nil
 }

@@ -5,14 +5,18 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"log/slog"
 	"slices"
+	"strings"
 	"time"
 	"unicode/utf8"
 
 	"github.com/budare/budare/internal/features"
+	"github.com/budare/budare/internal/objstore"
 	"github.com/budare/budare/internal/record"
 	"github.com/budare/budare/internal/window"
 )
@@ -31,9 +35,6 @@ type Span struct {
 	HoldoutFrom, HoldoutTo int
 	// Folds split ValidFrom..ValidTo into weeks, latest first.
 	Folds []Fold
-	// skipOthers: this run trains only some types (a shard), so cook lines
-	// of other types are recognised and skipped before decoding.
-	skipOthers bool
 	// failure says which events label a row (the zero rule: kind failure).
 	failure record.FailureRule
 }
@@ -161,13 +162,28 @@ type dayData map[string]*machineDay
 // readStats counts what a kitchen's windows held.
 type readStats struct {
 	Windows, Missing, Records, BadLines int
+	Bytes                               int64 // of the windows read, compressed
 }
 
 // readDay reads and decodes one window; a missing window is an empty day.
 // Lines that are not records are counted and skipped. Only cook records of
-// the wanted types are kept; with skipOthers the others are not even decoded.
-func readDay(ctx context.Context, b Bucket, kitchen, day string, want map[string]bool, skipOthers bool, st *readStats, log *slog.Logger) (dayData, error) {
-	data, err := b.Get(ctx, window.Key(kitchen, day))
+// the wanted types are kept; lines skip reports true for are not decoded.
+// When the store gives the window's recorded SHA-256, the bytes must match
+// it (a window changed or cut in transit is an error, not a short day).
+func readDay(ctx context.Context, b Bucket, kitchen, day string, want map[string]bool, skip func([]byte) bool, names *record.Names, st *readStats, log *slog.Logger) (dayData, error) {
+	key := window.Key(kitchen, day)
+	var (
+		data []byte
+		sum  string
+		err  error
+	)
+	if mg, ok := b.(metaGetter); ok {
+		var meta map[string]string
+		data, meta, err = mg.GetMeta(ctx, key)
+		sum = objstore.MetaValue(meta, window.MetaSHA256)
+	} else {
+		data, err = b.Get(ctx, key)
+	}
 	if IsNotFound(err) {
 		st.Missing++
 		return dayData{}, nil
@@ -175,20 +191,25 @@ func readDay(ctx context.Context, b Bucket, kitchen, day string, want map[string
 	if err != nil {
 		return nil, err
 	}
+	if sum != "" {
+		if got := sha256.Sum256(data); !strings.EqualFold(hex.EncodeToString(got[:]), sum) {
+			return nil, fmt.Errorf("window %s: sha256 %x does not match its metadata %s", key, got, sum)
+		}
+	}
 	st.Windows++
+	st.Bytes += int64(len(data))
 	dd := dayData{}
-	var skip func([]byte) bool
-	if skipOthers && want != nil {
-		skip = func(line []byte) bool {
-			a, ok := cookArepa(line)
-			if ok && !want[string(a)] {
+	var skipLine func([]byte) bool
+	if skip != nil {
+		skipLine = func(line []byte) bool {
+			if skip(line) {
 				st.Records++
 				return true
 			}
 			return false
 		}
 	}
-	err = eachRecord(data, skip, func(r *record.Record) {
+	err = eachRecord(data, names, skipLine, func(r *record.Record) {
 		st.Records++
 		md := dd[r.Machine]
 		if md == nil {
@@ -210,9 +231,21 @@ func readDay(ctx context.Context, b Bucket, kitchen, day string, want map[string
 		}
 	})
 	if err != nil {
-		return nil, fmt.Errorf("window %s: %w", window.Key(kitchen, day), err)
+		return nil, fmt.Errorf("window %s: %w", key, err)
 	}
 	return dd, nil
+}
+
+// skipOthers returns a line filter that skips the cook lines of types not in
+// want without decoding them, or nil when every line is wanted.
+func skipOthers(want map[string]bool) func([]byte) bool {
+	if want == nil {
+		return nil
+	}
+	return func(line []byte) bool {
+		a, ok := cookArepa(line)
+		return ok && !want[string(a)]
+	}
 }
 
 var (
@@ -250,13 +283,18 @@ func cookArepa(line []byte) ([]byte, bool) {
 
 // eachRecord decodes a gzip NDJSON window, calling fn for every valid record
 // and bad for every line that is not one. Lines skip reports true for are
-// not decoded.
-func eachRecord(data []byte, skip func([]byte) bool, fn func(*record.Record), bad func(line int, err error)) error {
+// not decoded. Lines go through record.FastWindowLine, and through
+// encoding/json (the reference, which also explains a bad line) when it
+// declines.
+func eachRecord(data []byte, names *record.Names, skip func([]byte) bool, fn func(*record.Record), bad func(line int, err error)) error {
 	zr, err := gzip.NewReader(bytes.NewReader(data))
 	if err != nil {
 		return fmt.Errorf("not gzip: %w", err)
 	}
 	defer zr.Close()
+	if names == nil {
+		names = &record.Names{}
+	}
 	sc := bufio.NewScanner(zr)
 	sc.Buffer(make([]byte, 0, 64<<10), 4<<20)
 	for n := 1; sc.Scan(); n++ {
@@ -264,10 +302,13 @@ func eachRecord(data []byte, skip func([]byte) bool, fn func(*record.Record), ba
 		if len(bytes.TrimSpace(line)) == 0 || (skip != nil && skip(line)) {
 			continue
 		}
-		var r record.Record
-		if err := json.Unmarshal(line, &r); err != nil {
-			bad(n, err)
-			continue
+		r, ok := record.FastWindowLine(line, names)
+		if !ok {
+			r = record.Record{}
+			if err := json.Unmarshal(line, &r); err != nil {
+				bad(n, err)
+				continue
+			}
 		}
 		if r.Machine == "" || r.TS.IsZero() || (r.Type != record.TypeCook && r.Type != record.TypeEvent) ||
 			(r.Type == record.TypeCook && r.Arepa == "") {
@@ -280,131 +321,6 @@ func eachRecord(data []byte, skip func([]byte) bool, fn func(*record.Record), ba
 		return fmt.Errorf("read: %w", err)
 	}
 	return nil
-}
-
-// countMetrics reads a sample of each kitchen's days (every 7th, counting
-// back from the span's last day) and counts, per arepa type, cook records and
-// how many carry each metric, so every shard derives the same feature Spec
-// from the same data.
-func countMetrics(ctx context.Context, b Bucket, kitchens []Kitchen, span *Span, want map[string]bool, log *slog.Logger) (map[string]map[string]int, map[string]int, error) {
-	counts := map[string]map[string]int{}
-	cooks := map[string]int{}
-	for _, k := range kitchens {
-		for i := len(span.days) - 1; i >= 0; i -= 7 {
-			var st readStats
-			dd, err := readDay(ctx, b, k.Name, span.days[i], want, span.skipOthers, &st, log)
-			if err != nil {
-				return nil, nil, err
-			}
-			for _, md := range dd {
-				for a, recs := range md.cooks {
-					c := counts[a]
-					if c == nil {
-						c = map[string]int{}
-						counts[a] = c
-					}
-					for ri := range recs {
-						cooks[a]++
-						for m := range recs[ri].Metrics {
-							c[m]++
-						}
-					}
-				}
-			}
-		}
-	}
-	return counts, cooks, nil
-}
-
-// kitchenRows streams one kitchen's windows oldest first, keeping only the
-// last Window+Horizon days in memory, and returns its rows per arepa type.
-// specs gives each wanted type's feature Spec; champ, when set for a type,
-// is the champion's own Spec, computed for holdout rows too.
-func kitchenRows(ctx context.Context, b Bucket, k Kitchen, span *Span, specs, champ map[string]*features.Spec, log *slog.Logger) (map[string]*rowSet, readStats, error) {
-	var st readStats
-	want := make(map[string]bool, len(specs))
-	for a := range specs {
-		want[a] = true
-	}
-	out := newRowSets(specs, champ)
-	keep := span.Window + span.Horizon
-	ring := make([]dayData, keep) // ring[i%keep] holds day i
-	winBuf := make([][]record.Record, span.Window)
-	scratch := make([][]record.Record, span.Window)
-	vec := map[string][]float64{}
-	for a, s := range specs {
-		vec[a] = make([]float64, s.Len())
-	}
-	for i := range span.days {
-		dd, err := readDay(ctx, b, k.Name, span.days[i], want, span.skipOthers, &st, log)
-		if err != nil {
-			return nil, st, err
-		}
-		ring[i%keep] = dd
-		// Day i completes the horizon of row day d = i-H+1.
-		d := i - span.Horizon + 1
-		sl := span.sliceOf(d)
-		if d < span.Window || sl < 0 {
-			continue
-		}
-		// Machines seen in the window, sorted for a deterministic row order.
-		seen := map[string]bool{}
-		for j := d - span.Window; j < d; j++ {
-			for m := range ring[j%keep] {
-				seen[m] = true
-			}
-		}
-		for _, m := range sortedKeys(seen) {
-			label := false
-			for j := d; j < d+span.Horizon; j++ {
-				if md := ring[j%keep][m]; md != nil {
-					for ei := range md.events {
-						label = label || span.failure.Match(&md.events[ei])
-					}
-				}
-			}
-			types := map[string]bool{}
-			for j := d - span.Window; j < d; j++ {
-				if md := ring[j%keep][m]; md != nil {
-					for a := range md.cooks {
-						types[a] = true
-					}
-				}
-			}
-			for _, a := range sortedKeys(types) {
-				spec := specs[a]
-				for w := range span.Window {
-					winBuf[w] = winBuf[w][:0]
-					if md := ring[(d-span.Window+w)%keep][m]; md != nil {
-						winBuf[w] = append(append(winBuf[w], md.cooks[a]...), md.events...)
-					}
-					scratch[w] = winBuf[w]
-				}
-				win := features.Window{Days: scratch}
-				v := vec[a]
-				if !spec.ComputeInto(v, win) {
-					continue // too few days with data: not a trustworthy row
-				}
-				rs := out[a]
-				rs.x = append(rs.x, v...)
-				rs.day = append(rs.day, int32(d))
-				rs.y = append(rs.y, label)
-				rs.machine = append(rs.machine, k.Name+"/"+m)
-				if c := champ[a]; c != nil && sl != SliceTrain {
-					rs.champRow = append(rs.champRow, int32(len(rs.champ)/rs.champDim))
-					cv := make([]float64, c.Len())
-					c.ComputeInto(cv, win)
-					rs.champ = append(rs.champ, cv...)
-				} else if champ[a] != nil {
-					rs.champRow = append(rs.champRow, -1)
-				}
-			}
-		}
-		if err := ctx.Err(); err != nil {
-			return nil, st, err
-		}
-	}
-	return out, st, nil
 }
 
 func sortedKeys[V any](m map[string]V) []string {

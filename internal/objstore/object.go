@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/minio/minio-go/v7"
 )
@@ -50,6 +51,55 @@ func (s *Store) Get(ctx context.Context, key string, limit int64) ([]byte, error
 		return nil, fmt.Errorf("get %s: %w (%d bytes)", key, ErrTooLarge, limit)
 	}
 	return b, nil
+}
+
+// GetMeta is Get also returning the object's user metadata, which comes
+// with the same response (no second request). Keys are as the server sends
+// them; compare them with MetaValue.
+func (s *Store) GetMeta(ctx context.Context, key string, limit int64) ([]byte, map[string]string, error) {
+	if limit <= 0 {
+		limit = 1 << 30
+	}
+	obj, err := s.Client.GetObject(ctx, s.Bucket, key, minio.GetObjectOptions{})
+	if err != nil {
+		return nil, nil, fmt.Errorf("get %s: %w", key, s.Explain(err))
+	}
+	defer obj.Close()
+	b, err := io.ReadAll(io.LimitReader(obj, limit+1))
+	if err != nil {
+		var resp minio.ErrorResponse
+		if errors.As(err, &resp) && resp.Code == "NoSuchKey" {
+			return nil, nil, fmt.Errorf("get %s: %w", key, ErrNotFound)
+		}
+		return nil, nil, fmt.Errorf("get %s: %w", key, s.Explain(err))
+	}
+	if int64(len(b)) > limit {
+		return nil, nil, fmt.Errorf("get %s: %w (%d bytes)", key, ErrTooLarge, limit)
+	}
+	info, err := obj.Stat()
+	if err != nil {
+		return nil, nil, fmt.Errorf("get %s: %w", key, s.Explain(err))
+	}
+	return b, info.UserMetadata, nil
+}
+
+// MetaValue returns the user metadata value of key (X-Amz-Meta-<key>),
+// matching names without regard to case or the prefix.
+func MetaValue(meta map[string]string, key string) string {
+	for k, v := range meta {
+		if strings.EqualFold(k, key) || strings.EqualFold(k, "X-Amz-Meta-"+key) {
+			return v
+		}
+	}
+	return ""
+}
+
+// Delete removes an object; a missing one is not an error.
+func (s *Store) Delete(ctx context.Context, key string) error {
+	if err := s.Client.RemoveObject(ctx, s.Bucket, key, minio.RemoveObjectOptions{}); err != nil {
+		return fmt.Errorf("delete %s: %w", key, s.Explain(err))
+	}
+	return nil
 }
 
 // Stat returns an object's metadata, or ErrNotFound (wrapped).
