@@ -35,6 +35,9 @@ type Options struct {
 	// Date is the run date (yyyy-mm-dd); the span ends the day before.
 	Date  string
 	Shard Shard // zero value: one shard
+	// Run names a staged run (Rows, Fit): its objects are under
+	// StagingPrefix(Run).
+	Run   string
 	Train config.Train
 	// Techniques compete exactly as given (tests); nil means the config's
 	// list or model.Techniques(), always with the plain baseline.
