@@ -21,6 +21,7 @@ const usage = `usage: budare-central <command> [flags]
 
 commands:
   train      train one model per arepa type and publish a signed release
+             (staged on many workers: train rows, train fit, train assemble)
   assemble   assemble one release from the outputs of sharded train runs
   keygen     make an ed25519 key pair for signing releases
   releases   list model releases

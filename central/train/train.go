@@ -380,11 +380,21 @@ feed:
 	}
 	close(next)
 	wg.Wait()
+	// The kitchen that failed first, not one its failure cancelled.
+	var firstErr error
+	for i, r := range results {
+		if r.err != nil && (firstErr == nil || !errors.Is(r.err, context.Canceled)) {
+			firstErr = fmt.Errorf("kitchen %s: %w", kitchens[i].Name, r.err)
+			if !errors.Is(r.err, context.Canceled) {
+				break
+			}
+		}
+	}
+	if firstErr != nil {
+		return nil, counts, firstErr
+	}
 	parts := map[string][]*typeRows{}
 	for i, r := range results {
-		if r.err != nil {
-			return nil, counts, fmt.Errorf("kitchen %s: %w", kitchens[i].Name, r.err)
-		}
 		if r.out == nil {
 			return nil, counts, ctx.Err()
 		}

@@ -34,7 +34,6 @@ func TestCanonical(t *testing.T) {
 	}
 }
 
-
 // FuzzFastWindowLine checks the trainer's fast window-line decoder against
 // encoding/json, the reference: whenever the fast path answers, json.Unmarshal
 // accepts the line and gives the very same record. The corpus is in
