@@ -122,9 +122,14 @@ func cmdTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	key := fs.String("key", "", "signing key file (default: signing_key_file from the config)")
 	noCurrent := fs.Bool("no-current", false, "publish the release without making it current (promote it later)")
 	now := fs.String("now", "", "release creation time, RFC 3339 (default: the clock; for reproducing a release)")
+	decoder := fs.String("decoder", "fast", `window line decoder: "fast", or "json" (encoding/json alone: the old path, for benchmarks)`)
 	asJSON := fs.Bool("json", false, "print the outcome as JSON")
 	if err := parseFlags(fs, args); err != nil {
 		return err
+	}
+	if *decoder != "fast" && *decoder != "json" {
+		fmt.Fprintf(stderr, "train: --decoder %q: want fast or json\n", *decoder)
+		return errUsage
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "train: unexpected arguments %q (stages: train rows|fit|assemble)\n", fs.Args())
@@ -156,7 +161,8 @@ func cmdTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if keyErr != nil && *shard == "" {
 		return keyErr // fail before hours of training, not after
 	}
-	opts := train.Options{Bucket: b, Types: types, Phase: *phase, Date: d, Shard: sh, Train: cfg.Train, Log: log}
+	opts := train.Options{Bucket: b, Types: types, Phase: *phase, Date: d, Shard: sh, Train: cfg.Train, Log: log,
+		ReferenceDecoder: *decoder == "json"}
 	if priv != nil {
 		opts.Public = priv.Public().(ed25519.PublicKey)
 	} else {

@@ -177,7 +177,7 @@ func kitchenRows(ctx context.Context, b Bucket, k Kitchen, span *Span, want, row
 	if len(rowTypes) < len(want) {
 		skip = skipOthers(rowTypes)
 	}
-	var names record.Names
+	dec := &lineDecoder{reference: span.referenceDecoder}
 	keep := span.Window + span.Horizon
 	ring := make([]dayData, keep) // ring[i%keep] holds day i
 	winBuf := make([][]record.Record, span.Window)
@@ -192,7 +192,7 @@ func kitchenRows(ctx context.Context, b Bucket, k Kitchen, span *Span, want, row
 		if sample {
 			dayWant, daySkip = want, nil
 		}
-		dd, err := readDay(ctx, b, k.Name, span.days[i], dayWant, daySkip, &names, &out.st, log)
+		dd, err := readDay(ctx, b, k.Name, span.days[i], dayWant, daySkip, dec, &out.st, log)
 		if err != nil {
 			return nil, err
 		}

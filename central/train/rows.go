@@ -37,6 +37,8 @@ type Span struct {
 	Folds []Fold
 	// failure says which events label a row (the zero rule: kind failure).
 	failure record.FailureRule
+	// referenceDecoder reads windows with encoding/json only (benchmarks).
+	referenceDecoder bool
 }
 
 // Day returns the date of day index i.
@@ -170,7 +172,7 @@ type readStats struct {
 // the wanted types are kept; lines skip reports true for are not decoded.
 // When the store gives the window's recorded SHA-256, the bytes must match
 // it (a window changed or cut in transit is an error, not a short day).
-func readDay(ctx context.Context, b Bucket, kitchen, day string, want map[string]bool, skip func([]byte) bool, names *record.Names, st *readStats, log *slog.Logger) (dayData, error) {
+func readDay(ctx context.Context, b Bucket, kitchen, day string, want map[string]bool, skip func([]byte) bool, dec *lineDecoder, st *readStats, log *slog.Logger) (dayData, error) {
 	key := window.Key(kitchen, day)
 	var (
 		data []byte
@@ -209,7 +211,7 @@ func readDay(ctx context.Context, b Bucket, kitchen, day string, want map[string
 			return false
 		}
 	}
-	err = eachRecord(data, names, skipLine, func(r *record.Record) {
+	err = eachRecord(data, dec, skipLine, func(r *record.Record) {
 		st.Records++
 		md := dd[r.Machine]
 		if md == nil {
@@ -281,19 +283,37 @@ func cookArepa(line []byte) ([]byte, bool) {
 	return line[i : i+j], true
 }
 
+// lineDecoder decodes window lines: with record.FastWindowLine, falling
+// back to encoding/json (the reference, which also explains a bad line)
+// when it declines, or with encoding/json alone when reference is set (the
+// trainer's decoder before the fast one, kept for benchmarks).
+type lineDecoder struct {
+	names     record.Names
+	reference bool
+}
+
+func (d *lineDecoder) decode(line []byte) (record.Record, error) {
+	if !d.reference {
+		if r, ok := record.FastWindowLine(line, &d.names); ok {
+			return r, nil
+		}
+	}
+	var r record.Record
+	err := json.Unmarshal(line, &r)
+	return r, err
+}
+
 // eachRecord decodes a gzip NDJSON window, calling fn for every valid record
 // and bad for every line that is not one. Lines skip reports true for are
-// not decoded. Lines go through record.FastWindowLine, and through
-// encoding/json (the reference, which also explains a bad line) when it
-// declines.
-func eachRecord(data []byte, names *record.Names, skip func([]byte) bool, fn func(*record.Record), bad func(line int, err error)) error {
+// not decoded. dec nil is a fresh fast decoder.
+func eachRecord(data []byte, dec *lineDecoder, skip func([]byte) bool, fn func(*record.Record), bad func(line int, err error)) error {
 	zr, err := gzip.NewReader(bytes.NewReader(data))
 	if err != nil {
 		return fmt.Errorf("not gzip: %w", err)
 	}
 	defer zr.Close()
-	if names == nil {
-		names = &record.Names{}
+	if dec == nil {
+		dec = &lineDecoder{}
 	}
 	sc := bufio.NewScanner(zr)
 	sc.Buffer(make([]byte, 0, 64<<10), 4<<20)
@@ -302,13 +322,10 @@ func eachRecord(data []byte, names *record.Names, skip func([]byte) bool, fn fun
 		if len(bytes.TrimSpace(line)) == 0 || (skip != nil && skip(line)) {
 			continue
 		}
-		r, ok := record.FastWindowLine(line, names)
-		if !ok {
-			r = record.Record{}
-			if err := json.Unmarshal(line, &r); err != nil {
-				bad(n, err)
-				continue
-			}
+		r, err := dec.decode(line)
+		if err != nil {
+			bad(n, err)
+			continue
 		}
 		if r.Machine == "" || r.TS.IsZero() || (r.Type != record.TypeCook && r.Type != record.TypeEvent) ||
 			(r.Type == record.TypeCook && r.Arepa == "") {

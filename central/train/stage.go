@@ -115,6 +115,7 @@ func Rows(ctx context.Context, o Options) (*RowsManifest, error) {
 	if err != nil {
 		return nil, err
 	}
+	span.referenceDecoder = o.ReferenceDecoder
 	all, err := phaseKitchens(ctx, o.Bucket, o.Phase)
 	if err != nil {
 		return nil, err

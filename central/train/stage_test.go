@@ -4,6 +4,10 @@ import (
 	"bytes"
 	"context"
 	"crypto/ed25519"
+	"log/slog"
+	"math"
+	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -225,5 +229,46 @@ func TestRowFileRoundTrip(t *testing.T) {
 		if _, err := decodeRowFile(bad); err == nil {
 			t.Fatalf("decoded a bad row file %q", bad)
 		}
+	}
+}
+
+// TestFastDecoderSameRows: the fast window-line decoder gives the very rows
+// encoding/json gives.
+func TestFastDecoderSameRows(t *testing.T) {
+	ctx := context.Background()
+	b := simDir(t)
+	ks, err := phaseKitchens(ctx, b, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := typeSet(options(b, testKey(t), nil).Types)
+	var outs [2]*kitchenOut
+	for i, reference := range []bool{false, true} {
+		span, err := runSpan(runDate, testTrain())
+		if err != nil {
+			t.Fatal(err)
+		}
+		span.referenceDecoder = reference
+		if outs[i], err = kitchenRows(ctx, b, ks[0], span, want, nil, nil, slog.New(slog.DiscardHandler)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(outs[0].rows) == 0 || outs[0].st.Records == 0 {
+		t.Fatal("no rows")
+	}
+	for a, r := range outs[1].rows {
+		f := outs[0].rows[a]
+		if f == nil || !slices.Equal(f.Metrics, r.Metrics) || !slices.Equal(f.Day, r.Day) || !slices.Equal(f.Y, r.Y) ||
+			!slices.Equal(f.Machine, r.Machine) || len(f.X) != len(r.X) {
+			t.Fatalf("%s: rows differ between the fast decoder and encoding/json", a)
+		}
+		for i := range r.X {
+			if math.Float64bits(f.X[i]) != math.Float64bits(r.X[i]) {
+				t.Fatalf("%s: feature %d is %v with the fast decoder, %v with encoding/json", a, i, f.X[i], r.X[i])
+			}
+		}
+	}
+	if !reflect.DeepEqual(outs[0].counts, outs[1].counts) || outs[0].st != outs[1].st {
+		t.Fatalf("counts or stats differ: %+v %+v", outs[0].st, outs[1].st)
 	}
 }

@@ -35,6 +35,9 @@ type Options struct {
 	// Date is the run date (yyyy-mm-dd); the span ends the day before.
 	Date  string
 	Shard Shard // zero value: one shard
+	// ReferenceDecoder reads the windows with encoding/json alone, as the
+	// trainer did before record.FastWindowLine: the baseline of benchmarks.
+	ReferenceDecoder bool
 	// Run names a staged run (Rows, Fit): its objects are under
 	// StagingPrefix(Run).
 	Run   string
@@ -197,6 +200,7 @@ func Run(ctx context.Context, o Options) (*Outcome, error) {
 	if err != nil {
 		return nil, err
 	}
+	span.referenceDecoder = o.ReferenceDecoder
 	techs, err := techniques(o)
 	if err != nil {
 		return nil, err
