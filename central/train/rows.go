@@ -107,7 +107,8 @@ func (s *Span) sliceOf(day int) int {
 	return -1
 }
 
-// rowSet is the rows of one arepa type from one kitchen (or all, merged).
+// rowSet is the rows of one arepa type from every kitchen, laid out under
+// the type's feature Spec (buildRowSet).
 type rowSet struct {
 	dim, champDim int
 	x             []float64 // dim per row
@@ -122,35 +123,6 @@ type rowSet struct {
 }
 
 func (r *rowSet) n() int { return len(r.y) }
-
-// newRowSets returns an empty row set per type of specs, sized for its Spec
-// and, when champ has one for the type, for the champion's.
-func newRowSets(specs, champ map[string]*features.Spec) map[string]*rowSet {
-	out := make(map[string]*rowSet, len(specs))
-	for a, s := range specs {
-		rs := &rowSet{dim: s.Len()}
-		if c := champ[a]; c != nil {
-			rs.champDim = c.Len()
-		}
-		out[a] = rs
-	}
-	return out
-}
-
-func (r *rowSet) append(o *rowSet) {
-	r.x = append(r.x, o.x...)
-	base := int32(len(r.champ) / max(r.champDim, 1))
-	for _, c := range o.champRow {
-		if c >= 0 {
-			c += base
-		}
-		r.champRow = append(r.champRow, c)
-	}
-	r.champ = append(r.champ, o.champ...)
-	r.day = append(r.day, o.day...)
-	r.y = append(r.y, o.y...)
-	r.machine = append(r.machine, o.machine...)
-}
 
 // machineDay is one machine's records of one day, cooks split by type.
 type machineDay struct {
