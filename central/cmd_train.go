@@ -115,10 +115,19 @@ func signingKey(cfg *config.Config, flagPath string) (ed25519.PrivateKey, error)
 //
 //	budare-central train --config FILE --types arepa-types.txt --phase 1 [--date D] [--shard i/n] [--textfile DIR]
 //
-// Every run past flag parsing ends with a report (jobreport): in the bucket
-// at reports/train/<date>.json and, with --textfile, as metrics for
+// or, as a staged run, `train rows`, `train fit` and `train assemble`.
+// Every single run past flag parsing ends with a report (jobreport): in the
+// bucket at reports/train/<date>.json and, with --textfile, as metrics for
 // node_exporter, so a failed night raises an alert.
 func cmdTrain(ctx context.Context, args []string, stdout, stderr io.Writer) (err error) {
+	if len(args) > 0 {
+		switch args[0] {
+		case "rows", "fit":
+			return cmdTrainStage(ctx, args[0], args[1:], stdout, stderr)
+		case "assemble":
+			return cmdTrainAssemble(ctx, args[1:], stdout, stderr)
+		}
+	}
 	fs := flag.NewFlagSet("train", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var sf storeFlags
@@ -129,14 +138,24 @@ func cmdTrain(ctx context.Context, args []string, stdout, stderr io.Writer) (err
 	shard := fs.String("shard", "", "train only part i/n of the types and stage the result for assemble (i is 0-based)")
 	key := fs.String("key", "", "signing key file (default: signing_key_file from the config)")
 	noCurrent := fs.Bool("no-current", false, "publish the release without making it current (promote it later)")
+	now := fs.String("now", "", "release creation time, RFC 3339 (default: the clock; for reproducing a release)")
+	decoder := fs.String("decoder", "fast", `window line decoder: "fast", or "json" (encoding/json alone: the old path, for benchmarks)`)
 	asJSON := fs.Bool("json", false, "print the outcome as JSON")
 	textfile := fs.String("textfile", "", "also write the run's outcome as budare_central_last_run_* metrics into this node_exporter textfile-collector `DIR`")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "train: unexpected arguments %q\n", fs.Args())
+	if *decoder != "fast" && *decoder != "json" {
+		fmt.Fprintf(stderr, "train: --decoder %q: want fast or json\n", *decoder)
 		return errUsage
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "train: unexpected arguments %q (stages: train rows|fit|assemble)\n", fs.Args())
+		return errUsage
+	}
+	clock, err := fixedClock(*now)
+	if err != nil {
+		return err
 	}
 	rep := &jobreport.Report{Job: "train", Phase: *phase, Version: version, Started: time.Now(), Date: *date}
 	if *phase != 1 {
@@ -171,7 +190,7 @@ func cmdTrain(ctx context.Context, args []string, stdout, stderr io.Writer) (err
 		return keyErr // fail before hours of training, not after
 	}
 	opts := train.Options{Bucket: b, Types: types, Phase: *phase, Date: d, Shard: sh, Train: cfg.Train, Log: log,
-		Progress: progress.ForTerminal(stderr, "reading windows", "windows")}
+		Progress: progress.ForTerminal(stderr, "reading windows", "windows"), ReferenceDecoder: *decoder == "json"}
 	if priv != nil {
 		opts.Public = priv.Public().(ed25519.PublicKey)
 	} else {
@@ -199,7 +218,8 @@ func cmdTrain(ctx context.Context, args []string, stdout, stderr io.Writer) (err
 			sh, d, *phase, k, d, *phase, sh.N)
 		return printOutcome(stdout, []*train.Outcome{out}, nil, *asJSON)
 	}
-	p := &train.Publisher{Bucket: b, Key: priv, Expiry: cfg.ReleaseExpiry.Duration, Log: log, Targets: cfg.Train.Levels, NoCurrent: *noCurrent}
+	p := &train.Publisher{Bucket: b, Key: priv, Expiry: cfg.ReleaseExpiry.Duration, Log: log, Targets: cfg.Train.Levels,
+		NoCurrent: *noCurrent, Now: clock}
 	m, err := p.Publish(ctx, []*train.Outcome{out})
 	if err != nil {
 		return fmt.Errorf("train: %w", err)
@@ -232,6 +252,139 @@ func finishReport(ctx context.Context, rep *jobreport.Report, err error, b jobre
 			log.Error("job metrics not written", "err", terr)
 		}
 	}
+}
+
+// fixedClock returns a clock stopped at the RFC 3339 time s, or nil (the
+// real clock) when s is empty.
+func fixedClock(s string) (func() time.Time, error) {
+	if s == "" {
+		return nil, nil
+	}
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		return nil, fmt.Errorf("--now %q is not an RFC 3339 time (e.g. 2026-11-26T05:00:00Z)", s)
+	}
+	return func() time.Time { return t }, nil
+}
+
+// cmdTrainStage runs one worker of a staged run's rows or fit stage:
+//
+//	budare-central train rows --config FILE --types F --run ID --date D --shard i/n
+//	budare-central train fit  --config FILE --types F --run ID --date D --shard i/n
+func cmdTrainStage(ctx context.Context, stage string, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("train "+stage, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var sf storeFlags
+	sf.register(fs)
+	typesFile := fs.String("types", "", "arepa types file, one per line (wins over types in the config)")
+	phase := fs.Int("phase", 1, "train on the kitchens of this phase (inventory/kitchens.csv)")
+	date := fs.String("date", "", "run date yyyy-mm-dd, the same for every stage of the run (required)")
+	runID := fs.String("run", "", "run id naming the run's staging objects (staging/ID/), the same for every stage (required)")
+	shardUsage := "this worker's part i/n of the kitchens (i is 0-based; default 0/1)"
+	if stage == "fit" {
+		shardUsage = "this worker's part i/n of the arepa types (i is 0-based; default 0/1)"
+	}
+	shard := fs.String("shard", "0/1", shardUsage)
+	key := fs.String("key", "", "signing key file, to check the current release (default: signing_key_file from the config)")
+	asJSON := fs.Bool("json", false, "print the outcome as JSON")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 || *runID == "" || *date == "" {
+		fmt.Fprintf(stderr, "usage: budare-central train %s --config FILE --types FILE --run ID --date yyyy-mm-dd --shard i/n\n", stage)
+		return errUsage
+	}
+	if err := train.ValidRun(*runID); err != nil {
+		return err
+	}
+	cfg, b, log, err := sf.open(ctx, stderr)
+	if err != nil {
+		return err
+	}
+	types, err := train.LoadTypes(*typesFile, cfg.Types)
+	if err != nil {
+		return err
+	}
+	d, err := runDate(*date, cfg.Loc)
+	if err != nil {
+		return err
+	}
+	sh, err := train.ParseShard(*shard)
+	if err != nil {
+		return err
+	}
+	opts := train.Options{Bucket: b, Types: types, Phase: *phase, Date: d, Shard: sh, Run: *runID, Train: cfg.Train, Log: log}
+	if priv, err := signingKey(cfg, *key); err == nil {
+		opts.Public = priv.Public().(ed25519.PublicKey)
+	} else {
+		log.Warn("no signing key on this worker: the current release's signature is not checked", "err", err)
+	}
+	start := time.Now()
+	if stage == "rows" {
+		m, err := train.Rows(ctx, opts)
+		if err != nil {
+			return fmt.Errorf("train rows: %w", err)
+		}
+		log.Info("rows staged", "seconds", math.Round(time.Since(start).Seconds()*10)/10, "windows", m.Stats.Windows,
+			"window_bytes", m.Stats.Bytes, "records", m.Stats.Records, "rows", m.Stats.Rows)
+		if *asJSON {
+			enc := json.NewEncoder(stdout)
+			enc.SetIndent("", " ")
+			return enc.Encode(m)
+		}
+		_, err = fmt.Fprintf(stdout, "rows shard %s of run %s: %d kitchens, %d windows (%d bytes), %d rows staged; then: train fit --run %s --date %s\n",
+			sh, *runID, len(m.Kitchens), m.Stats.Windows, m.Stats.Bytes, m.Stats.Rows, *runID, d)
+		return err
+	}
+	out, err := train.Fit(ctx, opts)
+	if err != nil {
+		return fmt.Errorf("train fit: %w", err)
+	}
+	log.Info("fit staged", "seconds", math.Round(time.Since(start).Seconds()*10)/10, "types", len(out.Types),
+		"row_bytes", out.Stats.Bytes, "rows", out.Stats.Rows)
+	return printOutcome(stdout, []*train.Outcome{out}, nil, *asJSON)
+}
+
+// cmdTrainAssemble publishes the release of a staged run and removes its
+// staging objects:
+//
+//	budare-central train assemble --config FILE --run ID [--now T]
+func cmdTrainAssemble(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("train assemble", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var sf storeFlags
+	sf.register(fs)
+	runID := fs.String("run", "", "run id of the staged run (required)")
+	key := fs.String("key", "", "signing key file (default: signing_key_file from the config)")
+	noCurrent := fs.Bool("no-current", false, "publish the release without making it current")
+	now := fs.String("now", "", "release creation time, RFC 3339 (default: the clock; for reproducing a release)")
+	asJSON := fs.Bool("json", false, "print the outcome as JSON")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 || *runID == "" {
+		fmt.Fprintln(stderr, "usage: budare-central train assemble --config FILE --run ID [--now T]")
+		return errUsage
+	}
+	clock, err := fixedClock(*now)
+	if err != nil {
+		return err
+	}
+	cfg, b, log, err := sf.open(ctx, stderr)
+	if err != nil {
+		return err
+	}
+	priv, err := signingKey(cfg, *key)
+	if err != nil {
+		return err
+	}
+	p := &train.Publisher{Bucket: b, Key: priv, Expiry: cfg.ReleaseExpiry.Duration, Log: log, Targets: cfg.Train.Levels,
+		NoCurrent: *noCurrent, Now: clock}
+	m, outs, err := train.Assemble(ctx, b, *runID, p)
+	if err != nil {
+		return fmt.Errorf("train assemble: %w", err)
+	}
+	return printOutcome(stdout, outs, m, *asJSON)
 }
 
 func runDate(s string, loc *time.Location) (string, error) {

@@ -32,6 +32,7 @@ const usage = `usage: budare-central <command> [flags]
 commands:
   init       create the bucket, upload the kitchen inventory, print what agents need
   train      train one model per arepa type and publish a signed release
+             (staged on many workers: train rows, train fit, train assemble)
   assemble   assemble one release from the outputs of sharded train runs
   keygen     make an ed25519 key pair for signing releases
   releases   list model releases

@@ -127,59 +127,144 @@ func checkPod(t *testing.T, name string, pod any) {
 	}
 }
 
-func TestTrainCronJob(t *testing.T) {
-	docs := readManifests(t, "train-cronjob.yaml")
-	train, assemble := docs["CronJob/budare-central-train"], docs["CronJob/budare-central-assemble"]
-	if train == nil || assemble == nil {
-		t.Fatalf("want CronJobs budare-central-train and budare-central-assemble, have %v", slices.Sorted(maps.Keys(docs)))
+// pinned reports whether image names a fixed version: a tag other than
+// latest, or a digest.
+func pinned(image string) bool {
+	if strings.Contains(image, "@sha256:") {
+		return true
 	}
-	job := get(train, "spec", "jobTemplate", "spec")
-	if get(job, "completionMode") != "Indexed" {
-		t.Errorf("train job completionMode %v, want Indexed", get(job, "completionMode"))
-	}
-	n, _ := get(job, "completions").(int)
-	if n < 2 || get(job, "parallelism") != n {
-		t.Errorf("completions %v parallelism %v: want equal, at least 2", get(job, "completions"), get(job, "parallelism"))
-	}
-	pod := get(job, "template", "spec")
-	checkPod(t, "train", pod)
-	args := strs(get(pod, "containers", 0, "args"))
-	if args[0] != "train" {
-		t.Errorf("train args %v", args)
-	}
-	if got, want := flagValue(args, "--shard"), fmt.Sprintf("$(JOB_COMPLETION_INDEX)/%d", n); got != want {
-		t.Errorf("--shard %q, want %q (n must equal completions)", got, want)
-	}
-	var indexEnv bool
-	for _, e := range get(pod, "containers", 0, "env").([]any) {
-		if get(e, "name") == "JOB_COMPLETION_INDEX" {
-			indexEnv = true
+	i := strings.LastIndex(image, ":")
+	return i > strings.LastIndex(image, "/") && image[i+1:] != "" && image[i+1:] != "latest"
+}
+
+// TestTrainStages holds the staged night's Jobs to their invariants:
+// Indexed, retried per index, pinned images, as many completions as the
+// shards their pods are told of, memory requested within the limit, and one
+// run id and date for every stage.
+func TestTrainStages(t *testing.T) {
+	docs := readManifests(t, "train-stages.yaml")
+	stages := []string{"rows", "fit", "assemble"}
+	for _, stage := range stages {
+		job := docs["Job/budare-central-"+stage+"-RUN_ID"]
+		if job == nil {
+			t.Fatalf("no Job budare-central-%s-RUN_ID, have %v", stage, slices.Sorted(maps.Keys(docs)))
+		}
+		if c := get(job, "metadata", "labels", "app.kubernetes.io/component"); c != "train-"+stage {
+			t.Errorf("%s: component label %v, want train-%s (the driver selects on it)", stage, c, stage)
+		}
+		spec := get(job, "spec")
+		if get(spec, "completionMode") != "Indexed" {
+			t.Errorf("%s: completionMode %v, want Indexed", stage, get(spec, "completionMode"))
+		}
+		if n, ok := get(spec, "backoffLimitPerIndex").(int); !ok || n < 1 {
+			t.Errorf("%s: backoffLimitPerIndex %v, want per-index retries", stage, get(spec, "backoffLimitPerIndex"))
+		}
+		if get(spec, "maxFailedIndexes") != 0 {
+			t.Errorf("%s: maxFailedIndexes %v: a shard that keeps failing must fail the stage", stage, get(spec, "maxFailedIndexes"))
+		}
+		if d, _ := get(spec, "activeDeadlineSeconds").(int); d <= 0 {
+			t.Errorf("%s: no activeDeadlineSeconds", stage)
+		}
+		n, _ := get(spec, "completions").(int)
+		if n < 1 || get(spec, "parallelism") != n {
+			t.Errorf("%s: completions %v parallelism %v: want equal", stage, get(spec, "completions"), get(spec, "parallelism"))
+		}
+		pod := get(spec, "template", "spec")
+		checkPod(t, stage, pod)
+		c := get(pod, "containers", 0)
+		if img := fmt.Sprint(get(c, "image")); !pinned(img) {
+			t.Errorf("%s: image %q is not pinned", stage, img)
+		}
+		args := strs(get(c, "args"))
+		if len(args) < 2 || args[0] != "train" || args[1] != stage {
+			t.Errorf("%s: args %v, want train %s", stage, args, stage)
+		}
+		if flagValue(args, "--run") != "RUN_ID" {
+			t.Errorf("%s: --run %q, want RUN_ID (the driver fixes it for every stage)", stage, flagValue(args, "--run"))
+		}
+		if stage != "assemble" {
+			if flagValue(args, "--date") != "RUN_DATE" {
+				t.Errorf("%s: --date %q, want RUN_DATE", stage, flagValue(args, "--date"))
+			}
+			if got, want := flagValue(args, "--shard"), fmt.Sprintf("$(JOB_COMPLETION_INDEX)/%d", n); got != want {
+				t.Errorf("%s: --shard %q, want %q (n must equal completions)", stage, got, want)
+			}
+			var indexEnv bool
+			for _, e := range get(c, "env").([]any) {
+				if get(e, "name") == "JOB_COMPLETION_INDEX" {
+					indexEnv = true
+				}
+			}
+			if !indexEnv {
+				t.Errorf("%s: JOB_COMPLETION_INDEX is not declared, so $(JOB_COMPLETION_INDEX) may not expand", stage)
+			}
+		} else if n != 1 {
+			t.Errorf("assemble: %d completions, want 1", n)
+		}
+		req, lim := quantity(t, get(c, "resources", "requests", "memory")), quantity(t, get(c, "resources", "limits", "memory"))
+		if req <= 0 || lim < req {
+			t.Errorf("%s: memory request %v, limit %v", stage, get(c, "resources", "requests", "memory"), get(c, "resources", "limits", "memory"))
+		}
+		if k := flagValue(args, "--key"); k != "$(CREDENTIALS_DIRECTORY)/release-signing-key" {
+			t.Errorf("%s --key %q: want the signing key from the mounted secret", stage, k)
 		}
 	}
-	if !indexEnv {
-		t.Error("JOB_COMPLETION_INDEX is not declared, so $(JOB_COMPLETION_INDEX) may not expand")
-	}
-	if get(train, "spec", "concurrencyPolicy") != "Forbid" {
-		t.Error("two nights' training could overlap: concurrencyPolicy is not Forbid")
-	}
+}
 
-	apod := get(assemble, "spec", "jobTemplate", "spec", "template", "spec")
-	checkPod(t, "assemble", apod)
-	aargs := strs(get(apod, "containers", 0, "args"))
-	if aargs[0] != "assemble" || flagValue(aargs, "--shards") != strconv.Itoa(n) {
-		t.Errorf("assemble args %v: want assemble --shards %d", aargs, n)
+// quantity parses the Mi/Gi memory quantities the manifests use, in MiB.
+func quantity(t *testing.T, v any) int {
+	t.Helper()
+	s := fmt.Sprint(v)
+	for suffix, mul := range map[string]int{"Mi": 1, "Gi": 1024} {
+		if n, err := strconv.Atoi(strings.TrimSuffix(s, suffix)); err == nil && strings.HasSuffix(s, suffix) {
+			return n * mul
+		}
 	}
-	// Assemble must start only after every shard has finished or been
-	// stopped by the train job's deadline, on the same day.
-	start := minuteOfDay(t, get(train, "spec", "schedule"))
-	deadline, _ := get(job, "activeDeadlineSeconds").(int)
-	if deadline == 0 {
-		t.Fatal("the train job has no activeDeadlineSeconds: assemble could run while shards still train")
+	t.Fatalf("memory quantity %q: want <n>Mi or <n>Gi", s)
+	return 0
+}
+
+// TestTrainDriver: the driver CronJob creates the stages in order from the
+// ConfigMap of train-stages.yaml, in the config's time zone, with only the
+// rights it needs.
+func TestTrainDriver(t *testing.T) {
+	docs := readManifests(t, "train-cronjob.yaml")
+	cj := docs["CronJob/budare-central-train"]
+	role := docs["Role/budare-central-train-driver"]
+	if cj == nil || role == nil || docs["ServiceAccount/budare-central-train-driver"] == nil || docs["RoleBinding/budare-central-train-driver"] == nil {
+		t.Fatalf("want the driver CronJob, ServiceAccount, Role and RoleBinding, have %v", slices.Sorted(maps.Keys(docs)))
 	}
-	if a := minuteOfDay(t, get(assemble, "spec", "schedule")); a < start+deadline/60 || a >= 24*60 {
-		t.Errorf("assemble at minute %d runs before the train job's deadline (minute %d)", a, start+deadline/60)
+	if get(cj, "spec", "concurrencyPolicy") != "Forbid" {
+		t.Error("two nights could overlap: concurrencyPolicy is not Forbid")
 	}
-	// Both compute "today" in the central time zone of the config.
+	pod := get(cj, "spec", "jobTemplate", "spec", "template", "spec")
+	if get(pod, "serviceAccountName") != "budare-central-train-driver" {
+		t.Errorf("driver runs as %v", get(pod, "serviceAccountName"))
+	}
+	c := get(pod, "containers", 0)
+	if img := fmt.Sprint(get(c, "image")); !pinned(img) {
+		t.Errorf("driver image %q is not pinned", img)
+	}
+	if get(c, "securityContext", "readOnlyRootFilesystem") != true || get(pod, "securityContext", "runAsNonRoot") != true {
+		t.Errorf("driver security context %v %v", get(pod, "securityContext"), get(c, "securityContext"))
+	}
+	script := strings.Join(strs(get(c, "args")), "\n")
+	if !strings.Contains(script, "for stage in rows fit assemble") || !strings.Contains(script, "Complete") || !strings.Contains(script, "Failed") {
+		t.Errorf("driver script does not run rows, fit, assemble in order, each after the previous completed:\n%s", script)
+	}
+	var stagesMap string
+	for _, v := range get(pod, "volumes").([]any) {
+		if m := get(v, "configMap", "name"); m != nil {
+			stagesMap = fmt.Sprint(m)
+		}
+	}
+	if stagesMap != "budare-central-train-stages" {
+		t.Errorf("driver mounts ConfigMap %q, want budare-central-train-stages", stagesMap)
+	}
+	verbs := strs(get(role, "rules", 0, "verbs"))
+	if get(role, "rules", 0, "resources", 0) != "jobs" || !slices.Contains(verbs, "create") || slices.Contains(verbs, "delete") || slices.Contains(verbs, "*") {
+		t.Errorf("driver role %v: want create/get on jobs and nothing more", get(role, "rules"))
+	}
 	central, err := os.ReadFile("central.example.toml")
 	if err != nil {
 		t.Fatal(err)
@@ -190,15 +275,14 @@ func TestTrainCronJob(t *testing.T) {
 	if err := toml.Unmarshal(central, &cfg); err != nil {
 		t.Fatal(err)
 	}
-	for _, cj := range []obj{train, assemble} {
-		if tz := get(cj, "spec", "timeZone"); tz != cfg.Timezone {
-			t.Errorf("%v runs in time zone %v, the config's is %q: train and assemble could see different dates", get(cj, "metadata", "name"), tz, cfg.Timezone)
+	var tz string
+	for _, e := range get(c, "env").([]any) {
+		if get(e, "name") == "TZ" {
+			tz = fmt.Sprint(get(e, "value"))
 		}
 	}
-	for _, a := range [][]string{args, aargs} {
-		if k := flagValue(a, "--key"); k != "$(CREDENTIALS_DIRECTORY)/release-signing-key" {
-			t.Errorf("%s --key %q: want the signing key from the mounted secret", a[0], k)
-		}
+	if get(cj, "spec", "timeZone") != cfg.Timezone || tz != cfg.Timezone {
+		t.Errorf("driver schedule zone %v, TZ %q, config %q: the run date must be the config's", get(cj, "spec", "timeZone"), tz, cfg.Timezone)
 	}
 }
 
@@ -230,18 +314,4 @@ func TestServeDeployment(t *testing.T) {
 	if listen := flagValue(args, "--listen"); !strings.HasSuffix(listen, fmt.Sprintf(":%v", get(port, "containerPort"))) {
 		t.Errorf("serve listens on %q but the container port is %v", listen, get(port, "containerPort"))
 	}
-}
-
-func minuteOfDay(t *testing.T, schedule any) int {
-	t.Helper()
-	f := strings.Fields(fmt.Sprint(schedule))
-	if len(f) != 5 {
-		t.Fatalf("schedule %q is not a 5-field cron expression", schedule)
-	}
-	m, err1 := strconv.Atoi(f[0])
-	h, err2 := strconv.Atoi(f[1])
-	if err1 != nil || err2 != nil || f[2] != "*" || f[3] != "*" || f[4] != "*" {
-		t.Fatalf("schedule %q: want a fixed daily time", schedule)
-	}
-	return h*60 + m
 }

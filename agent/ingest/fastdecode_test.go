@@ -66,33 +66,6 @@ func TestFastLineTakesRealisticPayloads(t *testing.T) {
 	}
 }
 
-func TestCanonical(t *testing.T) {
-	for _, c := range []struct {
-		tok, want string
-		ok        bool
-	}{
-		{"231.5", "231.5", true},
-		{"221.0", "221", true},
-		{"2.10", "2.1", true},
-		{"0", "0", true},
-		{"0.00", "0", true},
-		{"-0", "", false},
-		{"-0.0", "", false},
-		{"-12.5", "-12.5", true},
-		{"0.000001", "0.000001", true},
-		{"0.0000001", "", false}, // json writes 1e-7
-		{"-0.0000009", "", false},
-		{"1e3", "", false},
-		{"123456789012345", "123456789012345", true},
-		{"1234567890123456", "", false}, // 16 digits: float64 may not keep them
-	} {
-		got, ok := canonical([]byte(c.tok))
-		if ok != c.ok || (ok && string(got) != c.want) {
-			t.Errorf("canonical(%q) = %q, %v; want %q, %v", c.tok, got, ok, c.want, c.ok)
-		}
-	}
-}
-
 // BenchmarkFastLine is the decoder's share of the agent's CPU per message.
 func BenchmarkFastLine(b *testing.B) {
 	now := time.Now()

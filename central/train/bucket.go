@@ -17,5 +17,17 @@ type Bucket interface {
 	List(ctx context.Context, prefix string) ([]string, error)
 }
 
+// infoGetter is a Bucket that also returns an object's metadata with its
+// bytes (objstore's buckets do), so a window's recorded checksum can be
+// checked at no cost.
+type infoGetter interface {
+	GetInfo(ctx context.Context, key string, limit int64) ([]byte, objstore.Info, error)
+}
+
+// Remover is a Bucket that can remove objects (staging cleanup).
+type Remover interface {
+	Remove(ctx context.Context, key string) error
+}
+
 // IsNotFound reports whether err is a missing key.
 func IsNotFound(err error) bool { return errors.Is(err, objstore.ErrNotFound) }

@@ -20,7 +20,7 @@ func ReadWindow(ctx context.Context, b Bucket, kitchen, day string, fn func(*rec
 	if err != nil {
 		return false, 0, err
 	}
-	err = eachRecord(data, nil, fn, func(int, error) { bad++ })
+	err = eachRecord(data, nil, nil, fn, func(int, error) { bad++ })
 	if err != nil {
 		return true, bad, fmt.Errorf("window %s: %w", window.Key(kitchen, day), err)
 	}

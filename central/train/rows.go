@@ -5,15 +5,18 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"log/slog"
 	"slices"
+	"strings"
 	"time"
 	"unicode/utf8"
 
 	"github.com/budare/budare/internal/features"
-	"github.com/budare/budare/internal/progress"
+	"github.com/budare/budare/internal/objstore"
 	"github.com/budare/budare/internal/record"
 	"github.com/budare/budare/internal/window"
 )
@@ -32,11 +35,10 @@ type Span struct {
 	HoldoutFrom, HoldoutTo int
 	// Folds split ValidFrom..ValidTo into weeks, latest first.
 	Folds []Fold
-	// skipOthers: this run trains only some types (a shard), so cook lines
-	// of other types are recognised and skipped before decoding.
-	skipOthers bool
 	// failure says which events label a row (the zero rule: kind failure).
 	failure record.FailureRule
+	// referenceDecoder reads windows with encoding/json only (benchmarks).
+	referenceDecoder bool
 }
 
 // Day returns the date of day index i.
@@ -105,7 +107,8 @@ func (s *Span) sliceOf(day int) int {
 	return -1
 }
 
-// rowSet is the rows of one arepa type from one kitchen (or all, merged).
+// rowSet is the rows of one arepa type from every kitchen, laid out under
+// the type's feature Spec (buildRowSet).
 type rowSet struct {
 	dim, champDim int
 	x             []float64 // dim per row
@@ -121,35 +124,6 @@ type rowSet struct {
 
 func (r *rowSet) n() int { return len(r.y) }
 
-// newRowSets returns an empty row set per type of specs, sized for its Spec
-// and, when champ has one for the type, for the champion's.
-func newRowSets(specs, champ map[string]*features.Spec) map[string]*rowSet {
-	out := make(map[string]*rowSet, len(specs))
-	for a, s := range specs {
-		rs := &rowSet{dim: s.Len()}
-		if c := champ[a]; c != nil {
-			rs.champDim = c.Len()
-		}
-		out[a] = rs
-	}
-	return out
-}
-
-func (r *rowSet) append(o *rowSet) {
-	r.x = append(r.x, o.x...)
-	base := int32(len(r.champ) / max(r.champDim, 1))
-	for _, c := range o.champRow {
-		if c >= 0 {
-			c += base
-		}
-		r.champRow = append(r.champRow, c)
-	}
-	r.champ = append(r.champ, o.champ...)
-	r.day = append(r.day, o.day...)
-	r.y = append(r.y, o.y...)
-	r.machine = append(r.machine, o.machine...)
-}
-
 // machineDay is one machine's records of one day, cooks split by type.
 type machineDay struct {
 	cooks  map[string][]record.Record
@@ -162,13 +136,28 @@ type dayData map[string]*machineDay
 // readStats counts what a kitchen's windows held.
 type readStats struct {
 	Windows, Missing, Records, BadLines int
+	Bytes                               int64 // of the windows read, compressed
 }
 
 // readDay reads and decodes one window; a missing window is an empty day.
 // Lines that are not records are counted and skipped. Only cook records of
-// the wanted types are kept; with skipOthers the others are not even decoded.
-func readDay(ctx context.Context, b Bucket, kitchen, day string, want map[string]bool, skipOthers bool, st *readStats, log *slog.Logger) (dayData, error) {
-	data, err := b.Get(ctx, window.Key(kitchen, day), 0)
+// the wanted types are kept; lines skip reports true for are not decoded.
+// When the store gives the window's recorded SHA-256, the bytes must match
+// it (a window changed or cut in transit is an error, not a short day).
+func readDay(ctx context.Context, b Bucket, kitchen, day string, want map[string]bool, skip func([]byte) bool, dec *lineDecoder, st *readStats, log *slog.Logger) (dayData, error) {
+	key := window.Key(kitchen, day)
+	var (
+		data []byte
+		sum  string
+		err  error
+	)
+	if ig, ok := b.(infoGetter); ok {
+		var info objstore.Info
+		data, info, err = ig.GetInfo(ctx, key, 0)
+		sum = info.MetaValue(window.MetaSHA256)
+	} else {
+		data, err = b.Get(ctx, key, 0)
+	}
 	if IsNotFound(err) {
 		st.Missing++
 		return dayData{}, nil
@@ -176,20 +165,25 @@ func readDay(ctx context.Context, b Bucket, kitchen, day string, want map[string
 	if err != nil {
 		return nil, err
 	}
+	if sum != "" {
+		if got := sha256.Sum256(data); !strings.EqualFold(hex.EncodeToString(got[:]), sum) {
+			return nil, fmt.Errorf("window %s: sha256 %x does not match its metadata %s", key, got, sum)
+		}
+	}
 	st.Windows++
+	st.Bytes += int64(len(data))
 	dd := dayData{}
-	var skip func([]byte) bool
-	if skipOthers && want != nil {
-		skip = func(line []byte) bool {
-			a, ok := cookArepa(line)
-			if ok && !want[string(a)] {
+	var skipLine func([]byte) bool
+	if skip != nil {
+		skipLine = func(line []byte) bool {
+			if skip(line) {
 				st.Records++
 				return true
 			}
 			return false
 		}
 	}
-	err = eachRecord(data, skip, func(r *record.Record) {
+	err = eachRecord(data, dec, skipLine, func(r *record.Record) {
 		st.Records++
 		md := dd[r.Machine]
 		if md == nil {
@@ -211,9 +205,21 @@ func readDay(ctx context.Context, b Bucket, kitchen, day string, want map[string
 		}
 	})
 	if err != nil {
-		return nil, fmt.Errorf("window %s: %w", window.Key(kitchen, day), err)
+		return nil, fmt.Errorf("window %s: %w", key, err)
 	}
 	return dd, nil
+}
+
+// skipOthers returns a line filter that skips the cook lines of types not in
+// want without decoding them, or nil when every line is wanted.
+func skipOthers(want map[string]bool) func([]byte) bool {
+	if want == nil {
+		return nil
+	}
+	return func(line []byte) bool {
+		a, ok := cookArepa(line)
+		return ok && !want[string(a)]
+	}
 }
 
 var (
@@ -249,15 +255,38 @@ func cookArepa(line []byte) ([]byte, bool) {
 	return line[i : i+j], true
 }
 
+// lineDecoder decodes window lines: with record.FastWindowLine, falling
+// back to encoding/json (the reference, which also explains a bad line)
+// when it declines, or with encoding/json alone when reference is set (the
+// trainer's decoder before the fast one, kept for benchmarks).
+type lineDecoder struct {
+	names     record.Names
+	reference bool
+}
+
+func (d *lineDecoder) decode(line []byte) (record.Record, error) {
+	if !d.reference {
+		if r, ok := record.FastWindowLine(line, &d.names); ok {
+			return r, nil
+		}
+	}
+	var r record.Record
+	err := json.Unmarshal(line, &r)
+	return r, err
+}
+
 // eachRecord decodes a gzip NDJSON window, calling fn for every valid record
 // and bad for every line that is not one. Lines skip reports true for are
-// not decoded.
-func eachRecord(data []byte, skip func([]byte) bool, fn func(*record.Record), bad func(line int, err error)) error {
+// not decoded. dec nil is a fresh fast decoder.
+func eachRecord(data []byte, dec *lineDecoder, skip func([]byte) bool, fn func(*record.Record), bad func(line int, err error)) error {
 	zr, err := gzip.NewReader(bytes.NewReader(data))
 	if err != nil {
 		return fmt.Errorf("not gzip: %w", err)
 	}
 	defer zr.Close()
+	if dec == nil {
+		dec = &lineDecoder{}
+	}
 	sc := bufio.NewScanner(zr)
 	sc.Buffer(make([]byte, 0, 64<<10), 4<<20)
 	for n := 1; sc.Scan(); n++ {
@@ -265,8 +294,8 @@ func eachRecord(data []byte, skip func([]byte) bool, fn func(*record.Record), ba
 		if len(bytes.TrimSpace(line)) == 0 || (skip != nil && skip(line)) {
 			continue
 		}
-		var r record.Record
-		if err := json.Unmarshal(line, &r); err != nil {
+		r, err := dec.decode(line)
+		if err != nil {
 			bad(n, err)
 			continue
 		}
@@ -281,132 +310,6 @@ func eachRecord(data []byte, skip func([]byte) bool, fn func(*record.Record), ba
 		return fmt.Errorf("read: %w", err)
 	}
 	return nil
-}
-
-// countMetrics reads a sample of each kitchen's days (every 7th, counting
-// back from the span's last day) and counts, per arepa type, cook records and
-// how many carry each metric, so every shard derives the same feature Spec
-// from the same data.
-func countMetrics(ctx context.Context, b Bucket, kitchens []Kitchen, span *Span, want map[string]bool, log *slog.Logger) (map[string]map[string]int, map[string]int, error) {
-	counts := map[string]map[string]int{}
-	cooks := map[string]int{}
-	for _, k := range kitchens {
-		for i := len(span.days) - 1; i >= 0; i -= 7 {
-			var st readStats
-			dd, err := readDay(ctx, b, k.Name, span.days[i], want, span.skipOthers, &st, log)
-			if err != nil {
-				return nil, nil, err
-			}
-			for _, md := range dd {
-				for a, recs := range md.cooks {
-					c := counts[a]
-					if c == nil {
-						c = map[string]int{}
-						counts[a] = c
-					}
-					for ri := range recs {
-						cooks[a]++
-						for m := range recs[ri].Metrics {
-							c[m]++
-						}
-					}
-				}
-			}
-		}
-	}
-	return counts, cooks, nil
-}
-
-// kitchenRows streams one kitchen's windows oldest first, keeping only the
-// last Window+Horizon days in memory, and returns its rows per arepa type.
-// specs gives each wanted type's feature Spec; champ, when set for a type,
-// is the champion's own Spec, computed for holdout rows too.
-func kitchenRows(ctx context.Context, b Bucket, k Kitchen, span *Span, specs, champ map[string]*features.Spec, bar *progress.Bar, log *slog.Logger) (map[string]*rowSet, readStats, error) {
-	var st readStats
-	want := make(map[string]bool, len(specs))
-	for a := range specs {
-		want[a] = true
-	}
-	out := newRowSets(specs, champ)
-	keep := span.Window + span.Horizon
-	ring := make([]dayData, keep) // ring[i%keep] holds day i
-	winBuf := make([][]record.Record, span.Window)
-	scratch := make([][]record.Record, span.Window)
-	vec := map[string][]float64{}
-	for a, s := range specs {
-		vec[a] = make([]float64, s.Len())
-	}
-	for i := range span.days {
-		dd, err := readDay(ctx, b, k.Name, span.days[i], want, span.skipOthers, &st, log)
-		if err != nil {
-			return nil, st, err
-		}
-		bar.Add(1)
-		ring[i%keep] = dd
-		// Day i completes the horizon of row day d = i-H+1.
-		d := i - span.Horizon + 1
-		sl := span.sliceOf(d)
-		if d < span.Window || sl < 0 {
-			continue
-		}
-		// Machines seen in the window, sorted for a deterministic row order.
-		seen := map[string]bool{}
-		for j := d - span.Window; j < d; j++ {
-			for m := range ring[j%keep] {
-				seen[m] = true
-			}
-		}
-		for _, m := range sortedKeys(seen) {
-			label := false
-			for j := d; j < d+span.Horizon; j++ {
-				if md := ring[j%keep][m]; md != nil {
-					for ei := range md.events {
-						label = label || span.failure.Match(&md.events[ei])
-					}
-				}
-			}
-			types := map[string]bool{}
-			for j := d - span.Window; j < d; j++ {
-				if md := ring[j%keep][m]; md != nil {
-					for a := range md.cooks {
-						types[a] = true
-					}
-				}
-			}
-			for _, a := range sortedKeys(types) {
-				spec := specs[a]
-				for w := range span.Window {
-					winBuf[w] = winBuf[w][:0]
-					if md := ring[(d-span.Window+w)%keep][m]; md != nil {
-						winBuf[w] = append(append(winBuf[w], md.cooks[a]...), md.events...)
-					}
-					scratch[w] = winBuf[w]
-				}
-				win := features.Window{Days: scratch}
-				v := vec[a]
-				if !spec.ComputeInto(v, win) {
-					continue // too few days with data: not a trustworthy row
-				}
-				rs := out[a]
-				rs.x = append(rs.x, v...)
-				rs.day = append(rs.day, int32(d))
-				rs.y = append(rs.y, label)
-				rs.machine = append(rs.machine, k.Name+"/"+m)
-				if c := champ[a]; c != nil && sl != SliceTrain {
-					rs.champRow = append(rs.champRow, int32(len(rs.champ)/rs.champDim))
-					cv := make([]float64, c.Len())
-					c.ComputeInto(cv, win)
-					rs.champ = append(rs.champ, cv...)
-				} else if champ[a] != nil {
-					rs.champRow = append(rs.champRow, -1)
-				}
-			}
-		}
-		if err := ctx.Err(); err != nil {
-			return nil, st, err
-		}
-	}
-	return out, st, nil
 }
 
 func sortedKeys[V any](m map[string]V) []string {

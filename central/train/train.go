@@ -36,6 +36,12 @@ type Options struct {
 	// Date is the run date (yyyy-mm-dd); the span ends the day before.
 	Date  string
 	Shard Shard // zero value: one shard
+	// ReferenceDecoder reads the windows with encoding/json alone, as the
+	// trainer did before record.FastWindowLine: the baseline of benchmarks.
+	ReferenceDecoder bool
+	// Run names a staged run (Rows, Fit): its objects are under
+	// StagingPrefix(Run).
+	Run   string
 	Train config.Train
 	// Techniques compete exactly as given (tests); nil means the config's
 	// list or model.Techniques(), always with the plain baseline.
@@ -105,6 +111,8 @@ type Stats struct {
 	Records  int `json:"records"`
 	BadLines int `json:"bad_lines"`
 	Rows     int `json:"rows"`
+	// Bytes is how many bytes of (compressed) windows were read.
+	Bytes int64 `json:"window_bytes"`
 }
 
 // Card is card.json: how a model was chosen.
@@ -192,42 +200,21 @@ func Run(ctx context.Context, o Options) (*Outcome, error) {
 		o.Shard = Shard{0, 1}
 	}
 	t := o.Train
-	span, err := NewSpan(o.Date, t.SpanDays, features.DefaultWindowDays, t.HorizonDays, t.ValidationDays, t.HoldoutDays, t.Folds)
+	span, err := runSpan(o.Date, t)
 	if err != nil {
 		return nil, err
 	}
-	span.failure = t.Failure
-	techs := o.Techniques
-	if techs == nil {
-		techs = model.Techniques()
-		if len(t.Techniques) > 0 {
-			techs = nil
-			for _, name := range t.Techniques {
-				tc := model.TechniqueByName(name)
-				if tc == nil {
-					return nil, fmt.Errorf("unknown technique %q", name)
-				}
-				techs = append(techs, tc)
-			}
-		}
-		techs = withBaseline(techs)
+	span.referenceDecoder = o.ReferenceDecoder
+	techs, err := techniques(o)
+	if err != nil {
+		return nil, err
 	}
-	span.skipOthers = o.Shard.N > 1
 	mine := o.Shard.Pick(o.Types)
 	out := &Outcome{Date: o.Date, Phase: o.Phase, Shard: o.Shard.String(), Types: mine}
 
-	inv, err := o.Bucket.Get(ctx, InventoryKey, 0)
-	if err != nil {
-		return nil, fmt.Errorf("kitchen inventory: %w", err)
-	}
-	all, err := ParseKitchens(inv)
+	kitchens, err := phaseKitchens(ctx, o.Bucket, o.Phase)
 	if err != nil {
 		return nil, err
-	}
-	kitchens := FilterPhase(all, o.Phase)
-	slices.SortFunc(kitchens, func(a, b Kitchen) int { return cmp.Compare(a.Name, b.Name) })
-	if len(kitchens) == 0 {
-		return nil, fmt.Errorf("no kitchen of phase %d in %s (%d kitchens listed)", o.Phase, InventoryKey, len(all))
 	}
 	for _, k := range kitchens {
 		out.Kitchens = append(out.Kitchens, k.Name)
@@ -235,41 +222,30 @@ func Run(ctx context.Context, o Options) (*Outcome, error) {
 	log.Info("training", "date", o.Date, "phase", o.Phase, "shard", out.Shard, "types", len(mine),
 		"kitchens", len(kitchens), "span", span.First+".."+span.Last)
 
-	cur, champs, err := loadChampions(ctx, o.Bucket, o.Public, mine)
-	if errors.Is(err, release.ErrSignature) || errors.Is(err, release.ErrMalformed) {
-		// E.g. after a key rotation: nothing in the current release is
-		// trusted, so every type gets its challenger (signed with our key).
-		log.Warn("the current release is not trusted; training without champions", "err", err)
-		champs = map[string]*champion{}
-	} else if err != nil {
+	cur, champs, err := trustedChampions(ctx, o.Bucket, o.Public, mine, log)
+	if err != nil {
 		return nil, err
 	}
 	out.ChampionRelease = cur
 
-	want := map[string]bool{}
-	for _, a := range mine {
-		want[a] = true
+	want := typeSet(o.Types)
+	var rowTypes map[string]bool
+	if len(mine) < len(want) {
+		rowTypes = typeSet(mine)
 	}
-	counts, cooks, err := countMetrics(ctx, o.Bucket, kitchens, span, want, log)
+	parts, counts, err := readKitchens(ctx, o.Bucket, o.Train.Workers, kitchens, span, want, rowTypes, explicitChampSpecs(champs, span), &out.Stats, o.Progress, log)
 	if err != nil {
 		return nil, err
 	}
-	specs := map[string]*features.Spec{}
-	champSpecs := map[string]*features.Spec{}
 	for _, a := range mine {
-		specs[a] = specFor(a, counts, cooks, t.MinMetricShare, features.DefaultWindowDays)
-		if c := champs[a]; c != nil && c.model != nil && !reflect.DeepEqual(c.model.Features, *specs[a]) {
-			s := c.model.Features
-			champSpecs[a] = &s
+		spec, champSpec := chooseSpecs(a, counts, champs[a], t.MinMetricShare)
+		rs, err := buildRowSet(parts[a], spec, champSpec, span)
+		if err != nil {
+			return nil, fmt.Errorf("arepa %s: %w", a, err)
 		}
-	}
-
-	rows, err := readAll(ctx, o, kitchens, span, specs, champSpecs, &out.Stats, log)
-	if err != nil {
-		return nil, err
-	}
-	for _, a := range mine {
-		res := trainType(ctx, a, o, span, kitchens, specs[a], champSpecs[a], rows[a], champs[a], techs, log)
+		parts[a] = nil // let the kitchens' rows go as each type is laid out
+		out.Stats.Rows += rs.n()
+		res := trainType(ctx, a, o, span, kitchens, spec, champSpec, rs, champs[a], techs, log)
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
@@ -278,20 +254,115 @@ func Run(ctx context.Context, o Options) (*Outcome, error) {
 	return out, nil
 }
 
-// readAll streams every kitchen on Train.Workers goroutines and merges the
-// rows in kitchen order, so the datasets do not depend on scheduling.
-func readAll(ctx context.Context, o Options, kitchens []Kitchen, span *Span, specs, champ map[string]*features.Spec, st *Stats, log *slog.Logger) (map[string]*rowSet, error) {
-	workers := o.Train.Workers
+// techniques returns the competing techniques: o.Techniques as given, or
+// the config's list (every technique when empty), always with the plain
+// baseline.
+func techniques(o Options) ([]model.Technique, error) {
+	if o.Techniques != nil {
+		return o.Techniques, nil
+	}
+	techs := model.Techniques()
+	if len(o.Train.Techniques) > 0 {
+		techs = nil
+		for _, name := range o.Train.Techniques {
+			tc := model.TechniqueByName(name)
+			if tc == nil {
+				return nil, fmt.Errorf("unknown technique %q", name)
+			}
+			techs = append(techs, tc)
+		}
+	}
+	return withBaseline(techs), nil
+}
+
+// runSpan lays out the span of a run from its date and training settings.
+func runSpan(date string, t config.Train) (*Span, error) {
+	span, err := NewSpan(date, t.SpanDays, features.DefaultWindowDays, t.HorizonDays, t.ValidationDays, t.HoldoutDays, t.Folds)
+	if err != nil {
+		return nil, err
+	}
+	span.failure = t.Failure
+	return span, nil
+}
+
+// phaseKitchens returns the kitchens of a phase from the inventory, sorted
+// by name.
+func phaseKitchens(ctx context.Context, b Bucket, phase int) ([]Kitchen, error) {
+	inv, err := b.Get(ctx, InventoryKey, 0)
+	if err != nil {
+		return nil, fmt.Errorf("kitchen inventory: %w", err)
+	}
+	all, err := ParseKitchens(inv)
+	if err != nil {
+		return nil, err
+	}
+	kitchens := FilterPhase(all, phase)
+	slices.SortFunc(kitchens, func(a, b Kitchen) int { return cmp.Compare(a.Name, b.Name) })
+	if len(kitchens) == 0 {
+		return nil, fmt.Errorf("no kitchen of phase %d in %s (%d kitchens listed)", phase, InventoryKey, len(all))
+	}
+	return kitchens, nil
+}
+
+// trustedChampions loads the current release's models of types; a release
+// that does not verify (e.g. after a key rotation) gives no champions, so
+// every type gets its challenger.
+func trustedChampions(ctx context.Context, b Bucket, pub ed25519.PublicKey, types []string, log *slog.Logger) (int64, map[string]*champion, error) {
+	cur, champs, err := loadChampions(ctx, b, pub, types)
+	if errors.Is(err, release.ErrSignature) || errors.Is(err, release.ErrMalformed) {
+		log.Warn("the current release is not trusted; training without champions", "err", err)
+		return cur, map[string]*champion{}, nil
+	}
+	return cur, champs, err
+}
+
+func typeSet(types []string) map[string]bool {
+	m := make(map[string]bool, len(types))
+	for _, a := range types {
+		m[a] = true
+	}
+	return m
+}
+
+// explicitChampSpecs returns the champions' Specs whose vectors cannot be
+// picked from the rows' columns: they are computed from the windows.
+func explicitChampSpecs(champs map[string]*champion, span *Span) map[string]*features.Spec {
+	out := map[string]*features.Spec{}
+	for a, c := range champs {
+		if c != nil && c.model != nil && !pickable(c.model.Features, span.Window) {
+			s := c.model.Features
+			out[a] = &s
+		}
+	}
+	return out
+}
+
+// chooseSpecs returns a type's feature Spec from the metric counts and,
+// when its champion's own Spec differs, that Spec (nil otherwise).
+func chooseSpecs(a string, counts metricCounts, c *champion, share float64) (spec, champ *features.Spec) {
+	spec = specFor(a, counts.Counts, counts.Cooks, share, features.DefaultWindowDays)
+	if c != nil && c.model != nil && !reflect.DeepEqual(c.model.Features, *spec) {
+		s := c.model.Features
+		champ = &s
+	}
+	return spec, champ
+}
+
+// readKitchens streams the kitchens on workers goroutines and returns each
+// row type's rows per kitchen, in kitchen order, and the summed metric
+// counts, so nothing depends on scheduling.
+func readKitchens(ctx context.Context, b Bucket, workers int, kitchens []Kitchen, span *Span, want, rowTypes map[string]bool,
+	champ map[string]*features.Spec, st *Stats, bar *progress.Bar, log *slog.Logger) (map[string][]*typeRows, metricCounts, error) {
+	var counts metricCounts
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
 	}
-	workers = min(workers, len(kitchens))
-	o.Progress.SetTotal(len(kitchens) * len(span.days))
-	defer o.Progress.Done()
+	workers = max(1, min(workers, len(kitchens)))
+	bar.SetTotal(len(kitchens) * len(span.days))
+	defer bar.Done()
 	type res struct {
-		rows map[string]*rowSet
-		st   readStats
-		err  error
+		out *kitchenOut
+		err error
 	}
 	results := make([]res, len(kitchens))
 	ctx, cancel := context.WithCancel(ctx)
@@ -299,17 +370,15 @@ func readAll(ctx context.Context, o Options, kitchens []Kitchen, span *Span, spe
 	next := make(chan int)
 	var wg sync.WaitGroup
 	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			for i := range next {
-				r, s, err := kitchenRows(ctx, o.Bucket, kitchens[i], span, specs, champ, o.Progress, log)
-				results[i] = res{r, s, err}
+				o, err := kitchenRows(ctx, b, kitchens[i], span, want, rowTypes, champ, bar, log)
+				results[i] = res{o, err}
 				if err != nil {
 					cancel()
 				}
 			}
-		}()
+		})
 	}
 feed:
 	for i := range kitchens {
@@ -321,28 +390,42 @@ feed:
 	}
 	close(next)
 	wg.Wait()
-	merged := newRowSets(specs, champ)
+	// The kitchen that failed first, not one its failure cancelled.
+	var firstErr error
 	for i, r := range results {
-		if r.err != nil {
-			return nil, fmt.Errorf("kitchen %s: %w", kitchens[i].Name, r.err)
+		if r.err != nil && (firstErr == nil || !errors.Is(r.err, context.Canceled)) {
+			firstErr = fmt.Errorf("kitchen %s: %w", kitchens[i].Name, r.err)
+			if !errors.Is(r.err, context.Canceled) {
+				break
+			}
 		}
-		if r.rows == nil {
-			return nil, ctx.Err()
+	}
+	if firstErr != nil {
+		return nil, counts, firstErr
+	}
+	parts := map[string][]*typeRows{}
+	for i, r := range results {
+		if r.out == nil {
+			return nil, counts, ctx.Err()
 		}
-		st.Windows += r.st.Windows
-		st.Missing += r.st.Missing
-		st.Records += r.st.Records
-		st.BadLines += r.st.BadLines
-		for a, rs := range r.rows {
-			merged[a].append(rs)
-			st.Rows += rs.n()
+		st.Windows += r.out.st.Windows
+		st.Missing += r.out.st.Missing
+		st.Records += r.out.st.Records
+		st.BadLines += r.out.st.BadLines
+		st.Bytes += r.out.st.Bytes
+		counts.add(r.out.counts)
+		for _, a := range sortedKeys(r.out.rows) {
+			parts[a] = append(parts[a], r.out.rows[a])
 		}
-		results[i].rows = nil // let the kitchen's slabs go as they are merged
+		results[i].out = nil
 	}
 	if st.BadLines > 0 {
 		log.Warn("windows held bad lines", "lines", st.BadLines)
 	}
-	return merged, nil
+	if counts.Counts == nil {
+		counts.add(metricCounts{})
+	}
+	return parts, counts, nil
 }
 
 // loadChampions reads the current release and the models of the wanted

@@ -7,6 +7,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math"
 	"os"
 	"slices"
@@ -188,11 +189,7 @@ func TestNoLeakage(t *testing.T) {
 		}
 	}
 	spec := &features.Spec{Metrics: []string{"day"}, WindowDays: 7}
-	rows, _, err := kitchenRows(ctx, b, Kitchen{Name: "k-1", Loc: time.UTC}, span, map[string]*features.Spec{"a": spec}, nil, nil, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rs := rows["a"]
+	rs := kitchenRowSet(t, b, span, "a", spec)
 	names := spec.Names()
 	col := func(name string) int {
 		for i, n := range names {
@@ -595,11 +592,7 @@ func TestFaultsAreNotFailures(t *testing.T) {
 		{"other code", record.FailureRule{Kinds: []string{record.KindFault}, Codes: []string{"HEATER_OPEN"}}, false},
 	} {
 		span.failure = c.rule
-		rows, _, err := kitchenRows(ctx, b, Kitchen{Name: "k-1", Loc: time.UTC}, span, map[string]*features.Spec{"a": spec}, nil, nil, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		rs := rows["a"]
+		rs := kitchenRowSet(t, b, span, "a", spec)
 		if rs.n() == 0 {
 			t.Fatalf("%s: no rows", c.name)
 		}
@@ -612,4 +605,22 @@ func TestFaultsAreNotFailures(t *testing.T) {
 			}
 		}
 	}
+}
+
+// kitchenRowSet reads kitchen k-1's rows of type a laid out under spec.
+func kitchenRowSet(t *testing.T, b Bucket, span *Span, a string, spec *features.Spec) *rowSet {
+	t.Helper()
+	out, err := kitchenRows(context.Background(), b, Kitchen{Name: "k-1", Loc: time.UTC}, span, map[string]bool{a: true}, nil, nil, nil, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var parts []*typeRows
+	if r := out.rows[a]; r != nil {
+		parts = append(parts, r)
+	}
+	rs, err := buildRowSet(parts, spec, nil, span)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rs
 }

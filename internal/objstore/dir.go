@@ -174,6 +174,20 @@ func writeAtomic(path string, data []byte) error {
 	return nil
 }
 
+// GetInfo is Get also returning the object's description (read after its
+// bytes: a Put between the two is the only way they can disagree).
+func (d *Dir) GetInfo(ctx context.Context, key string, limit int64) ([]byte, Info, error) {
+	b, err := d.Get(ctx, key, limit)
+	if err != nil {
+		return nil, Info{}, err
+	}
+	info, err := d.Stat(ctx, key)
+	if err != nil {
+		return nil, Info{}, err
+	}
+	return b, info, nil
+}
+
 // Stat returns the object's size, the MD5 of its bytes as ETag (as S3 does
 // for a single-part object) and its metadata.
 func (d *Dir) Stat(_ context.Context, key string) (Info, error) {

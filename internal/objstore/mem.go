@@ -30,17 +30,25 @@ func NewMem() *Mem { return &Mem{} }
 func (m *Mem) Check(context.Context) error { return nil }
 
 // Get returns a copy of the object.
-func (m *Mem) Get(_ context.Context, key string, limit int64) ([]byte, error) {
+func (m *Mem) Get(ctx context.Context, key string, limit int64) ([]byte, error) {
+	b, _, err := m.GetInfo(ctx, key, limit)
+	return b, err
+}
+
+// GetInfo is Get also returning the object's description.
+func (m *Mem) GetInfo(_ context.Context, key string, limit int64) ([]byte, Info, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	o, ok := m.objs[key]
 	if !ok {
-		return nil, fmt.Errorf("get %s: %w", key, ErrNotFound)
+		return nil, Info{}, fmt.Errorf("get %s: %w", key, ErrNotFound)
 	}
 	if limit = orDefault(limit); int64(len(o.data)) > limit {
-		return nil, fmt.Errorf("get %s: %w (%d bytes)", key, ErrTooLarge, limit)
+		return nil, Info{}, fmt.Errorf("get %s: %w (%d bytes)", key, ErrTooLarge, limit)
 	}
-	return slices.Clone(o.data), nil
+	info := o.info
+	info.Meta = maps.Clone(o.info.Meta)
+	return slices.Clone(o.data), info, nil
 }
 
 // Put stores a copy of data and meta.

@@ -161,10 +161,17 @@ func (s *S3) Put(ctx context.Context, key string, data []byte, meta map[string]s
 // Get reads a whole object, at most limit bytes (0 means 1 GiB), returning
 // ErrNotFound (wrapped) when the key does not exist.
 func (s *S3) Get(ctx context.Context, key string, limit int64) ([]byte, error) {
+	b, _, err := s.GetInfo(ctx, key, limit)
+	return b, err
+}
+
+// GetInfo is Get also returning the object's description, which comes with
+// the same response (no second request).
+func (s *S3) GetInfo(ctx context.Context, key string, limit int64) ([]byte, Info, error) {
 	limit = orDefault(limit)
 	obj, err := s.Client.GetObject(ctx, s.Bucket, key, minio.GetObjectOptions{})
 	if err != nil {
-		return nil, fmt.Errorf("get %s: %w", key, s.Explain(err))
+		return nil, Info{}, fmt.Errorf("get %s: %w", key, s.Explain(err))
 	}
 	defer obj.Close()
 	// The first read sends the GET, whose response carries the object's
@@ -174,26 +181,28 @@ func (s *S3) Get(ctx context.Context, key string, limit int64) ([]byte, error) {
 	var first [1]byte
 	n, err := io.ReadFull(obj, first[:])
 	if err != nil && err != io.EOF {
-		return nil, s.getErr(key, err)
+		return nil, Info{}, s.getErr(key, err)
 	}
 	var buf bytes.Buffer
+	oi, err := obj.Stat() // from the GET's response once a read was made
+	if err != nil {
+		return nil, Info{}, s.getErr(key, err)
+	}
+	if oi.Size > limit {
+		return nil, Info{}, fmt.Errorf("get %s: %w (%d bytes, object has %d)", key, ErrTooLarge, limit, oi.Size)
+	}
 	if n > 0 {
-		if info, err := obj.Stat(); err == nil {
-			if info.Size > limit {
-				return nil, fmt.Errorf("get %s: %w (%d bytes, object has %d)", key, ErrTooLarge, limit, info.Size)
-			}
-			buf.Grow(int(info.Size) + bytes.MinRead) // one allocation for the whole body
-		}
+		buf.Grow(int(oi.Size) + bytes.MinRead) // one allocation for the whole body
 		buf.WriteByte(first[0])
 	}
 	if _, err := buf.ReadFrom(io.LimitReader(obj, limit+1-int64(n))); err != nil {
-		return nil, s.getErr(key, err)
+		return nil, Info{}, s.getErr(key, err)
 	}
-	b := buf.Bytes()
-	if int64(len(b)) > limit {
-		return nil, fmt.Errorf("get %s: %w (%d bytes)", key, ErrTooLarge, limit)
+	if int64(buf.Len()) > limit {
+		return nil, Info{}, fmt.Errorf("get %s: %w (%d bytes)", key, ErrTooLarge, limit)
 	}
-	return b, nil
+	return buf.Bytes(), Info{Key: key, Size: oi.Size, ETag: strings.Trim(oi.ETag, `"`), Modified: oi.LastModified,
+		Meta: canonicalMeta(oi.UserMetadata)}, nil
 }
 
 func (s *S3) getErr(key string, err error) error {

@@ -112,6 +112,7 @@ func TestPackages(t *testing.T) {
 				"./usr/share/doc/budare-central/copyright":                       "-rw-r--r--",
 				"./usr/share/doc/budare-central/changelog.gz":                    "-rw-r--r--",
 				"./usr/share/doc/budare-central/examples/k8s/train-cronjob.yaml": "-rw-r--r--",
+				"./usr/share/doc/budare-central/examples/k8s/train-stages.yaml":  "-rw-r--r--",
 				"./usr/share/doc/budare-central/examples/k8s/serve.yaml":         "-rw-r--r--",
 				"./usr/share/budare/cmapss/train_FD001.txt.gz":                   "-rw-r--r--",
 				"./usr/share/budare/cmapss/test_FD001.txt.gz":                    "-rw-r--r--",

@@ -104,6 +104,7 @@ dashboard of actions, machine health and model quality.`,
 			},
 			docs: []srcDst{
 				{"packaging/k8s/train-cronjob.yaml", "examples/k8s/train-cronjob.yaml"},
+				{"packaging/k8s/train-stages.yaml", "examples/k8s/train-stages.yaml"},
 				{"packaging/k8s/serve.yaml", "examples/k8s/serve.yaml"},
 			},
 			data: cmapssData(),

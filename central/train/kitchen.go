@@ -1,0 +1,365 @@
+package train
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"maps"
+	"math"
+	"slices"
+
+	"github.com/budare/budare/internal/features"
+	"github.com/budare/budare/internal/progress"
+	"github.com/budare/budare/internal/record"
+)
+
+// typeRows are one arepa type's rows from some kitchens, in kitchen order,
+// before the type's feature Spec is known: the Spec comes from metric counts
+// over every kitchen, and a rows worker sees only its own. Each vector is
+// the Set2 vector of every metric the kitchens sent for the type (Metrics);
+// a Spec's vector is a pick of its columns, since every per-metric feature
+// depends on its own metric only and a metric absent from a window has NaN
+// features (project). The exported fields are the row file's (gob).
+type typeRows struct {
+	Metrics []string  // sorted; X holds rowSpec(Metrics) vectors
+	X       []float64 // rowSpec(Metrics).Len() per row
+	Day     []int32
+	Y       []bool
+	Machine []string // kitchen/machine
+	// Champ holds vectors under the champion's own Spec for the validation
+	// and holdout rows (ChampRow[i] is row i's, or -1), only when that Spec
+	// is not a pick of the columns (another window length).
+	ChampDim int
+	Champ    []float64
+	ChampRow []int32
+}
+
+func (r *typeRows) n() int { return len(r.Y) }
+
+// rowSpec is the Spec the rows are computed with: the trainer's Spec shape
+// (specFor) with every metric seen.
+func rowSpec(metrics []string, window int) features.Spec {
+	return features.Spec{Metrics: metrics, WindowDays: window, Set: features.Set2}
+}
+
+// pickable reports whether a Spec's vectors can be picked from rowSpec
+// vectors of a window of window days.
+func pickable(s features.Spec, window int) bool { return s.Days() == window }
+
+// projector maps a vector of one Spec onto another's layout by feature name:
+// dst[i] = src[idx[i]], NaN where idx[i] < 0.
+type projector []int
+
+func newProjector(src, dst features.Spec) projector {
+	at := map[string]int{}
+	for i, n := range src.Names() {
+		at[n] = i
+	}
+	p := make(projector, dst.Len())
+	for i, n := range dst.Names() {
+		j, ok := at[n]
+		if !ok {
+			j = -1
+		}
+		p[i] = j
+	}
+	return p
+}
+
+func (p projector) appendTo(dst, src []float64) []float64 {
+	for _, j := range p {
+		if j < 0 {
+			dst = append(dst, math.NaN())
+		} else {
+			dst = append(dst, src[j])
+		}
+	}
+	return dst
+}
+
+// widen re-lays r's rows for a larger metric list.
+func (r *typeRows) widen(metrics []string, window int) {
+	if slices.Equal(metrics, r.Metrics) {
+		return
+	}
+	from, to := rowSpec(r.Metrics, window), rowSpec(metrics, window)
+	if n := r.n(); n > 0 {
+		p := newProjector(from, to)
+		dim := from.Len()
+		x := make([]float64, 0, n*to.Len())
+		for i := range n {
+			x = p.appendTo(x, r.X[i*dim:(i+1)*dim])
+		}
+		r.X = x
+	}
+	r.Metrics = slices.Clone(metrics)
+}
+
+// appendRows appends o's rows (widening both to their metric union).
+func (r *typeRows) appendRows(o *typeRows, window int) {
+	if o.n() == 0 {
+		return
+	}
+	if !slices.Equal(r.Metrics, o.Metrics) {
+		u := slices.Clone(r.Metrics)
+		for _, m := range o.Metrics {
+			if _, found := slices.BinarySearch(u, m); !found {
+				u = append(u, m)
+			}
+		}
+		slices.Sort(u)
+		r.widen(u, window)
+		o.widen(u, window)
+	}
+	r.X = append(r.X, o.X...)
+	r.Day = append(r.Day, o.Day...)
+	r.Y = append(r.Y, o.Y...)
+	r.Machine = append(r.Machine, o.Machine...)
+	if o.ChampDim > 0 {
+		r.ChampDim = o.ChampDim
+		base := int32(len(r.Champ) / o.ChampDim)
+		for _, c := range o.ChampRow {
+			if c >= 0 {
+				c += base
+			}
+			r.ChampRow = append(r.ChampRow, c)
+		}
+		r.Champ = append(r.Champ, o.Champ...)
+	}
+}
+
+// metricCounts are, per arepa type, the cook records of the sampled days and
+// how many carry each metric: what the feature Spec is derived from.
+type metricCounts struct {
+	Counts map[string]map[string]int `json:"counts"`
+	Cooks  map[string]int            `json:"cooks"`
+}
+
+func (c *metricCounts) add(o metricCounts) {
+	if c.Counts == nil {
+		c.Counts, c.Cooks = map[string]map[string]int{}, map[string]int{}
+	}
+	for a, n := range o.Cooks {
+		c.Cooks[a] += n
+	}
+	for a, ms := range o.Counts {
+		if c.Counts[a] == nil {
+			c.Counts[a] = map[string]int{}
+		}
+		for m, n := range ms {
+			c.Counts[a][m] += n
+		}
+	}
+}
+
+// sampleDay reports whether day index i is one of the days the metric
+// counts are taken on: every 7th, counting back from the span's last day.
+func (s *Span) sampleDay(i int) bool { return (len(s.days)-1-i)%7 == 0 }
+
+// kitchenOut is what one kitchen's windows gave.
+type kitchenOut struct {
+	rows   map[string]*typeRows
+	counts metricCounts
+	st     readStats
+}
+
+// kitchenRows streams one kitchen's windows oldest first, keeping only the
+// last Window+Horizon days in memory. It counts metrics on the sample days
+// for every type of want, and builds the rows of the types of rowTypes (nil:
+// all of want), whose other cook lines it skips on the other days. champ
+// holds, for the types whose champion Spec is not pickable, that Spec: its
+// vectors are computed for validation and holdout rows.
+func kitchenRows(ctx context.Context, b Bucket, k Kitchen, span *Span, want, rowTypes map[string]bool, champ map[string]*features.Spec, bar *progress.Bar, log *slog.Logger) (*kitchenOut, error) {
+	out := &kitchenOut{rows: map[string]*typeRows{}, counts: metricCounts{Counts: map[string]map[string]int{}, Cooks: map[string]int{}}}
+	if rowTypes == nil {
+		rowTypes = want
+	}
+	var skip func([]byte) bool
+	if len(rowTypes) < len(want) {
+		skip = skipOthers(rowTypes)
+	}
+	dec := &lineDecoder{reference: span.referenceDecoder}
+	keep := span.Window + span.Horizon
+	ring := make([]dayData, keep) // ring[i%keep] holds day i
+	winBuf := make([][]record.Record, span.Window)
+	scratch := make([][]record.Record, span.Window)
+	// Every metric seen per type so far, and the Spec rows are computed with.
+	seen := map[string]map[string]bool{}
+	specs := map[string]*features.Spec{}
+	vec := map[string][]float64{}
+	for i := range span.days {
+		dayWant, daySkip := rowTypes, skip
+		sample := span.sampleDay(i)
+		if sample {
+			dayWant, daySkip = want, nil
+		}
+		dd, err := readDay(ctx, b, k.Name, span.days[i], dayWant, daySkip, dec, &out.st, log)
+		if err != nil {
+			return nil, err
+		}
+		bar.Add(1)
+		ring[i%keep] = dd
+		for _, md := range dd {
+			for a, recs := range md.cooks {
+				if sample {
+					c := out.counts.Counts[a]
+					if c == nil {
+						c = map[string]int{}
+						out.counts.Counts[a] = c
+					}
+					for ri := range recs {
+						out.counts.Cooks[a]++
+						for m := range recs[ri].Metrics {
+							c[m]++
+						}
+					}
+				}
+				if !rowTypes[a] {
+					continue
+				}
+				s := seen[a]
+				if s == nil {
+					s = map[string]bool{}
+					seen[a] = s
+				}
+				for ri := range recs {
+					for m := range recs[ri].Metrics {
+						if !s[m] {
+							s[m] = true
+							specs[a] = nil // the Spec grows
+						}
+					}
+				}
+			}
+		}
+		// Day i completes the horizon of row day d = i-H+1.
+		d := i - span.Horizon + 1
+		sl := span.sliceOf(d)
+		if d < span.Window || sl < 0 {
+			continue
+		}
+		// Machines seen in the window, sorted for a deterministic row order.
+		machines := map[string]bool{}
+		for j := d - span.Window; j < d; j++ {
+			for m := range ring[j%keep] {
+				machines[m] = true
+			}
+		}
+		for _, m := range sortedKeys(machines) {
+			label := false
+			for j := d; j < d+span.Horizon; j++ {
+				if md := ring[j%keep][m]; md != nil {
+					for ei := range md.events {
+						label = label || span.failure.Match(&md.events[ei])
+					}
+				}
+			}
+			types := map[string]bool{}
+			for j := d - span.Window; j < d; j++ {
+				if md := ring[j%keep][m]; md != nil {
+					for a := range md.cooks {
+						if rowTypes[a] {
+							types[a] = true
+						}
+					}
+				}
+			}
+			for _, a := range sortedKeys(types) {
+				rs := out.rows[a]
+				if rs == nil {
+					rs = &typeRows{}
+					if c := champ[a]; c != nil {
+						rs.ChampDim = c.Len()
+					}
+					out.rows[a] = rs
+				}
+				spec := specs[a]
+				if spec == nil {
+					ms := slices.Sorted(maps.Keys(seen[a]))
+					rs.widen(ms, span.Window)
+					s := rowSpec(rs.Metrics, span.Window)
+					spec = &s
+					specs[a] = spec
+					vec[a] = make([]float64, spec.Len())
+				}
+				for w := range span.Window {
+					winBuf[w] = winBuf[w][:0]
+					if md := ring[(d-span.Window+w)%keep][m]; md != nil {
+						winBuf[w] = append(append(winBuf[w], md.cooks[a]...), md.events...)
+					}
+					scratch[w] = winBuf[w]
+				}
+				win := features.Window{Days: scratch}
+				v := vec[a]
+				if !spec.ComputeInto(v, win) {
+					continue // too few days with data: not a trustworthy row
+				}
+				rs.X = append(rs.X, v...)
+				rs.Day = append(rs.Day, int32(d))
+				rs.Y = append(rs.Y, label)
+				rs.Machine = append(rs.Machine, k.Name+"/"+m)
+				if c := champ[a]; c != nil && sl != SliceTrain {
+					rs.ChampRow = append(rs.ChampRow, int32(len(rs.Champ)/rs.ChampDim))
+					cv := make([]float64, c.Len())
+					c.ComputeInto(cv, win)
+					rs.Champ = append(rs.Champ, cv...)
+				} else if champ[a] != nil {
+					rs.ChampRow = append(rs.ChampRow, -1)
+				}
+			}
+		}
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// buildRowSet lays a type's rows (parts in kitchen order) out under its
+// Spec and, when champ is set (the champion's Spec differs), computes the
+// champion's vectors for the validation and holdout rows, as one pass over
+// the windows with both Specs would.
+func buildRowSet(parts []*typeRows, spec, champ *features.Spec, span *Span) (*rowSet, error) {
+	rs := &rowSet{dim: spec.Len()}
+	if champ != nil {
+		rs.champDim = champ.Len()
+	}
+	n := 0
+	for _, p := range parts {
+		n += p.n()
+	}
+	rs.x = make([]float64, 0, n*rs.dim)
+	for _, p := range parts {
+		src := rowSpec(p.Metrics, span.Window)
+		dim := src.Len()
+		proj := newProjector(src, *spec)
+		var cproj projector
+		if champ != nil && pickable(*champ, span.Window) {
+			cproj = newProjector(src, *champ)
+		} else if champ != nil && (p.ChampDim != rs.champDim || len(p.ChampRow) != p.n()) {
+			return nil, fmt.Errorf("rows lack the champion's own feature vectors")
+		}
+		for i := range p.n() {
+			x := p.X[i*dim : (i+1)*dim]
+			rs.x = proj.appendTo(rs.x, x)
+			if champ == nil {
+				continue
+			}
+			if span.sliceOf(int(p.Day[i])) == SliceTrain {
+				rs.champRow = append(rs.champRow, -1)
+				continue
+			}
+			rs.champRow = append(rs.champRow, int32(len(rs.champ)/rs.champDim))
+			if cproj != nil {
+				rs.champ = cproj.appendTo(rs.champ, x)
+			} else {
+				c := int(p.ChampRow[i])
+				rs.champ = append(rs.champ, p.Champ[c*p.ChampDim:(c+1)*p.ChampDim]...)
+			}
+		}
+		rs.day = append(rs.day, p.Day...)
+		rs.y = append(rs.y, p.Y...)
+		rs.machine = append(rs.machine, p.Machine...)
+	}
+	return rs, nil
+}
