@@ -486,22 +486,18 @@ func (s *Syncer) Run(ctx context.Context) error {
 			return nil
 		case err = <-s.manual:
 		case <-s.opt.After(wait):
-			_, err = s.Sync(ctx)
-			if ctx.Err() != nil {
+			if _, err = s.Sync(ctx); ctx.Err() != nil {
 				return nil
 			}
-			if err != nil && !IsRejection(err) {
-				s.log.Warn("model sync failed; retrying", "attempt", failures+1,
-					"retry_in", s.retryWait(failures+1).Round(time.Second), "err", err)
-			}
 		}
-		if err != nil && !IsRejection(err) {
-			failures++
-			wait = s.retryWait(failures)
-		} else {
+		if err == nil || IsRejection(err) {
 			failures = 0
 			wait = s.nextWait()
+			continue
 		}
+		failures++
+		wait = s.retryWait(failures)
+		s.log.Warn("model sync failed; retrying", "attempt", failures, "retry_in", wait.Round(time.Second), "err", err)
 	}
 }
 
