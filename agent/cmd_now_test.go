@@ -218,3 +218,26 @@ func mustLoad(t *testing.T, path string) *config.Config {
 	}
 	return c
 }
+
+func TestNowUsage(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want int
+	}{
+		{[]string{"upload"}, 2},
+		{[]string{"upload", "later"}, 2},
+		{[]string{"sync", "now", "extra"}, 2},
+		{[]string{"sync", "now", "--bogus"}, 2},
+		{[]string{"upload", "-h"}, 0},
+		{[]string{"sync", "now", "-h"}, 0},
+		{[]string{"upload", "now", "--config", "/nonexistent/agent.toml"}, 1},
+	} {
+		var out bytes.Buffer
+		if code := run(context.Background(), tc.args, &out, &out); code != tc.want {
+			t.Errorf("%q: exit %d, want %d:\n%s", tc.args, code, tc.want, out.String())
+		}
+		if tc.want == 2 && !strings.Contains(out.String(), tc.args[0]+" now") {
+			t.Errorf("%q: the message does not name the command:\n%s", tc.args, out.String())
+		}
+	}
+}

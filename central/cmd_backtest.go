@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"maps"
 	"math"
 	"os"
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	"github.com/budare/budare/central/backtest"
+	"github.com/budare/budare/central/jobreport"
 	"github.com/budare/budare/central/score"
 	"github.com/budare/budare/central/simulate"
 	"github.com/budare/budare/central/train"
@@ -31,7 +33,7 @@ const reportPrefix = "reports/backtest/"
 
 // cmdBacktest replays a period with the trainer and the agent's decision
 // code and scores the actions against the failures that followed.
-func cmdBacktest(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+func cmdBacktest(ctx context.Context, args []string, stdout, stderr io.Writer) (err error) {
 	fs := flag.NewFlagSet("backtest", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var sf storeFlags
@@ -45,6 +47,7 @@ func cmdBacktest(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	asJSON := fs.Bool("json", false, "print the result as JSON")
 	outDir := fs.String("out", "", "also write every decided day as DIR/actions/<kitchen>/<day>.json and the result as DIR/backtest.json")
 	noReport := fs.Bool("no-report", false, "do not write the report to reports/backtest/ in the bucket")
+	textfile := fs.String("textfile", "", "also write the run's outcome as budare_central_last_run_* metrics into this node_exporter textfile-collector `DIR`")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -52,6 +55,11 @@ func cmdBacktest(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		fmt.Fprintln(stderr, backtestUsage)
 		return errUsage
 	}
+	// The backtest's own report (reports/backtest/) is its result; the
+	// job's outcome goes only to the textfile.
+	jrep := &jobreport.Report{Job: "backtest", Phase: *phase, Version: version, Started: time.Now(), Date: *to}
+	log := slog.New(slog.NewTextHandler(stderr, nil))
+	defer func() { finishReport(ctx, jrep, err, nil, *textfile, log) }()
 	cfg, b, log, err := sf.open(ctx, stderr)
 	if err != nil {
 		return err
@@ -98,6 +106,9 @@ func cmdBacktest(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return err
 	}
 	log.Info("backtest done", "seconds", math.Round(time.Since(start).Seconds()*10)/10, "releases", len(res.Releases))
+	if n := len(res.Releases); n > 0 {
+		jrep.Release = res.Releases[n-1].Release
+	}
 	js, err := json.MarshalIndent(res, "", " ")
 	if err != nil {
 		return fmt.Errorf("backtest: %w", err)

@@ -49,8 +49,11 @@ func cmdInit(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		where = "local bucket directory " + sf.dir
 	}
 	state := "exists"
-	if sf.created {
+	switch {
+	case sf.created:
 		state = "created"
+	case sf.dir != "":
+		state = "ready" // made when missing; a directory does not say
 	}
 	fmt.Fprintf(stdout, "%s: %s\n", where, state)
 
@@ -79,7 +82,7 @@ func cmdInit(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			return fmt.Errorf("init: %w", err)
 		}
 		fmt.Fprintf(stdout, "release public key %s: %s\n", path, st)
-		pub = fmt.Sprintf("%q (a copy of %s, e.g. /etc/budare/release.pub)", "/etc/budare/release.pub", path)
+		pub = fmt.Sprintf("%q   # a copy of %s", "/etc/budare/release.pub", path)
 	} else {
 		fmt.Fprintf(stdout, "release public key: not written: %v\n", kerr)
 	}

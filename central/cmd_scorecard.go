@@ -7,11 +7,13 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"slices"
 	"time"
 
 	"github.com/budare/budare/central/config"
+	"github.com/budare/budare/central/jobreport"
 	"github.com/budare/budare/central/score"
 	"github.com/budare/budare/central/train"
 	"github.com/budare/budare/internal/record"
@@ -23,7 +25,7 @@ const scorecardUsage = "usage: budare-central scorecard (--config FILE | --dir D
 // that really happened:
 //
 //	budare-central scorecard (--config FILE | --dir DIR) [--from D1] [--to D2] [--kitchen K] [--phase P] [--horizon 3] [--json] [--out FILE]
-func cmdScorecard(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+func cmdScorecard(ctx context.Context, args []string, stdout, stderr io.Writer) (err error) {
 	fs := flag.NewFlagSet("scorecard", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var sf storeFlags
@@ -36,6 +38,7 @@ func cmdScorecard(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	lead := fs.Int("lead", score.DefaultLeadDays, "how many mornings back a warning counts for lead time")
 	asJSON := fs.Bool("json", false, "print the report as JSON instead of tables")
 	out := fs.String("out", "", "also write the JSON report to this file")
+	textfile := fs.String("textfile", "", "also write the run's outcome as budare_central_last_run_* metrics into this node_exporter textfile-collector `DIR`")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -46,6 +49,9 @@ func cmdScorecard(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		fmt.Fprintln(stderr, scorecardUsage)
 		return errUsage
 	}
+	jrep := &jobreport.Report{Job: "scorecard", Version: version, Started: time.Now(), Date: *to}
+	log := slog.New(slog.NewTextHandler(stderr, nil))
+	defer func() { finishReport(ctx, jrep, err, nil, *textfile, log) }()
 	cfg, b, log, err := sf.open(ctx, stderr)
 	if err != nil {
 		return err
@@ -66,9 +72,11 @@ func cmdScorecard(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	}
 	for _, d := range rep.Sources.Damaged {
 		log.Warn("scorecard: skipped a damaged actions file", "key", d.Key, "err", d.Error)
+		jrep.Warnings = append(jrep.Warnings, "damaged actions file "+d.Key)
 	}
 	if n := rep.Sources.BadLines; n > 0 {
 		log.Warn("scorecard: window lines that are not records were skipped", "lines", n)
+		jrep.Warnings = append(jrep.Warnings, fmt.Sprintf("%d window lines are not records", n))
 	}
 	js, err := json.MarshalIndent(rep, "", " ")
 	if err != nil {

@@ -92,9 +92,15 @@ func scorecardBucket(t *testing.T) string {
 
 func TestScorecardCommandTable(t *testing.T) {
 	dir := scorecardBucket(t)
+	promDir := t.TempDir()
 	var out, errb bytes.Buffer
-	if code := run(context.Background(), []string{"scorecard", "--dir", dir}, &out, &errb); code != 0 {
+	if code := run(context.Background(), []string{"scorecard", "--dir", dir, "--textfile", promDir}, &out, &errb); code != 0 {
 		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	prom, err := os.ReadFile(filepath.Join(promDir, "budare_central_scorecard.prom"))
+	if err != nil || !strings.Contains(string(prom), `budare_central_last_run_success{job_name="scorecard",part=""} 1`+"\n") ||
+		!strings.Contains(string(prom), `budare_central_last_run_warnings{job_name="scorecard",part=""} 1`+"\n") {
+		t.Errorf("textfile (%v):\n%s", err, prom)
 	}
 	got := out.String()
 	for _, want := range []string{

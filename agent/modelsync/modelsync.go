@@ -526,25 +526,20 @@ func (s *Syncer) Run(ctx context.Context) error {
 			return nil
 		case err = <-s.manual:
 		case <-s.opt.After(wait):
-			_, err = s.Sync(ctx)
-			if ctx.Err() != nil {
+			if _, err = s.Sync(ctx); ctx.Err() != nil {
 				return nil
 			}
-			// Sync has logged the problem once already (at warn); the
-			// retries themselves only at debug, so a long outage does
-			// not fill the journal.
-			if err != nil && !IsRejection(err) {
-				s.log.Debug("model sync failed; retrying", "attempt", failures+1,
-					"retry_in", s.retryWait(failures+1).Round(time.Second), "err", err)
-			}
 		}
-		if err != nil && !IsRejection(err) {
-			failures++
-			wait = s.retryWait(failures)
-		} else {
+		if err == nil || IsRejection(err) {
 			failures = 0
 			wait = s.nextWait()
+			continue
 		}
+		failures++
+		wait = s.retryWait(failures)
+		// Sync has logged the problem once already (at warn); the retries
+		// themselves only at debug, so a long outage does not fill the journal.
+		s.log.Debug("model sync failed; retrying", "attempt", failures, "retry_in", wait.Round(time.Second), "err", err)
 	}
 }
 

@@ -144,16 +144,34 @@ func (s *Server) Handle(pattern string, h http.Handler) { s.mux.Handle(pattern, 
 
 // LoopbackOnly refuses (403) requests that do not come from the machine
 // itself. The endpoint may listen beyond loopback for Prometheus; what makes
-// the agent act (upload now, sync now) is for the operator's shell only.
+// the agent act (upload now, sync now) is for the operator's shell only. A
+// connection whose peer has the listener's own address (listen set to the
+// gateway's LAN address) is the machine itself too.
 func LoopbackOnly(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		host, _, err := net.SplitHostPort(r.RemoteAddr)
-		if ip := net.ParseIP(host); err != nil || ip == nil || !ip.IsLoopback() {
+		if !fromThisMachine(r) {
 			http.Error(w, "only from the agent's own machine (loopback)", http.StatusForbidden)
 			return
 		}
 		h.ServeHTTP(w, r)
 	})
+}
+
+func fromThisMachine(r *http.Request) bool {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	ip := net.ParseIP(host)
+	if err != nil || ip == nil {
+		return false
+	}
+	if ip.IsLoopback() {
+		return true
+	}
+	local, ok := r.Context().Value(http.LocalAddrContextKey).(net.Addr)
+	if !ok {
+		return false
+	}
+	lhost, _, err := net.SplitHostPort(local.String())
+	return err == nil && ip.Equal(net.ParseIP(lhost))
 }
 
 // Handler is the server's mux, for tests.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -69,17 +70,20 @@ func TestLoopbackOnly(t *testing.T) {
 	h := LoopbackOnly(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		w.WriteHeader(http.StatusNoContent)
 	}))
+	local := &net.TCPAddr{IP: net.ParseIP("192.168.1.5"), Port: 9464}
 	for _, tc := range []struct {
 		remote string
 		want   int
 	}{
 		{"127.0.0.1:40000", http.StatusNoContent},
 		{"[::1]:40000", http.StatusNoContent},
+		{"192.168.1.5:40000", http.StatusNoContent}, // the gateway to its own LAN address
 		{"192.168.1.20:40000", http.StatusForbidden},
 		{"[2001:db8::1]:40000", http.StatusForbidden},
 		{"garbage", http.StatusForbidden},
 	} {
 		r := httptest.NewRequest(http.MethodPost, "/upload", nil)
+		r = r.WithContext(context.WithValue(r.Context(), http.LocalAddrContextKey, local))
 		r.RemoteAddr = tc.remote
 		w := httptest.NewRecorder()
 		h.ServeHTTP(w, r)
