@@ -80,6 +80,10 @@ type Options struct {
 	Registerer prometheus.Registerer
 	// OnSwap is called after a new release is installed.
 	OnSwap func(*Release)
+	// AfterPoll is called by Run after every poll, whatever its outcome,
+	// with the syncer's status (e.g. StatusWriter.Write); its error is
+	// logged.
+	AfterPoll func(ctx context.Context, st Status) error
 }
 
 // Rejection is one refused release.
@@ -455,7 +459,8 @@ func reuse(cur *Release, a string, e release.Entry) []byte {
 
 // Run polls until ctx ends: once at start, then every Interval with jitter.
 func (s *Syncer) Run(ctx context.Context) error {
-	wait := time.Duration(rand.Int64N(int64(5 * time.Second))) // spread restarts
+	// Spread restarts, by at most one interval.
+	wait := time.Duration(rand.Int64N(int64(min(5*time.Second, s.opt.Interval))))
 	for {
 		select {
 		case <-ctx.Done():
@@ -464,6 +469,13 @@ func (s *Syncer) Run(ctx context.Context) error {
 		}
 		if _, err := s.Sync(ctx); err != nil && ctx.Err() == nil && !IsRejection(err) {
 			s.log.Warn("model sync", "err", err)
+		}
+		if s.opt.AfterPoll != nil && ctx.Err() == nil {
+			pctx, cancel := context.WithTimeout(ctx, time.Minute)
+			if err := s.opt.AfterPoll(pctx, s.Status()); err != nil && ctx.Err() == nil {
+				s.log.Warn("after model poll", "err", err)
+			}
+			cancel()
 		}
 		wait = s.nextWait()
 	}
