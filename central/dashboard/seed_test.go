@@ -3,6 +3,8 @@ package dashboard
 import (
 	"context"
 	"crypto/ed25519"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -22,12 +24,44 @@ import (
 type fakeStore struct {
 	mu    sync.Mutex
 	objs  map[string][]byte
+	mtime map[string]time.Time // LastModified; seedNow when unset
 	keys  []string // sorted keys of objs, for prefix listing
 	err   error    // returned by every call when set
 	calls int
 }
 
-func newFakeStore() *fakeStore { return &fakeStore{objs: map[string][]byte{}} }
+func newFakeStore() *fakeStore {
+	return &fakeStore{objs: map[string][]byte{}, mtime: map[string]time.Time{}}
+}
+
+// putAt stores an object modified at t.
+func (f *fakeStore) putAt(key string, b []byte, t time.Time) {
+	f.put(key, b)
+	f.mu.Lock()
+	f.mtime[key] = t
+	f.mu.Unlock()
+}
+
+func (f *fakeStore) ListInfo(_ context.Context, prefix string) ([]objstore.ObjectInfo, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls++
+	if f.err != nil {
+		return nil, f.err
+	}
+	i, _ := slices.BinarySearch(f.keys, prefix)
+	var out []objstore.ObjectInfo
+	for ; i < len(f.keys) && strings.HasPrefix(f.keys[i], prefix); i++ {
+		k := f.keys[i]
+		sum := sha256.Sum256(f.objs[k])
+		mt, ok := f.mtime[k]
+		if !ok {
+			mt = seedNow
+		}
+		out = append(out, objstore.ObjectInfo{Key: k, Size: int64(len(f.objs[k])), LastModified: mt, ETag: hex.EncodeToString(sum[:8])})
+	}
+	return out, nil
+}
 
 func (f *fakeStore) put(key string, b []byte) {
 	f.mu.Lock()

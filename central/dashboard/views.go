@@ -7,10 +7,12 @@ import (
 	"path"
 	"slices"
 	"strconv"
+	"maps"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/budare/budare/internal/objstore"
 	"github.com/budare/budare/internal/release"
 )
 
@@ -25,7 +27,10 @@ type KitchenSummary struct {
 	Machines int            `json:"machines"`
 	Counts   map[string]int `json:"counts"`
 	Release  int64          `json:"model_release,omitempty"` // newest release the actions used
-	Error    string         `json:"error,omitempty"`
+	// Alarms are the machines at inspect or worse on each of the last 7
+	// days, oldest first; -1 for a day without actions.
+	Alarms []int  `json:"alarms"`
+	Error  string `json:"error,omitempty"`
 }
 
 // Overview is the body of /api/overview.
@@ -81,9 +86,13 @@ func (s *Server) loadOverview(ctx context.Context, now time.Time) (*Overview, er
 	}
 	ov.CurrentRelease = cur
 
+	all, err := s.listing(ctx, "actions/")
+	if err != nil {
+		return nil, err
+	}
 	ov.Kitchens = make([]KitchenSummary, len(kitchens))
 	s.parallel(len(kitchens), func(i int) {
-		ov.Kitchens[i] = s.summarize(ctx, kitchens[i], now)
+		ov.Kitchens[i] = s.summarize(ctx, kitchens[i], all, now)
 	})
 	for _, k := range ov.Kitchens {
 		for l, n := range k.Counts {
@@ -119,17 +128,17 @@ func (s *Server) kitchens(ctx context.Context) ([]Kitchen, []string, error) {
 	default:
 		return nil, nil, err // objstore errors name the key
 	}
-	keys, err := s.store.List(ctx, "actions/")
+	infos, err := s.listing(ctx, "actions/")
 	if err != nil {
 		return nil, nil, err
 	}
 	var out []Kitchen
-	for _, k := range keys {
-		parts := strings.Split(k, "/")
+	for _, o := range infos {
+		parts := strings.Split(o.Key, "/")
 		if len(parts) != 3 || !validName(parts[1]) {
 			continue
 		}
-		// List returns keys sorted, so a kitchen's keys are adjacent.
+		// The listing is sorted, so a kitchen's keys are adjacent.
 		if len(out) == 0 || out[len(out)-1].Kitchen != parts[1] {
 			out = append(out, Kitchen{Kitchen: parts[1]})
 		}
@@ -149,31 +158,83 @@ func (s *Server) currentRelease(ctx context.Context) (int64, error) {
 	return release.ParseCurrent(b)
 }
 
-func (s *Server) summarize(ctx context.Context, k Kitchen, now time.Time) KitchenSummary {
-	sum := KitchenSummary{Kitchen: k.Kitchen, Phase: k.Phase, Timezone: k.Timezone, Counts: countLevels(nil)}
-	keys, err := s.store.List(ctx, "actions/"+k.Kitchen+"/")
+// daySummary is what the overview needs of a day's actions file.
+type daySummary struct {
+	Machines int
+	Counts   map[string]int
+	Release  int64
+}
+
+func parseDaySummary(b []byte) (daySummary, error) {
+	acts, err := ParseActions(b)
 	if err != nil {
-		sum.Error = oneLine(err.Error())
+		return daySummary{}, err
+	}
+	d := daySummary{Machines: len(acts), Counts: countLevels(acts)}
+	for _, a := range acts {
+		d.Release = max(d.Release, a.ModelRelease)
+	}
+	return d, nil
+}
+
+// alarms counts the machines at inspect or worse.
+func (d daySummary) alarms() int { return d.Counts["inspect"] + d.Counts["service"] + d.Counts["stop"] }
+
+// sparkDays is how many days the overview's alarm sparkline covers.
+const sparkDays = 7
+
+func (s *Server) summarize(ctx context.Context, k Kitchen, all []objstore.ObjectInfo, now time.Time) KitchenSummary {
+	sum := KitchenSummary{Kitchen: k.Kitchen, Phase: k.Phase, Timezone: k.Timezone, Counts: countLevels(nil),
+		Alarms: make([]int, sparkDays)}
+	byDate := map[string]objstore.ObjectInfo{}
+	prefix := "actions/" + k.Kitchen + "/"
+	for _, o := range under(all, prefix) {
+		d, ok := strings.CutSuffix(strings.TrimPrefix(o.Key, prefix), ".json")
+		if ok && dateRE.MatchString(d) {
+			byDate[d] = o
+			sum.Date = max(sum.Date, d)
+		}
+	}
+	today := kitchenToday(k.Timezone, now)
+	for i := range sum.Alarms {
+		sum.Alarms[i] = -1
+		day := today.AddDate(0, 0, i-sparkDays+1).Format(time.DateOnly)
+		if o, ok := byDate[day]; ok && day != sum.Date {
+			if d, err := cachedRead(ctx, s, "summary", o, maxActionsFile, parseDaySummary); err == nil {
+				sum.Alarms[i] = d.alarms()
+			}
+		}
+	}
+	if sum.Date == "" {
 		return sum
 	}
-	dates := actionDates(k.Kitchen, keys)
-	if len(dates) == 0 {
-		return sum
-	}
-	sum.Date = dates[0]
 	sum.AgeDays = ageDays(sum.Date, k.Timezone, now)
 	sum.Stale = sum.AgeDays >= 2
-	acts, err := s.readActions(ctx, k.Kitchen, sum.Date)
+	d, err := cachedRead(ctx, s, "summary", byDate[sum.Date], maxActionsFile, parseDaySummary)
 	if err != nil {
 		sum.Error = oneLine(err.Error())
 		return sum
 	}
-	sum.Machines = len(acts)
-	sum.Counts = countLevels(acts)
-	for _, a := range acts {
-		sum.Release = max(sum.Release, a.ModelRelease)
+	if i := sparkDays - 1 - sum.AgeDays; i >= 0 && i < sparkDays {
+		sum.Alarms[i] = d.alarms()
 	}
+	sum.Machines = d.Machines
+	sum.Counts = maps.Clone(d.Counts)
+	sum.Release = d.Release
 	return sum
+}
+
+// kitchenToday is today's date in the kitchen's time zone (UTC when
+// unknown), as midnight UTC.
+func kitchenToday(tz string, now time.Time) time.Time {
+	loc := time.UTC
+	if tz != "" {
+		if l, err := time.LoadLocation(tz); err == nil {
+			loc = l
+		}
+	}
+	t := now.In(loc)
+	return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC)
 }
 
 // ageDays is how many days date lies before today in the kitchen's time

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/minio/minio-go/v7"
 )
@@ -75,4 +76,26 @@ func (s *Store) List(ctx context.Context, prefix string) ([]string, error) {
 		keys = append(keys, o.Key)
 	}
 	return keys, nil
+}
+
+// ObjectInfo is what a listing says about one object.
+type ObjectInfo struct {
+	Key          string
+	Size         int64
+	LastModified time.Time
+	ETag         string
+}
+
+// ListInfo returns the objects under prefix with their size, time and ETag,
+// sorted by key: enough to tell a changed object or a late upload without
+// downloading it.
+func (s *Store) ListInfo(ctx context.Context, prefix string) ([]ObjectInfo, error) {
+	var out []ObjectInfo
+	for o := range s.Client.ListObjects(ctx, s.Bucket, minio.ListObjectsOptions{Prefix: prefix, Recursive: true}) {
+		if o.Err != nil {
+			return nil, fmt.Errorf("list %s: %w", prefix, s.Explain(o.Err))
+		}
+		out = append(out, ObjectInfo{Key: o.Key, Size: o.Size, LastModified: o.LastModified, ETag: o.ETag})
+	}
+	return out, nil
 }

@@ -179,6 +179,11 @@ func TestPutGetStatListRoundTrip(t *testing.T) {
 	if err != nil || len(keys) != 1 || keys[0] != "windows/k-1/2026-11-02.ndjson.gz" {
 		t.Fatalf("list: %v %v", keys, err)
 	}
+	infos, err := s.ListInfo(ctx, "windows/")
+	if err != nil || len(infos) != 1 || infos[0].Key != keys[0] || infos[0].Size != int64(len(body)) ||
+		infos[0].ETag == "" || time.Since(infos[0].LastModified) > time.Hour {
+		t.Fatalf("list info: %+v %v", infos, err)
+	}
 }
 
 func TestIsLoopback(t *testing.T) {
