@@ -45,6 +45,10 @@ type Options struct {
 	// CacheTTL is how long the overview, which reads every kitchen, is
 	// reused; default 15 s, negative disables the cache.
 	CacheTTL time.Duration
+	// ListTTL is how long a listing of a bucket prefix (every kitchen's
+	// actions, windows or status objects) is reused; default CacheTTL,
+	// negative disables it.
+	ListTTL time.Duration
 	// StoreTimeout bounds the store calls of one request; default 20 s.
 	StoreTimeout time.Duration
 	// Concurrency bounds parallel store reads in one request; default 8.
@@ -83,6 +87,9 @@ func New(st Store, opt Options) *Server {
 	}
 	if opt.CacheTTL == 0 {
 		opt.CacheTTL = 15 * time.Second
+	}
+	if opt.ListTTL == 0 {
+		opt.ListTTL = opt.CacheTTL
 	}
 	if opt.StoreTimeout <= 0 {
 		opt.StoreTimeout = 20 * time.Second
@@ -123,6 +130,8 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("GET /quality", s.handleQuality)
 	s.mux.HandleFunc("GET /spark.svg", s.handleSpark)
 	s.mux.Handle("GET /static/", http.StripPrefix("/static/", http.FileServerFS(static)))
+	// No icon: an empty answer keeps browsers from logging a failed load.
+	s.mux.HandleFunc("GET /favicon.ico", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusNoContent) })
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = w.Write([]byte("ok\n"))

@@ -36,12 +36,12 @@ type cachedObj struct {
 const maxCachedObjs = 200_000
 
 // listing returns the objects under prefix, from a listing at most
-// Options.CacheTTL old.
+// Options.ListTTL old.
 func (s *Server) listing(ctx context.Context, prefix string) ([]objstore.ObjectInfo, error) {
 	now := s.opt.Now()
 	c := &s.cache
 	c.mu.Lock()
-	if l, ok := c.lists[prefix]; ok && s.opt.CacheTTL > 0 && now.Sub(l.at) < s.opt.CacheTTL && !now.Before(l.at) {
+	if l, ok := c.lists[prefix]; ok && s.opt.ListTTL > 0 && now.Sub(l.at) < s.opt.ListTTL && !now.Before(l.at) {
 		c.mu.Unlock()
 		return l.infos, nil
 	}

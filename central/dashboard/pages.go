@@ -56,6 +56,7 @@ var funcs = template.FuncMap{
 		return strconv.FormatFloat(100*x, 'f', 0, 64) + "%"
 	},
 	"bytes": humanBytes,
+	"dur":   shortDuration,
 	"ago":   ago,
 	"level": countKey,
 }
@@ -125,4 +126,15 @@ func (s *Server) handleSpark(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "image/svg+xml")
 	_, _ = w.Write(sparkSVG(vals))
+}
+
+// shortDuration shows a setting such as 1h0m0s as "1 h".
+func shortDuration(d time.Duration) string {
+	if d%time.Hour == 0 {
+		return fmt.Sprintf("%d h", d/time.Hour)
+	}
+	if d%time.Minute == 0 {
+		return fmt.Sprintf("%d min", d/time.Minute)
+	}
+	return d.String()
 }
