@@ -17,8 +17,11 @@ import (
 type listCache struct {
 	mu    sync.Mutex
 	lists map[string]cachedList
-	objs  map[string]cachedObj
+	objs  map[objKey]cachedObj
 }
+
+// objKey names a parsed form (kind) of an object.
+type objKey struct{ kind, key string }
 
 type cachedList struct {
 	at    time.Time
@@ -76,7 +79,7 @@ func under(infos []objstore.ObjectInfo, prefix string) []objstore.ObjectInfo {
 // object can be cached in two forms.
 func cachedRead[T any](ctx context.Context, s *Server, kind string, o objstore.ObjectInfo, limit int64, parse func([]byte) (T, error)) (T, error) {
 	c := &s.cache
-	ck := kind + "\x00" + o.Key
+	ck := objKey{kind, o.Key}
 	if o.ETag != "" {
 		c.mu.Lock()
 		e, ok := c.objs[ck]
@@ -99,7 +102,7 @@ func cachedRead[T any](ctx context.Context, s *Server, kind string, o objstore.O
 	if o.ETag != "" {
 		c.mu.Lock()
 		if c.objs == nil || len(c.objs) >= maxCachedObjs {
-			c.objs = map[string]cachedObj{}
+			c.objs = map[objKey]cachedObj{}
 		}
 		c.objs[ck] = cachedObj{etag: o.ETag, size: o.Size, v: v}
 		c.mu.Unlock()

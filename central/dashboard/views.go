@@ -186,21 +186,27 @@ const sparkDays = 7
 func (s *Server) summarize(ctx context.Context, k Kitchen, all []objstore.ObjectInfo, now time.Time) KitchenSummary {
 	sum := KitchenSummary{Kitchen: k.Kitchen, Phase: k.Phase, Timezone: k.Timezone, Counts: countLevels(nil),
 		Alarms: make([]int, sparkDays)}
-	byDate := map[string]objstore.ObjectInfo{}
+	// The kitchen's day files, oldest first (the listing is sorted).
 	prefix := "actions/" + k.Kitchen + "/"
-	for _, o := range under(all, prefix) {
-		d, ok := strings.CutSuffix(strings.TrimPrefix(o.Key, prefix), ".json")
-		if ok && dateRE.MatchString(d) {
-			byDate[d] = o
-			sum.Date = max(sum.Date, d)
+	files := under(all, prefix)
+	var latest objstore.ObjectInfo
+	for _, o := range files {
+		if d, ok := strings.CutSuffix(strings.TrimPrefix(o.Key, prefix), ".json"); ok && isDate(d) {
+			sum.Date, latest = d, o
 		}
 	}
 	today := kitchenToday(k.Timezone, now)
 	for i := range sum.Alarms {
 		sum.Alarms[i] = -1
 		day := today.AddDate(0, 0, i-sparkDays+1).Format(time.DateOnly)
-		if o, ok := byDate[day]; ok && day != sum.Date {
-			if d, err := cachedRead(ctx, s, "summary", o, maxActionsFile, parseDaySummary); err == nil {
+		if day == sum.Date {
+			continue // read below
+		}
+		j, ok := slices.BinarySearchFunc(files, day, func(o objstore.ObjectInfo, day string) int {
+			return strings.Compare(strings.TrimSuffix(strings.TrimPrefix(o.Key, prefix), ".json"), day)
+		})
+		if ok {
+			if d, err := cachedRead(ctx, s, "summary", files[j], maxActionsFile, parseDaySummary); err == nil {
 				sum.Alarms[i] = d.alarms()
 			}
 		}
@@ -210,7 +216,7 @@ func (s *Server) summarize(ctx context.Context, k Kitchen, all []objstore.Object
 	}
 	sum.AgeDays = ageDays(sum.Date, k.Timezone, now)
 	sum.Stale = sum.AgeDays >= 2
-	d, err := cachedRead(ctx, s, "summary", byDate[sum.Date], maxActionsFile, parseDaySummary)
+	d, err := cachedRead(ctx, s, "summary", latest, maxActionsFile, parseDaySummary)
 	if err != nil {
 		sum.Error = oneLine(err.Error())
 		return sum
@@ -222,6 +228,20 @@ func (s *Server) summarize(ctx context.Context, k Kitchen, all []objstore.Object
 	sum.Counts = maps.Clone(d.Counts)
 	sum.Release = d.Release
 	return sum
+}
+
+// isDate is a cheap check for yyyy-mm-dd (dateRE, without the regexp:
+// the overview checks every key of the fleet).
+func isDate(s string) bool {
+	if len(s) != 10 || s[4] != '-' || s[7] != '-' {
+		return false
+	}
+	for i := range len(s) {
+		if i != 4 && i != 7 && (s[i] < '0' || s[i] > '9') {
+			return false
+		}
+	}
+	return true
 }
 
 // kitchenToday is today's date in the kitchen's time zone (UTC when
