@@ -195,8 +195,8 @@ func (s *Server) machineView(ctx context.Context, kitchen, machine string, p *pa
 		}
 		v.Actions = append(v.Actions, *a)
 		y, label := 0.0, fmt.Sprintf("%s: %s, no risk figure", days[i], a.Level)
-		if a.Risk != nil {
-			y, label = min(max(*a.Risk, 0), 1), fmt.Sprintf("%s: %s, risk %.2f", days[i], a.Level, *a.Risk)
+		if hasRisk(*a) {
+			y, label = min(max(a.Risk, 0), 1), fmt.Sprintf("%s: %s, risk %.2f", days[i], a.Level, a.Risk)
 		}
 		risk.Points = append(risk.Points, chartPoint{X: float64(i), Y: y, Class: countKey(a.Level), Label: label, Day: days[i]})
 		v.Release = max(v.Release, a.ModelRelease)

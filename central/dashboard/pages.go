@@ -37,6 +37,12 @@ func (p *page) State() string {
 }
 
 var funcs = template.FuncMap{
+	"actionRisk": func(a Action) string {
+		if !hasRisk(a) {
+			return "–"
+		}
+		return strconv.FormatFloat(a.Risk, 'f', 2, 64)
+	},
 	"risk": func(r *float64) string {
 		if r == nil {
 			return "–"

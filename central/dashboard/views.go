@@ -390,7 +390,11 @@ func (s *Server) kitchenView(ctx context.Context, kitchen, date string) (*Kitche
 		v.HistoryDays = append(v.HistoryDays, d)
 		for _, a := range lists[i] {
 			if cells, ok := v.History[a.Machine]; ok { // else no longer in today's actions
-				cells[col] = &HistoryCell{Level: a.Level, Risk: a.Risk}
+				cell := &HistoryCell{Level: a.Level}
+				if hasRisk(a) {
+					cell.Risk = &a.Risk
+				}
+				cells[col] = cell
 			}
 		}
 	}

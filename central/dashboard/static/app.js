@@ -163,7 +163,7 @@ async function kitchen(name) {
     ...v.days.map((d) => el('option', { value: d, selected: d === v.date ? 'selected' : null, text: d })));
   sel.addEventListener('change', () => { location.href = kitchenHref(v.kitchen, sel.value); });
   head.append(el('label', { class: 'muted' }, 'day ', sel));
-  const decided = v.actions.map((a) => a.decided_at).filter(Boolean).sort().pop();
+  const decided = v.actions.map((a) => a.decided_at).filter((t) => t && !t.startsWith('0001-')).sort().pop();
   if (decided) head.append(el('span', { class: 'muted', id: 'decided-at', text: 'decided at ' + stamp(decided) }));
   const old = v.actions.filter((a) => v.current_release && a.model_release && a.model_release < v.current_release).length;
   if (old) head.append(el('span', { class: 'tag', text: old + ' decided with an older model release' }));
@@ -178,7 +178,7 @@ async function kitchen(name) {
     return el('tr', { class: 'row ' + levelClass(a.level), 'data-machine': a.machine, 'data-level': a.level },
       el('td', { class: 'machine' }, el('a', { href: machineHref(v.kitchen, a.machine), text: a.machine })),
       el('td', {}, pill(a.level)),
-      riskCell(a.risk),
+      riskCell(a.level === 'unknown' ? null : a.risk), // the agent writes 0 for unknown: no figure
       el('td', {}, el('ul', { class: 'reasons' }, ...(a.reasons || []).map((r) => el('li', { text: r })))),
       el('td', {}, el('ul', { class: 'byarepa' }, ...by)),
       el('td', {}, el('span', { class: 'history' }, ...hist)),
