@@ -178,6 +178,15 @@ func TestDashboardInChromium(t *testing.T) {
 	days := p.eval(`[...document.querySelectorAll('svg[data-chart="risk"] circle.pt')].map(c => c.dataset.day).join(",")`)
 	if f := shot("machine.png"); f != "" {
 		p.snapshot(f)
+		// And as a phone shows it.
+		p.do(chromedp.EmulateViewport(390, 1500, chromedp.EmulateScale(2), chromedp.EmulateMobile))
+		png, err := chromedp.Run(p.ctx, chromedp.CaptureScreenshot())
+		if err != nil {
+			t.Fatalf("phone screenshot: %v", err)
+		}
+		if err := os.WriteFile(shot("machine-phone.png"), png, 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
 	p.close()
 	if loc != "/kitchen/k-001/machine/m-01" {

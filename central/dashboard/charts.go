@@ -77,7 +77,7 @@ type chart struct {
 	Marks  []chartMark
 }
 
-const padL, padR, padT, padB = 44.0, 10.0, 10.0, 30.0
+const padL, padR, padT, padB = 40.0, 12.0, 12.0, 30.0
 
 func (c *chart) points() int {
 	n := 0
@@ -89,7 +89,7 @@ func (c *chart) points() int {
 
 // SVG draws the chart, or a framed message when it has no point.
 func (c *chart) SVG() template.HTML {
-	w, h := float64(cmpOr(c.W, 640)), float64(cmpOr(c.H, 220))
+	w, h := float64(cmpOr(c.W, 480)), float64(cmpOr(c.H, 200))
 	var b bytes.Buffer
 	esc := template.HTMLEscapeString
 	fmt.Fprintf(&b, `<svg class="chart" data-chart="%s" viewBox="0 0 %.0f %.0f" role="img" aria-label="%s" xmlns="http://www.w3.org/2000/svg">`,
@@ -111,10 +111,10 @@ func (c *chart) SVG() template.HTML {
 	y := func(v float64) float64 { return h - padB - (v-c.YMin)/(c.YMax-c.YMin)*(h-padT-padB) }
 	for _, t := range c.YTicks {
 		fmt.Fprintf(&b, `<line x1="%.1f" x2="%.1f" y1="%.1f" y2="%.1f" stroke="%s"/>`, padL, w-padR, y(t.At), y(t.At), colors["grid"])
-		fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" text-anchor="end" font-size="11" fill="%s">%s</text>`, padL-4, y(t.At)+4, colors["axis"], esc(t.Label))
+		fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" text-anchor="end" font-size="14" fill="%s">%s</text>`, padL-4, y(t.At)+4, colors["axis"], esc(t.Label))
 	}
 	for _, t := range c.XTicks {
-		fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" text-anchor="middle" font-size="11" fill="%s">%s</text>`, x(t.At), h-padB+16, colors["axis"], esc(t.Label))
+		fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" text-anchor="middle" font-size="14" fill="%s">%s</text>`, x(t.At), h-padB+18, colors["axis"], esc(t.Label))
 	}
 	fmt.Fprintf(&b, `<line x1="%.1f" x2="%.1f" y1="%.1f" y2="%.1f" stroke="%s"/>`, padL, w-padR, h-padB, h-padB, colors["axis"])
 	for _, m := range c.Marks {
@@ -122,8 +122,8 @@ func (c *chart) SVG() template.HTML {
 			esc(m.Class), esc(m.Label), x(m.X), x(m.X), padT, h-padB, color(m.Class), x(m.X), padT+8, color(m.Class))
 	}
 	for _, l := range c.HLines {
-		fmt.Fprintf(&b, `<g class="hline" data-line="%s"><title>%s</title><line x1="%.1f" x2="%.1f" y1="%.1f" y2="%.1f" stroke="%s" stroke-dasharray="6 3"/><text x="%.1f" y="%.1f" text-anchor="end" font-size="10" fill="%s">%s</text></g>`,
-			esc(l.Class), esc(l.Label), padL, w-padR, y(l.Y), y(l.Y), color(l.Class), w-padR-2, y(l.Y)-3, color(l.Class), esc(l.Label))
+		fmt.Fprintf(&b, `<g class="hline" data-line="%s"><title>%s</title><line x1="%.1f" x2="%.1f" y1="%.1f" y2="%.1f" stroke="%s" stroke-dasharray="6 3"/><text x="%.1f" y="%.1f" font-size="13" fill="%s">%s</text></g>`,
+			esc(l.Class), esc(l.Label), padL, w-padR, y(l.Y), y(l.Y), color(l.Class), padL+3, y(l.Y)-3, color(l.Class), esc(l.Label))
 	}
 	for _, s := range c.Series {
 		fmt.Fprintf(&b, `<g class="series" data-series="%s">`, esc(s.Name))

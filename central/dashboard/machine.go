@@ -226,7 +226,7 @@ func (s *Server) machineView(ctx context.Context, kitchen, machine string, p *pa
 	}
 	for _, m := range named {
 		c := &chart{ID: "trend-" + m, Title: m + ", daily mean", Empty: "No " + m + " readings in these 30 days",
-			H: 140, XMin: -0.5, XMax: float64(len(days)) - 0.5, XTicks: xt}
+			H: 160, XMin: -0.5, XMax: float64(len(days)) - 0.5, XTicks: xt}
 		sr := chartSeries{Name: m, Class: "line2", Dots: true}
 		lo, hi := 0.0, 0.0
 		for i, d := range dayData {
@@ -248,10 +248,10 @@ func (s *Server) machineView(ctx context.Context, kitchen, machine string, p *pa
 	return v, nil
 }
 
-// dayTicks labels about six of the days.
+// dayTicks labels about five of the days, so they fit on a phone.
 func dayTicks(days []string) []tick {
 	var ts []tick
-	step := max(1, len(days)/6)
+	step := max(1, len(days)/4)
 	for i := len(days) - 1; i >= 0; i -= step {
 		ts = append(ts, tick{At: float64(i), Label: days[i][5:]})
 	}
