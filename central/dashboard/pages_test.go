@@ -5,6 +5,9 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/budare/budare/internal/window"
 )
 
 // getPage fetches a server-rendered page, returning its status and body.
@@ -77,6 +80,24 @@ func TestServerPagesEmptyBucket(t *testing.T) {
 		code, body := getPage(t, srv.URL+path)
 		if code != http.StatusOK || !strings.Contains(body, want) {
 			t.Errorf("%s: %d, want 200 with %q\n%.2000s", path, code, want, body)
+		}
+	}
+}
+
+// TestCoverageLate classifies windows by their stored time against the end
+// of their day in the kitchen's time zone plus LateAfter.
+func TestCoverageLate(t *testing.T) {
+	srv, st, _ := newTestServer(t, true)
+	day := seedNow.AddDate(0, 0, -1) // 2026-11-25; k-003 is on UTC
+	end := time.Date(day.Year(), day.Month(), day.Day()+1, 0, 0, 0, 0, time.UTC)
+	st.putAt(window.Key("k-003", day.Format(time.DateOnly)), []byte("x"), end.Add(7*time.Hour))
+	st.putAt(window.Key("k-003", day.AddDate(0, 0, -1).Format(time.DateOnly)), []byte("x"), end.Add(-20*time.Hour)) // 4 h after its day
+	_, body := getPage(t, srv.URL+"/coverage")
+	row := body[strings.Index(body, `<tr data-kitchen="k-003"`):]
+	row = row[:strings.Index(row, "</tr>")]
+	for _, want := range []string{`data-day="2026-11-25" data-state="late"`, `data-day="2026-11-24" data-state="ok"`, `data-day="2026-11-23" data-state="missing"`} {
+		if !strings.Contains(row, want) {
+			t.Errorf("k-003 row lacks %s:\n%s", want, row)
 		}
 	}
 }

@@ -177,7 +177,7 @@ func (s *Server) qualityView(ctx context.Context, p *page) (*QualityView, error)
 		}
 		aq.PR = &chart{ID: "pr-" + a, Title: "Precision-recall on the holdout, " + a, H: 200,
 			Empty: "This model's card has no precision-recall curve (trained before cards stored one)",
-			XMin: 0, XMax: 1, YMin: 0, YMax: 1,
+			XMin:  0, XMax: 1, YMin: 0, YMax: 1,
 			XTicks: []tick{{0, "0"}, {0.5, "recall .5"}, {1, "1"}}, YTicks: []tick{{0, "0"}, {0.5, ".5"}, {1, "1"}}}
 		if cur != nil {
 			if e, ok := cur.Models[a]; ok {

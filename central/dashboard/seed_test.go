@@ -28,8 +28,8 @@ type fakeStore struct {
 	mu    sync.Mutex
 	objs  map[string][]byte
 	mtime map[string]time.Time // LastModified; seedNow when unset
-	keys  []string // sorted keys of objs, for prefix listing
-	err   error    // returned by every call when set
+	keys  []string             // sorted keys of objs, for prefix listing
+	err   error                // returned by every call when set
 	calls int
 }
 

@@ -3,11 +3,11 @@ package dashboard
 import (
 	"context"
 	"fmt"
+	"maps"
 	"net/http"
 	"path"
 	"slices"
 	"strconv"
-	"maps"
 	"strings"
 	"sync"
 	"time"
