@@ -308,3 +308,36 @@ func FuzzParseMachineDay(f *testing.F) {
 		}
 	})
 }
+
+// FuzzDaySummary checks the overview's light decoder against ParseActions:
+// the same files are accepted, with the same counts.
+func FuzzDaySummary(f *testing.F) {
+	for _, s := range []string{
+		`[{"machine":"a","level":"none","risk":0.1},{"machine":"b","level":"STOP ","model_release":3}]`,
+		`{"date":"2026-11-26","actions":[{"machine":"a","level":"explode"},{"machine":"b"}]}`,
+		`{"date":"2026-11-26"}`, `[{"level":"stop"}]`, `hello`, ``,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		acts, err := ParseActions(b)
+		d, derr := parseDaySummary(b)
+		if err != nil {
+			// The light decoder skips fields ParseActions types strictly
+			// (risk, decided_at…), so it may accept more.
+			return
+		}
+		if derr != nil {
+			t.Fatalf("ParseActions accepts %q, summary says %v", b, derr)
+		}
+		want := countLevels(acts)
+		for l, n := range want {
+			if d.Counts[l] != n {
+				t.Fatalf("%q: %s = %d, ParseActions %d", b, l, d.Counts[l], n)
+			}
+		}
+		if d.Machines != len(acts) {
+			t.Fatalf("%q: %d machines, ParseActions %d", b, d.Machines, len(acts))
+		}
+	})
+}
