@@ -10,7 +10,7 @@ BIN := bin
 # Tools built outside the repo and reused across runs (MinIO takes minutes).
 export BUDARE_CACHE ?= $(HOME)/.cache/budare
 
-.PHONY: all build test test-deps bench soak lint deb demo clean fuzz
+.PHONY: all build test test-deps bench soak lint deb demo clean fuzz screenshots
 
 all: build
 
@@ -61,3 +61,10 @@ demo: build
 
 clean:
 	rm -rf $(BIN) dist
+
+# screenshots regenerates the dashboard screenshots docs/dashboard-*.png
+# (overview, kitchen, machine, fleet, coverage, models, quality) from the
+# browser test's simulated data in a real MinIO, driven in Debian's Chromium.
+screenshots: test-deps
+	source <(bash .ci/setup.sh --env) && BUDARE_SCREENSHOT_DIR="$(CURDIR)/docs" \
+		$(GO) test -count=1 -run '^TestDashboardInChromium$$' ./central/dashboard/

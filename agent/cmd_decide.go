@@ -25,6 +25,7 @@ import (
 	"github.com/budare/budare/agent/modelsync"
 	"github.com/budare/budare/agent/runner"
 	"github.com/budare/budare/agent/store"
+	"github.com/budare/budare/agent/upload"
 	"github.com/budare/budare/internal/objstore"
 	"github.com/budare/budare/internal/release"
 )
@@ -60,6 +61,7 @@ func decisionServices(a *runner.Agent) ([]runner.Service, error) {
 		}
 	}
 	var syncer *modelsync.Syncer
+	var svc *decide.Service // set below, before any service runs
 	pub, kerr := publicKey(cfg)
 	if kerr != nil {
 		log.Error("model sync disabled", "err", kerr)
@@ -70,6 +72,7 @@ func decisionServices(a *runner.Agent) ([]runner.Service, error) {
 		}
 		if os3 != nil {
 			opt.Source = os3
+			opt.AfterPoll = statusWriter(a, os3, func() *decide.Service { return svc }).Write
 		}
 		if syncer, err = modelsync.New(opt); err != nil {
 			return nil, err
@@ -97,7 +100,6 @@ func decisionServices(a *runner.Agent) ([]runner.Service, error) {
 	}
 	// After a (re)connection, publish what is pending at once rather than
 	// at the next retry; only once the scheduler runs (see below).
-	var svc *decide.Service
 	var running atomic.Bool
 	mq, err := decide.NewMQTT(decide.MQTTOptions{
 		Broker: cfg.MQTT.Broker, ClientID: cfg.MQTT.ClientID + "-pub", Username: cfg.MQTT.Username, Password: pw,
@@ -414,4 +416,43 @@ func printDay(w io.Writer, d *decide.Day) error {
 	}
 	fmt.Fprintf(tw, "%d machines: %s\n", len(d.Actions), strings.Join(counts, ", "))
 	return tw.Flush()
+}
+
+// statusWriter writes status/<kitchen>.json after every model poll, for the
+// dashboard's fleet page; svc returns the decision service (nil until built).
+func statusWriter(a *runner.Agent, bucket objstore.Bucket, svc func() *decide.Service) *modelsync.StatusWriter {
+	cfg := a.Config
+	return &modelsync.StatusWriter{
+		Put: func(ctx context.Context, key string, b []byte) error {
+			return bucket.Put(ctx, key, b, nil)
+		},
+		Kitchen: cfg.Kitchen, Version: a.Version,
+		Uploads: func() (string, time.Time, int, error) {
+			st, err := upload.ReadStatus(a.Store, nil)
+			if err != nil {
+				return "", time.Time{}, 0, err
+			}
+			last := ""
+			for _, d := range st.Days {
+				if d.State == upload.StateUploaded && d.Day > last {
+					last = d.Day
+				}
+			}
+			return last, st.LastUploadedAt, st.Pending, nil
+		},
+		Decisions: func() (string, time.Time) {
+			if s := svc(); s != nil {
+				st := s.Status()
+				return st.LastDay, st.LastDecidedAt
+			}
+			return "", time.Time{}
+		},
+		StoreBytes: func() (int64, error) {
+			fi, err := os.Stat(cfg.StorePath())
+			if err != nil {
+				return 0, err
+			}
+			return fi.Size(), nil
+		},
+	}
 }

@@ -91,6 +91,10 @@ type Options struct {
 	// one is refused before anything of it is read: the whole file is held
 	// in memory, and the unit's memory limit would kill the agent.
 	MaxModelBytes int64
+	// AfterPoll is called by Run after every poll, whatever its outcome,
+	// with the syncer's status (e.g. StatusWriter.Write); its error is
+	// logged.
+	AfterPoll func(ctx context.Context, st Status) error
 }
 
 // Rejection is one refused release.
@@ -517,7 +521,8 @@ func reuse(cur *Release, a string, e release.Entry) []byte {
 // release is not retried early: it stays refused until central publishes
 // another.
 func (s *Syncer) Run(ctx context.Context) error {
-	wait := time.Duration(rand.Int64N(int64(s.opt.RetryMin))) // spread restarts
+	// Spread restarts, by at most one interval.
+	wait := time.Duration(rand.Int64N(int64(min(s.opt.RetryMin, s.opt.Interval))))
 	failures := 0
 	for {
 		var err error
@@ -530,6 +535,7 @@ func (s *Syncer) Run(ctx context.Context) error {
 				return nil
 			}
 		}
+		s.afterPoll(ctx, err != nil)
 		if err == nil || IsRejection(err) {
 			failures = 0
 			wait = s.nextWait()
@@ -567,6 +573,24 @@ func (s *Syncer) retryWait(n int) time.Duration {
 	d = min(d, s.opt.Interval)
 	half := d / 2
 	return half + rand.N(half+1)
+}
+
+// afterPoll calls Options.AfterPoll (the agent's status object), logging
+// its error: it must never stop the polling. After a failed poll central is
+// likely unreachable, which Sync has reported already: then only at debug.
+func (s *Syncer) afterPoll(ctx context.Context, pollFailed bool) {
+	if s.opt.AfterPoll == nil || ctx.Err() != nil {
+		return
+	}
+	pctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	if err := s.opt.AfterPoll(pctx, s.Status()); err != nil && ctx.Err() == nil {
+		level := slog.LevelWarn
+		if pollFailed {
+			level = slog.LevelDebug
+		}
+		s.log.Log(ctx, level, "after model poll", "err", err)
+	}
 }
 
 func (s *Syncer) nextWait() time.Duration {

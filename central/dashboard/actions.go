@@ -6,10 +6,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
 	"regexp"
 	"slices"
 	"strings"
+
+	"github.com/budare/budare/internal/action"
 )
 
 // Levels a display shows, from most to least severe. "unknown" (too little
@@ -42,20 +43,15 @@ func countKey(level string) string {
 }
 
 // Action is one machine's maintenance action for a day, as the agent
-// publishes it on MQTT and uploads it to actions/<kitchen>/<day>.json.
-type Action struct {
-	V            int                `json:"v"`
-	Date         string             `json:"date"`
-	Kitchen      string             `json:"kitchen"`
-	Machine      string             `json:"machine"`
-	Level        string             `json:"level"`
-	Risk         *float64           `json:"risk"`
-	ByArepa      map[string]float64 `json:"by_arepa,omitempty"`
-	Reasons      []string           `json:"reasons"`
-	ModelRelease int64              `json:"model_release,omitempty"`
-	DataDays     int                `json:"data_days"`
-	DecidedAt    string             `json:"decided_at,omitempty"`
-}
+// publishes it on MQTT and uploads it in actions/<kitchen>/<day>.json: the
+// contract's type. Its Risk is 0 when the level is unknown; the pages show
+// no risk figure then (hasRisk).
+type Action = action.Action
+
+// hasRisk reports whether an action carries a risk figure: the agent writes
+// risk 0 for "unknown", which is no figure, and showing 0.00 would read as
+// "healthy".
+func hasRisk(a Action) bool { return countKey(a.Level) != "unknown" }
 
 // maxActionsFile bounds how much of one day's actions file is read: 200
 // machines take about 100 KiB, so this leaves room without trusting the store.
@@ -110,14 +106,6 @@ func ParseActions(b []byte) ([]Action, error) {
 		if a.Level == "" {
 			a.Level = "unknown"
 		}
-		if a.Risk != nil && (math.IsNaN(*a.Risk) || math.IsInf(*a.Risk, 0)) {
-			a.Risk = nil
-		}
-		// The agent writes risk 0 for "unknown"; that is no risk figure,
-		// and showing 0.00 would read as "healthy".
-		if a.Level == "unknown" && a.Risk != nil && *a.Risk == 0 {
-			a.Risk = nil
-		}
 	}
 	sortActions(list)
 	return list, nil
@@ -133,10 +121,10 @@ func sortActions(list []Action) {
 }
 
 func riskOf(a Action) float64 {
-	if a.Risk == nil {
+	if !hasRisk(a) {
 		return -1
 	}
-	return *a.Risk
+	return a.Risk
 }
 
 // countLevels returns the number of actions per level, every level present.

@@ -3,10 +3,13 @@
 // the current model release with every arepa type's holdout metrics and the
 // candidates the trainer compared.
 //
-// The pages are static HTML, CSS and vanilla JavaScript embedded in the
-// binary; the JavaScript renders JSON from /api/* with textContent only, so
-// data from the object store is never interpreted as markup. Every store
-// failure becomes a one-line message on the page, never a blank page.
+// The overview, kitchen and models pages are static HTML, CSS and vanilla
+// JavaScript embedded in the binary; the JavaScript renders JSON from /api/*
+// with textContent only, so data from the object store is never interpreted
+// as markup. The machine, fleet, coverage and quality pages are rendered on
+// the server by html/template with their charts as inline SVG drawn in Go
+// (charts.go). Every store failure becomes a one-line message on the page,
+// never a blank page, and every chart without data says so.
 package dashboard
 
 import (
@@ -14,6 +17,7 @@ import (
 	"embed"
 	"encoding/json"
 	"errors"
+	"html/template"
 	"io/fs"
 	"log/slog"
 	"net/http"
@@ -30,6 +34,7 @@ import (
 type Store interface {
 	Get(ctx context.Context, key string, limit int64) ([]byte, error)
 	List(ctx context.Context, prefix string) ([]string, error)
+	ListInfo(ctx context.Context, prefix string) ([]objstore.Info, error)
 }
 
 // Options configure a Server. The zero value is usable.
@@ -40,10 +45,21 @@ type Options struct {
 	// CacheTTL is how long the overview, which reads every kitchen, is
 	// reused; default 15 s, negative disables the cache.
 	CacheTTL time.Duration
+	// ListTTL is how long a listing of a bucket prefix (every kitchen's
+	// actions, windows or status objects) is reused; default CacheTTL,
+	// negative disables it.
+	ListTTL time.Duration
 	// StoreTimeout bounds the store calls of one request; default 20 s.
 	StoreTimeout time.Duration
 	// Concurrency bounds parallel store reads in one request; default 8.
 	Concurrency int
+	// StaleAfter is how old an agent's status object may be before the
+	// fleet page calls the agent offline; default 1 h (four polls at the
+	// agent's default 15 min).
+	StaleAfter time.Duration
+	// LateAfter is how long after its day ends a window may arrive before
+	// the coverage page calls it late; default 6 h.
+	LateAfter time.Duration
 }
 
 // Server serves the dashboard from a Store.
@@ -52,10 +68,13 @@ type Server struct {
 	opt   Options
 	log   *slog.Logger
 	mux   *http.ServeMux
+	tmpl  *template.Template
 
 	mu       sync.Mutex
 	cached   *Overview
 	cachedAt time.Time
+
+	cache listCache
 }
 
 //go:embed static
@@ -69,17 +88,26 @@ func New(st Store, opt Options) *Server {
 	if opt.CacheTTL == 0 {
 		opt.CacheTTL = 15 * time.Second
 	}
+	if opt.ListTTL == 0 {
+		opt.ListTTL = opt.CacheTTL
+	}
 	if opt.StoreTimeout <= 0 {
 		opt.StoreTimeout = 20 * time.Second
 	}
 	if opt.Concurrency <= 0 {
 		opt.Concurrency = 8
 	}
+	if opt.StaleAfter <= 0 {
+		opt.StaleAfter = time.Hour
+	}
+	if opt.LateAfter <= 0 {
+		opt.LateAfter = 6 * time.Hour
+	}
 	log := opt.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{store: st, opt: opt, log: log, mux: http.NewServeMux()}
+	s := &Server{store: st, opt: opt, log: log, mux: http.NewServeMux(), tmpl: parseTemplates()}
 	s.routes()
 	return s
 }
@@ -96,7 +124,14 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("GET /{$}", page)
 	s.mux.HandleFunc("GET /kitchen/{kitchen}", page)
 	s.mux.HandleFunc("GET /models", page)
+	s.mux.HandleFunc("GET /kitchen/{kitchen}/machine/{machine}", s.handleMachine)
+	s.mux.HandleFunc("GET /fleet", s.handleFleet)
+	s.mux.HandleFunc("GET /coverage", s.handleCoverage)
+	s.mux.HandleFunc("GET /quality", s.handleQuality)
+	s.mux.HandleFunc("GET /spark.svg", s.handleSpark)
 	s.mux.Handle("GET /static/", http.StripPrefix("/static/", http.FileServerFS(static)))
+	// No icon: an empty answer keeps browsers from logging a failed load.
+	s.mux.HandleFunc("GET /favicon.ico", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusNoContent) })
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = w.Write([]byte("ok\n"))

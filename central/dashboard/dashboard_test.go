@@ -210,8 +210,11 @@ func TestKitchen(t *testing.T) {
 	if got := strings.Join(lvls, ","); got != "stop,service,inspect,unknown,none,none" {
 		t.Errorf("levels %s", got)
 	}
-	if v.Actions[3].Risk != nil {
-		t.Errorf("unknown level shows risk %v, want none", *v.Actions[3].Risk)
+	if v.Actions[3].Risk != 0 || hasRisk(v.Actions[3]) {
+		t.Errorf("unknown level: risk %v as the agent wrote 0, and no risk figure shown", v.Actions[3].Risk)
+	}
+	if c := v.History["m-05"][len(v.HistoryDays)-1]; c == nil || c.Risk != nil {
+		t.Errorf("unknown level's history cell %+v, want no risk", c)
 	}
 	if len(v.HistoryDays) != 7 || v.HistoryDays[0] != "2026-11-20" || v.HistoryDays[6] != "2026-11-26" {
 		t.Errorf("history days %v", v.HistoryDays)

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/budare/budare/internal/window"
 )
 
 func TestParseActions(t *testing.T) {
@@ -263,6 +265,79 @@ func FuzzParseCard(f *testing.F) {
 		}
 		if _, err := json.Marshal(c); err != nil {
 			t.Errorf("accepted card does not encode: %v", err)
+		}
+	})
+}
+
+// FuzzParseMachineDay feeds windows (gzip NDJSON from the bucket) to the
+// machine page's reader: never a panic, and only the machine's records.
+func FuzzParseMachineDay(f *testing.F) {
+	enc, err := window.NewEncoder(1)
+	if err != nil {
+		f.Fatal(err)
+	}
+	for _, l := range []string{
+		`{"machine":"m-01","type":"cook","ts":"2026-11-25T08:00:00Z","seq":1,"arepa":"domino","metrics":{"vibration_mm_s":2.5}}`,
+		`{"machine":"m-02","type":"cook","ts":"2026-11-25T08:00:00Z","seq":1,"metrics":{"vibration_mm_s":9}}`,
+		`{"machine":"m-01","type":"event","ts":"2026-11-25T09:00:00Z","seq":2,"kind":"fault","code":"HEATER_OPEN"}`,
+		`not json "machine":"m-01"`,
+	} {
+		if err := enc.Line([]byte(l)); err != nil {
+			f.Fatal(err)
+		}
+	}
+	w, err := enc.Finish()
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(w.Data)
+	parse := parseMachineDay("m-01")
+	d, err := parse(w.Data)
+	if err != nil || d.Means["vibration_mm_s"] != 2.5 || len(d.Events) != 1 {
+		f.Fatalf("seed window: %+v %v", d, err)
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		d, err := parse(b)
+		if err != nil {
+			return
+		}
+		for _, e := range d.Events {
+			if e.Machine != "m-01" {
+				t.Fatalf("event of machine %q", e.Machine)
+			}
+		}
+	})
+}
+
+// FuzzDaySummary checks the overview's light decoder against ParseActions:
+// the same files are accepted, with the same counts.
+func FuzzDaySummary(f *testing.F) {
+	for _, s := range []string{
+		`[{"machine":"a","level":"none","risk":0.1},{"machine":"b","level":"STOP ","model_release":3}]`,
+		`{"date":"2026-11-26","actions":[{"machine":"a","level":"explode"},{"machine":"b"}]}`,
+		`{"date":"2026-11-26"}`, `[{"level":"stop"}]`, `hello`, ``,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		acts, err := ParseActions(b)
+		d, derr := parseDaySummary(b)
+		if err != nil {
+			// The light decoder skips fields ParseActions types strictly
+			// (risk, decided_at…), so it may accept more.
+			return
+		}
+		if derr != nil {
+			t.Fatalf("ParseActions accepts %q, summary says %v", b, derr)
+		}
+		want := countLevels(acts)
+		for l, n := range want {
+			if d.Counts[l] != n {
+				t.Fatalf("%q: %s = %d, ParseActions %d", b, l, d.Counts[l], n)
+			}
+		}
+		if d.Machines != len(acts) {
+			t.Fatalf("%q: %d machines, ParseActions %d", b, d.Machines, len(acts))
 		}
 	})
 }

@@ -3,6 +3,8 @@ package dashboard
 import (
 	"context"
 	"crypto/ed25519"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -13,21 +15,56 @@ import (
 
 	"github.com/budare/budare/agent/decide"
 	"github.com/budare/budare/central/train"
+	"github.com/budare/budare/internal/agentstatus"
 	"github.com/budare/budare/internal/model"
 	"github.com/budare/budare/internal/objstore"
+	"github.com/budare/budare/internal/record"
 	"github.com/budare/budare/internal/release"
+	"github.com/budare/budare/internal/window"
 )
 
 // fakeStore is an in-memory Store that counts reads and can be made to fail.
 type fakeStore struct {
 	mu    sync.Mutex
 	objs  map[string][]byte
-	keys  []string // sorted keys of objs, for prefix listing
-	err   error    // returned by every call when set
+	mtime map[string]time.Time // LastModified; seedNow when unset
+	keys  []string             // sorted keys of objs, for prefix listing
+	err   error                // returned by every call when set
 	calls int
 }
 
-func newFakeStore() *fakeStore { return &fakeStore{objs: map[string][]byte{}} }
+func newFakeStore() *fakeStore {
+	return &fakeStore{objs: map[string][]byte{}, mtime: map[string]time.Time{}}
+}
+
+// putAt stores an object modified at t.
+func (f *fakeStore) putAt(key string, b []byte, t time.Time) {
+	f.put(key, b)
+	f.mu.Lock()
+	f.mtime[key] = t
+	f.mu.Unlock()
+}
+
+func (f *fakeStore) ListInfo(_ context.Context, prefix string) ([]objstore.Info, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls++
+	if f.err != nil {
+		return nil, f.err
+	}
+	i, _ := slices.BinarySearch(f.keys, prefix)
+	var out []objstore.Info
+	for ; i < len(f.keys) && strings.HasPrefix(f.keys[i], prefix); i++ {
+		k := f.keys[i]
+		sum := sha256.Sum256(f.objs[k])
+		mt, ok := f.mtime[k]
+		if !ok {
+			mt = seedNow
+		}
+		out = append(out, objstore.Info{Key: k, Size: int64(len(f.objs[k])), Modified: mt, ETag: hex.EncodeToString(sum[:8])})
+	}
+	return out, nil
+}
 
 func (f *fakeStore) put(key string, b []byte) {
 	f.mu.Lock()
@@ -119,15 +156,28 @@ var seedK001 = []seedMachine{
 // day of k-002 as a bare JSON array, nothing for k-003, and two signed
 // model releases with cards (train.Card). In release 12 domino gets a new
 // model and reina-pepiada keeps release 11's.
-func seed(t testing.TB, put func(key string, b []byte)) {
+func seed(t testing.TB, put func(key string, b []byte)) { seedAt(t, put, seedNow) }
+
+// seedAt seeds as seed does with now as the morning of the last day, and
+// adds what the fleet pages read: k-001's and k-002's windows (cook metrics
+// and events; k-002 misses some days), agent status objects (k-001 fresh,
+// k-002 three hours old, none for k-003) and a backtest report.
+func seedAt(t testing.TB, put func(key string, b []byte), now time.Time) {
 	t.Helper()
 	put(InventoryKey, []byte("kitchen,phase,timezone\nk-001,1,America/Caracas\nk-002,1,Europe/Madrid\nk-003,2,UTC\n"))
 	days := make([]string, 7)
 	for i := range days {
-		days[i] = seedNow.AddDate(0, 0, i-6).Format(time.DateOnly)
+		days[i] = now.AddDate(0, 0, i-6).Format(time.DateOnly)
 	}
+	seedWindows(t, put, now)
+	put(agentstatus.Key("k-001"), mustJSON(t, agentstatus.Status{V: 1, Kitchen: "k-001", Agent: "0.9.1", At: now.Add(-5 * time.Minute),
+		Release: 12, LastWindow: days[5], LastUploadAt: now.Add(-8 * time.Hour), LastDecision: days[6], LastDecidedAt: now.Add(-3 * time.Hour), StoreBytes: 48 << 20}))
+	put(agentstatus.Key("k-002"), mustJSON(t, agentstatus.Status{V: 1, Kitchen: "k-002", Agent: "0.9.0", At: now.Add(-3 * time.Hour),
+		Release: 11, LastWindow: days[3], PendingWindows: 2, LastDecision: days[6], StoreBytes: 12 << 20}))
+	put(backtestPrefix+days[0]+"_"+days[6]+"_weekly.json", []byte(`{"from":"`+days[0]+`","to":"`+days[6]+`","retrain":"weekly","kitchens":["k-001","k-002"],"releases":[{"day":"`+days[0]+`","release":1}],`+
+		`"report":{"chain":{"machine_days":56,"positive":6,"pr_auc":0.412,"roc_auc":0.861,"service":{"precision":0.5,"recall":0.33},"inspect":{"precision":0.3,"recall":0.66},"failures":2}}}`))
 	for i, day := range days {
-		decided := seedNow.AddDate(0, 0, i-6).Add(-3 * time.Hour)
+		decided := now.AddDate(0, 0, i-6).Add(-3 * time.Hour)
 		d := decide.Day{V: 1, Date: day, Kitchen: "k-001", ModelRelease: 12, DecidedAt: decided, Counts: map[string]int{}}
 		for _, m := range seedK001 {
 			if m.levels[i] == "" {
@@ -175,7 +225,8 @@ func seed(t testing.TB, put func(key string, b []byte)) {
 					{Technique: "gaussian", Holdout: metrics(0.9533, 0.7345, 0.7012)},
 					{Technique: "boosted", Error: "too few positives to boost"},
 				},
-				Chosen: "logistic",
+				Chosen:  "logistic",
+				PRCurve: prCurve(0.9, 1, 0.1, 0.7, 0.9, 0.4, 0.5, 0.8, 0.6, 0.35, 0.7, 0.77, 0.2, 0.4, 0.9, 0.05, 0.05, 1),
 			}
 			key := release.ModelKey(arepa, rel)
 			e := release.Entry{}
@@ -207,8 +258,8 @@ func seed(t testing.TB, put func(key string, b []byte)) {
 			put(e.Card, mustJSON(t, card))
 			entries[rel][arepa] = e
 		}
-		m := &release.Manifest{Release: rel, Created: seedNow.Add(-time.Duration(13-rel) * 24 * time.Hour),
-			Expires: seedNow.Add(30 * 24 * time.Hour), Phase: 1, Models: entries[rel]}
+		m := &release.Manifest{Release: rel, Created: now.Add(-time.Duration(13-rel) * 24 * time.Hour),
+			Expires: now.Add(30 * 24 * time.Hour), Phase: 1, Models: entries[rel], Levels: &release.Levels{Inspect: 0.3, Service: 0.6, Stop: 0.85}}
 		mb, sig, err := release.Sign(m, priv)
 		if err != nil {
 			t.Fatal(err)
@@ -226,4 +277,63 @@ func mustJSON(t testing.TB, v any) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// seedWindows writes k-001's windows for the week before now (every
+// machine's cooks; m-01 has faults and a maintenance, m-02 a failure) and
+// k-002's for some of those days only.
+func seedWindows(t testing.TB, put func(key string, b []byte), now time.Time) {
+	t.Helper()
+	write := func(kitchen, day string, recs []record.Record) {
+		enc, err := window.NewEncoder(1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range recs {
+			if err := enc.Line(mustJSON(t, r)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		w, err := enc.Finish()
+		if err != nil {
+			t.Fatal(err)
+		}
+		put(window.Key(kitchen, day), w.Data)
+	}
+	for i := range 7 {
+		d := now.AddDate(0, 0, i-7)
+		day := d.Format(time.DateOnly)
+		base := time.Date(d.Year(), d.Month(), d.Day(), 8, 0, 0, 0, time.UTC)
+		var recs []record.Record
+		for m, sm := range seedK001[:4] {
+			for c := range 6 {
+				recs = append(recs, record.Record{Machine: sm.machine, Type: record.TypeCook, TS: base.Add(time.Duration(c) * time.Hour), Seq: int64(c),
+					Arepa: "domino", Metrics: map[string]float64{
+						"vibration_mm_s":  2 + float64(m) + float64(i)*0.4*float64(4-m)/4 + float64(c)*0.05,
+						"plate_temp_c":    180 + float64(i*m) + float64(c),
+						"motor_current_a": 4 + 0.1*float64(i+c),
+					}})
+			}
+		}
+		switch i {
+		case 2:
+			recs = append(recs, record.Record{Machine: "m-01", Type: record.TypeEvent, TS: base.Add(2 * time.Hour), Kind: record.KindMaintenance, Code: "BELT", Note: "belt tensioned"})
+			recs = append(recs, record.Record{Machine: "m-02", Type: record.TypeEvent, TS: base.Add(5 * time.Hour), Kind: record.KindFailure, Code: "MOTOR"})
+		case 4, 6:
+			recs = append(recs, record.Record{Machine: "m-01", Type: record.TypeEvent, TS: base.Add(9 * time.Hour), Kind: record.KindFault, Code: "HEATER_OPEN"})
+		}
+		write("k-001", day, recs)
+		if i == 0 || i >= 4 {
+			write("k-002", day, recs[:6])
+		}
+	}
+}
+
+// prCurve makes curve points from threshold, precision, recall triples.
+func prCurve(v ...float64) []model.PRPoint {
+	var out []model.PRPoint
+	for i := 0; i+2 < len(v); i += 3 {
+		out = append(out, model.PRPoint{Threshold: v[i], Precision: v[i+1], Recall: v[i+2]})
+	}
+	return out
 }

@@ -1,8 +1,12 @@
 package dashboard
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"path"
 	"slices"
@@ -11,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/budare/budare/internal/objstore"
 	"github.com/budare/budare/internal/release"
 )
 
@@ -25,7 +30,10 @@ type KitchenSummary struct {
 	Machines int            `json:"machines"`
 	Counts   map[string]int `json:"counts"`
 	Release  int64          `json:"model_release,omitempty"` // newest release the actions used
-	Error    string         `json:"error,omitempty"`
+	// Alarms are the machines at inspect or worse on each of the last 7
+	// days, oldest first; -1 for a day without actions.
+	Alarms []int  `json:"alarms"`
+	Error  string `json:"error,omitempty"`
 }
 
 // Overview is the body of /api/overview.
@@ -81,9 +89,13 @@ func (s *Server) loadOverview(ctx context.Context, now time.Time) (*Overview, er
 	}
 	ov.CurrentRelease = cur
 
+	all, err := s.listing(ctx, "actions/")
+	if err != nil {
+		return nil, err
+	}
 	ov.Kitchens = make([]KitchenSummary, len(kitchens))
 	s.parallel(len(kitchens), func(i int) {
-		ov.Kitchens[i] = s.summarize(ctx, kitchens[i], now)
+		ov.Kitchens[i] = s.summarize(ctx, kitchens[i], all, now)
 	})
 	for _, k := range ov.Kitchens {
 		for l, n := range k.Counts {
@@ -119,17 +131,17 @@ func (s *Server) kitchens(ctx context.Context) ([]Kitchen, []string, error) {
 	default:
 		return nil, nil, err // objstore errors name the key
 	}
-	keys, err := s.store.List(ctx, "actions/")
+	infos, err := s.listing(ctx, "actions/")
 	if err != nil {
 		return nil, nil, err
 	}
 	var out []Kitchen
-	for _, k := range keys {
-		parts := strings.Split(k, "/")
+	for _, o := range infos {
+		parts := strings.Split(o.Key, "/")
 		if len(parts) != 3 || !validName(parts[1]) {
 			continue
 		}
-		// List returns keys sorted, so a kitchen's keys are adjacent.
+		// The listing is sorted, so a kitchen's keys are adjacent.
 		if len(out) == 0 || out[len(out)-1].Kitchen != parts[1] {
 			out = append(out, Kitchen{Kitchen: parts[1]})
 		}
@@ -149,31 +161,138 @@ func (s *Server) currentRelease(ctx context.Context) (int64, error) {
 	return release.ParseCurrent(b)
 }
 
-func (s *Server) summarize(ctx context.Context, k Kitchen, now time.Time) KitchenSummary {
-	sum := KitchenSummary{Kitchen: k.Kitchen, Phase: k.Phase, Timezone: k.Timezone, Counts: countLevels(nil)}
-	keys, err := s.store.List(ctx, "actions/"+k.Kitchen+"/")
+// daySummary is what the overview needs of a day's actions file.
+type daySummary struct {
+	Machines int
+	Counts   map[string]int
+	Release  int64
+}
+
+// levelOnly is the part of an action the overview counts: decoding only it
+// is several times cheaper than the whole action, and a cold overview
+// decodes a week of every kitchen's files.
+type levelOnly struct {
+	Machine      string `json:"machine"`
+	Level        string `json:"level"`
+	ModelRelease int64  `json:"model_release"`
+}
+
+// parseDaySummary counts a day file's levels, accepting what ParseActions
+// accepts (an object with "actions", or a bare array).
+func parseDaySummary(b []byte) (daySummary, error) {
+	b = bytes.TrimSpace(bytes.TrimPrefix(b, []byte("\xef\xbb\xbf")))
+	var list []levelOnly
+	var err error
+	switch {
+	case len(b) == 0:
+		return daySummary{}, errors.New("actions file is empty")
+	case b[0] == '[':
+		err = json.Unmarshal(b, &list)
+	case b[0] == '{':
+		var obj struct {
+			Actions *[]levelOnly `json:"actions"`
+		}
+		if err = json.Unmarshal(b, &obj); err == nil && obj.Actions == nil {
+			return daySummary{}, errors.New("actions file: object has no \"actions\" array")
+		}
+		if obj.Actions != nil {
+			list = *obj.Actions
+		}
+	default:
+		return daySummary{}, errors.New("actions file is neither a JSON array nor an object")
+	}
 	if err != nil {
-		sum.Error = oneLine(err.Error())
+		return daySummary{}, fmt.Errorf("actions file: %w", err)
+	}
+	d := daySummary{Machines: len(list), Counts: countLevels(nil)}
+	for i, a := range list {
+		if a.Machine == "" {
+			return daySummary{}, fmt.Errorf("actions file: action %d has no machine", i)
+		}
+		d.Counts[countKey(cmpOr(strings.ToLower(strings.TrimSpace(a.Level)), "unknown"))]++
+		d.Release = max(d.Release, a.ModelRelease)
+	}
+	return d, nil
+}
+
+// alarms counts the machines at inspect or worse.
+func (d daySummary) alarms() int { return d.Counts["inspect"] + d.Counts["service"] + d.Counts["stop"] }
+
+// sparkDays is how many days the overview's alarm sparkline covers.
+const sparkDays = 7
+
+func (s *Server) summarize(ctx context.Context, k Kitchen, all []objstore.Info, now time.Time) KitchenSummary {
+	sum := KitchenSummary{Kitchen: k.Kitchen, Phase: k.Phase, Timezone: k.Timezone, Counts: countLevels(nil),
+		Alarms: make([]int, sparkDays)}
+	// The kitchen's day files, oldest first (the listing is sorted).
+	prefix := "actions/" + k.Kitchen + "/"
+	files := under(all, prefix)
+	var latest objstore.Info
+	for _, o := range files {
+		if d, ok := strings.CutSuffix(strings.TrimPrefix(o.Key, prefix), ".json"); ok && isDate(d) {
+			sum.Date, latest = d, o
+		}
+	}
+	today := kitchenToday(k.Timezone, now)
+	for i := range sum.Alarms {
+		sum.Alarms[i] = -1
+		day := today.AddDate(0, 0, i-sparkDays+1).Format(time.DateOnly)
+		if day == sum.Date {
+			continue // read below
+		}
+		j, ok := slices.BinarySearchFunc(files, day, func(o objstore.Info, day string) int {
+			return strings.Compare(strings.TrimSuffix(strings.TrimPrefix(o.Key, prefix), ".json"), day)
+		})
+		if ok {
+			if d, err := cachedRead(ctx, s, "summary", files[j], maxActionsFile, parseDaySummary); err == nil {
+				sum.Alarms[i] = d.alarms()
+			}
+		}
+	}
+	if sum.Date == "" {
 		return sum
 	}
-	dates := actionDates(k.Kitchen, keys)
-	if len(dates) == 0 {
-		return sum
-	}
-	sum.Date = dates[0]
 	sum.AgeDays = ageDays(sum.Date, k.Timezone, now)
 	sum.Stale = sum.AgeDays >= 2
-	acts, err := s.readActions(ctx, k.Kitchen, sum.Date)
+	d, err := cachedRead(ctx, s, "summary", latest, maxActionsFile, parseDaySummary)
 	if err != nil {
 		sum.Error = oneLine(err.Error())
 		return sum
 	}
-	sum.Machines = len(acts)
-	sum.Counts = countLevels(acts)
-	for _, a := range acts {
-		sum.Release = max(sum.Release, a.ModelRelease)
+	if i := sparkDays - 1 - sum.AgeDays; i >= 0 && i < sparkDays {
+		sum.Alarms[i] = d.alarms()
 	}
+	sum.Machines = d.Machines
+	sum.Counts = maps.Clone(d.Counts)
+	sum.Release = d.Release
 	return sum
+}
+
+// isDate is a cheap check for yyyy-mm-dd (dateRE, without the regexp:
+// the overview checks every key of the fleet).
+func isDate(s string) bool {
+	if len(s) != 10 || s[4] != '-' || s[7] != '-' {
+		return false
+	}
+	for i := range len(s) {
+		if i != 4 && i != 7 && (s[i] < '0' || s[i] > '9') {
+			return false
+		}
+	}
+	return true
+}
+
+// kitchenToday is today's date in the kitchen's time zone (UTC when
+// unknown), as midnight UTC.
+func kitchenToday(tz string, now time.Time) time.Time {
+	loc := time.UTC
+	if tz != "" {
+		if l, err := time.LoadLocation(tz); err == nil {
+			loc = l
+		}
+	}
+	t := now.In(loc)
+	return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC)
 }
 
 // ageDays is how many days date lies before today in the kitchen's time
@@ -309,7 +428,11 @@ func (s *Server) kitchenView(ctx context.Context, kitchen, date string) (*Kitche
 		v.HistoryDays = append(v.HistoryDays, d)
 		for _, a := range lists[i] {
 			if cells, ok := v.History[a.Machine]; ok { // else no longer in today's actions
-				cells[col] = &HistoryCell{Level: a.Level, Risk: a.Risk}
+				cell := &HistoryCell{Level: a.Level}
+				if hasRisk(a) {
+					cell.Risk = &a.Risk
+				}
+				cells[col] = cell
 			}
 		}
 	}

@@ -115,6 +115,9 @@ type Stats struct {
 	Bytes int64 `json:"window_bytes"`
 }
 
+// MaxCurvePoints bounds the precision-recall curve kept in a card.
+const MaxCurvePoints = 50
+
 // Card is card.json: how a model was chosen.
 type Card struct {
 	V           int             `json:"v"`
@@ -136,13 +139,16 @@ type Card struct {
 	Candidates []CandidateCard `json:"candidates"`
 	// Baseline is the plain baseline technique every candidate is compared
 	// with (each candidate's BaselineGain).
-	Baseline  string        `json:"baseline,omitempty"`
-	Chosen    string        `json:"chosen"`
-	Threshold float64       `json:"threshold"`
-	Champion  *ChampionCard `json:"champion,omitempty"`
-	Metric    string        `json:"metric"`
-	Margin    float64       `json:"margin"`
-	Decision  string        `json:"decision"`
+	Baseline  string  `json:"baseline,omitempty"`
+	Chosen    string  `json:"chosen"`
+	Threshold float64 `json:"threshold"`
+	// PRCurve is the chosen model's precision-recall curve on the holdout
+	// (at most MaxCurvePoints, highest threshold first), for the dashboard.
+	PRCurve  []model.PRPoint `json:"pr_curve,omitempty"`
+	Champion *ChampionCard   `json:"champion,omitempty"`
+	Metric   string          `json:"metric"`
+	Margin   float64         `json:"margin"`
+	Decision string          `json:"decision"`
 	// Levels are the release's level thresholds on the machine-day risk,
 	// with how each did on the validation days (filled by the publisher:
 	// they depend on every type's model).
@@ -778,6 +784,7 @@ func trainType(ctx context.Context, a string, o Options, span *Span, kitchens []
 		calib = append(calib, row(i, chosen.valid[k]))
 	}
 	holdScores := ch.ScoreAll(holdD.X)
+	card.PRCurve = model.PRCurve(holdScores, holdD.Y, MaxCurvePoints)
 	for k, i := range holdIdx {
 		calib = append(calib, row(i, holdScores[k]))
 	}

@@ -506,6 +506,9 @@ func TestModelsLearn(t *testing.T) {
 		if r.Status != StatusNew {
 			t.Fatalf("%s: %s %s", r.Arepa, r.Status, r.Warning)
 		}
+		if n := len(r.Card.PRCurve); n < 2 || n > MaxCurvePoints {
+			t.Errorf("%s: card has %d precision-recall points, want 2..%d", r.Arepa, n, MaxCurvePoints)
+		}
 		for _, c := range r.Card.Candidates {
 			if c.Technique == r.Card.Chosen {
 				auc := c.Holdout.ROCAUC

@@ -234,3 +234,43 @@ func ChooseThreshold(scores []float64, labels []bool) float64 {
 	})
 	return best
 }
+
+// PRPoint is one point of a precision-recall curve: flagging every row whose
+// risk is at least Threshold gives Precision and Recall.
+type PRPoint struct {
+	Threshold float64 `json:"threshold"`
+	Precision float64 `json:"precision"`
+	Recall    float64 `json:"recall"`
+}
+
+// PRCurve returns the precision-recall curve over the distinct score
+// thresholds, highest threshold first, thinned to at most maxPoints points
+// (evenly spaced in recall, always keeping the last) so it fits in a model
+// card. Nil with no positives or maxPoints < 2.
+func PRCurve(scores []float64, labels []bool, maxPoints int) []PRPoint {
+	pos, _ := classCounts(labels)
+	if pos == 0 || maxPoints < 2 {
+		return nil
+	}
+	var all []PRPoint
+	tp, fp := 0, 0
+	eachTie(scores, labels, func(gp, gn int, hi, _ float64) {
+		tp += gp
+		fp += gn
+		all = append(all, PRPoint{Threshold: hi, Precision: float64(tp) / float64(tp+fp), Recall: float64(tp) / float64(pos)})
+	})
+	if len(all) <= maxPoints {
+		return all
+	}
+	// Keep the first point at or past each recall step of 1/(maxPoints-1).
+	out := make([]PRPoint, 0, maxPoints)
+	step := 1 / float64(maxPoints-1)
+	next := 0.0
+	for i, p := range all {
+		if i == len(all)-1 || (p.Recall >= next && len(out) < maxPoints-1) {
+			out = append(out, p)
+			next = p.Recall + step
+		}
+	}
+	return out
+}

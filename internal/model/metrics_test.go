@@ -103,3 +103,50 @@ func TestMetricsJSON(t *testing.T) {
 		t.Errorf("JSON %s: want roc_auc null and f1 0.5", b)
 	}
 }
+
+func TestPRCurve(t *testing.T) {
+	tests := []struct {
+		name      string
+		scores    []float64
+		labels    []bool
+		max       int
+		wantLen   int
+		wantFirst PRPoint
+	}{
+		{"no positives", []float64{0.1, 0.2}, []bool{false, false}, 50, 0, PRPoint{}},
+		{"small", []float64{0.9, 0.8, 0.3, 0.1}, []bool{true, false, true, false}, 50, 4, PRPoint{0.9, 1, 0.5}},
+		{"ties are one point", []float64{0.5, 0.5, 0.2}, []bool{true, false, true}, 50, 2, PRPoint{0.5, 0.5, 0.5}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := PRCurve(tt.scores, tt.labels, tt.max)
+			if len(got) != tt.wantLen {
+				t.Fatalf("len %d, want %d: %+v", len(got), tt.wantLen, got)
+			}
+			if tt.wantLen > 0 && got[0] != tt.wantFirst {
+				t.Errorf("first %+v, want %+v", got[0], tt.wantFirst)
+			}
+		})
+	}
+
+	// Thinning: 1,000 distinct scores become at most 50 points, recall
+	// never falls, and the curve still ends at recall 1.
+	scores := make([]float64, 1000)
+	labels := make([]bool, 1000)
+	for i := range scores {
+		scores[i] = float64(i) / 1000
+		labels[i] = i%3 == 0
+	}
+	got := PRCurve(scores, labels, 50)
+	if len(got) > 50 || len(got) < 40 {
+		t.Fatalf("thinned to %d points, want 40..50", len(got))
+	}
+	for i := 1; i < len(got); i++ {
+		if got[i].Recall < got[i-1].Recall || got[i].Threshold >= got[i-1].Threshold {
+			t.Fatalf("point %d %+v after %+v", i, got[i], got[i-1])
+		}
+	}
+	if last := got[len(got)-1]; last.Recall != 1 {
+		t.Errorf("last point %+v, want recall 1", last)
+	}
+}

@@ -24,6 +24,9 @@ type Bucket interface {
 	Stat(ctx context.Context, key string) (Info, error)
 	// List returns the keys under prefix, sorted.
 	List(ctx context.Context, prefix string) ([]string, error)
+	// ListInfo returns the objects under prefix, sorted by key, with size,
+	// time and an ETag that changes with the object (no metadata).
+	ListInfo(ctx context.Context, prefix string) ([]Info, error)
 	// Remove deletes an object; a missing key is not an error.
 	Remove(ctx context.Context, key string) error
 	// Check reports, in one line a person understands, why the bucket

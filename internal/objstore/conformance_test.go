@@ -154,6 +154,34 @@ var conformanceCases = []struct {
 			if err != nil || !slices.Equal(got, tc.want) {
 				t.Errorf("list %q = %v %v, want %v", tc.prefix, got, err, tc.want)
 			}
+			infos, err := b.ListInfo(ctx, tc.prefix)
+			if err != nil || len(infos) != len(tc.want) {
+				t.Fatalf("list info %q = %d objects %v, want %d", tc.prefix, len(infos), err, len(tc.want))
+			}
+			for i, o := range infos {
+				if o.Key != tc.want[i] || o.Size != int64(len(o.Key)) || o.ETag == "" || o.Modified.IsZero() {
+					t.Errorf("list info %q [%d] = %+v, want key %s of %d bytes with an ETag and a time", tc.prefix, i, o, tc.want[i], len(tc.want[i]))
+				}
+			}
+		}
+	}},
+	{"get info returns the bytes and their metadata", func(t *testing.T, b Bucket) {
+		ctx := context.Background()
+		if err := b.Put(ctx, "gi/x", []byte("hello"), map[string]string{"Sha256": "abc"}); err != nil {
+			t.Fatal(err)
+		}
+		ig, ok := b.(interface {
+			GetInfo(context.Context, string, int64) ([]byte, Info, error)
+		})
+		if !ok {
+			t.Fatal("no GetInfo")
+		}
+		data, info, err := ig.GetInfo(ctx, "gi/x", 0)
+		if err != nil || string(data) != "hello" || info.Size != 5 || info.MetaValue("sha256") != "abc" {
+			t.Errorf("get info = %q %+v %v", data, info, err)
+		}
+		if _, _, err := ig.GetInfo(ctx, "gi/none", 0); !errors.Is(err, ErrNotFound) {
+			t.Errorf("get info of a missing key: %v, want ErrNotFound", err)
 		}
 	}},
 	{"a prefix is not an object", func(t *testing.T, b Bucket) {

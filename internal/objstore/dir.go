@@ -174,18 +174,43 @@ func writeAtomic(path string, data []byte) error {
 	return nil
 }
 
-// GetInfo is Get also returning the object's description (read after its
-// bytes: a Put between the two is the only way they can disagree).
+// GetInfo is Get also returning the object's description, made from the
+// bytes read (not read twice).
 func (d *Dir) GetInfo(ctx context.Context, key string, limit int64) ([]byte, Info, error) {
 	b, err := d.Get(ctx, key, limit)
 	if err != nil {
 		return nil, Info{}, err
 	}
-	info, err := d.Stat(ctx, key)
+	p, err := d.path(key)
 	if err != nil {
 		return nil, Info{}, err
 	}
+	fi, err := os.Stat(p)
+	if err != nil {
+		return nil, Info{}, fmt.Errorf("get %s: %w", key, err)
+	}
+	sum := md5.Sum(b)
+	info := Info{Key: key, Size: int64(len(b)), ETag: hex.EncodeToString(sum[:]), Modified: fi.ModTime()}
+	if info.Meta, err = d.readMeta(key); err != nil {
+		return nil, Info{}, fmt.Errorf("get %s: %w", key, err)
+	}
 	return b, info, nil
+}
+
+// readMeta returns the user metadata stored with key, nil when none.
+func (d *Dir) readMeta(key string) (map[string]string, error) {
+	mb, err := os.ReadFile(d.metaPath(key))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("metadata: %w", err)
+	}
+	var meta map[string]string
+	if err := json.Unmarshal(mb, &meta); err != nil {
+		return nil, fmt.Errorf("metadata %s: %w", d.metaPath(key), err)
+	}
+	return meta, nil
 }
 
 // Stat returns the object's size, the MD5 of its bytes as ETag (as S3 does
@@ -216,21 +241,30 @@ func (d *Dir) Stat(_ context.Context, key string) (Info, error) {
 		return Info{}, fmt.Errorf("stat %s: %w", key, err)
 	}
 	info := Info{Key: key, Size: n, ETag: hex.EncodeToString(h.Sum(nil)), Modified: fi.ModTime()}
-	mb, err := os.ReadFile(d.metaPath(key))
-	switch {
-	case err == nil:
-		if err := json.Unmarshal(mb, &info.Meta); err != nil {
-			return Info{}, fmt.Errorf("stat %s: metadata %s: %w", key, d.metaPath(key), err)
-		}
-	case !errors.Is(err, fs.ErrNotExist):
-		return Info{}, fmt.Errorf("stat %s: metadata: %w", key, err)
+	if info.Meta, err = d.readMeta(key); err != nil {
+		return Info{}, fmt.Errorf("stat %s: %w", key, err)
 	}
 	return info, nil
 }
 
 // List returns the keys under prefix, sorted.
-func (d *Dir) List(_ context.Context, prefix string) ([]string, error) {
-	var keys []string
+func (d *Dir) List(ctx context.Context, prefix string) ([]string, error) {
+	infos, err := d.ListInfo(ctx, prefix)
+	if err != nil {
+		return nil, err
+	}
+	keys := make([]string, len(infos))
+	for i, o := range infos {
+		keys[i] = o.Key
+	}
+	return keys, nil
+}
+
+// ListInfo returns the objects under prefix, sorted by key, without their
+// metadata. Their ETag is made of size and modification time: it changes
+// when the object does, without reading every file for an MD5.
+func (d *Dir) ListInfo(_ context.Context, prefix string) ([]Info, error) {
+	var out []Info
 	err := filepath.WalkDir(d.root, func(p string, e fs.DirEntry, err error) error {
 		if err != nil {
 			if errors.Is(err, fs.ErrNotExist) {
@@ -251,16 +285,26 @@ func (d *Dir) List(_ context.Context, prefix string) ([]string, error) {
 		if err != nil {
 			return err
 		}
-		if k := filepath.ToSlash(rel); strings.HasPrefix(k, prefix) {
-			keys = append(keys, k)
+		k := filepath.ToSlash(rel)
+		if !strings.HasPrefix(k, prefix) {
+			return nil
 		}
+		fi, err := e.Info()
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil // removed while listing
+		}
+		if err != nil {
+			return err
+		}
+		out = append(out, Info{Key: k, Size: fi.Size(), Modified: fi.ModTime(),
+			ETag: fmt.Sprintf("%x-%x", fi.Size(), fi.ModTime().UnixNano())})
 		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("list %s: %w", prefix, err)
 	}
-	slices.Sort(keys)
-	return keys, nil
+	slices.SortFunc(out, func(a, b Info) int { return strings.Compare(a.Key, b.Key) })
+	return out, nil
 }
 
 // Remove deletes the file of key and its metadata.

@@ -94,6 +94,22 @@ func (m *Mem) List(_ context.Context, prefix string) ([]string, error) {
 	return keys, nil
 }
 
+// ListInfo returns the objects under prefix, sorted by key.
+func (m *Mem) ListInfo(_ context.Context, prefix string) ([]Info, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []Info
+	for k, o := range m.objs {
+		if strings.HasPrefix(k, prefix) {
+			info := o.info
+			info.Meta = nil
+			out = append(out, info)
+		}
+	}
+	slices.SortFunc(out, func(a, b Info) int { return strings.Compare(a.Key, b.Key) })
+	return out, nil
+}
+
 // Remove deletes the object.
 func (m *Mem) Remove(_ context.Context, key string) error {
 	m.mu.Lock()

@@ -188,11 +188,12 @@ func (s *S3) GetInfo(ctx context.Context, key string, limit int64) ([]byte, Info
 	if err != nil {
 		return nil, Info{}, s.getErr(key, err)
 	}
-	if oi.Size > limit {
-		return nil, Info{}, fmt.Errorf("get %s: %w (%d bytes, object has %d)", key, ErrTooLarge, limit, oi.Size)
+	size := oi.Size + int64(n) // what is left after the first read, and that
+	if size > limit {
+		return nil, Info{}, fmt.Errorf("get %s: %w (%d bytes, object has %d)", key, ErrTooLarge, limit, size)
 	}
 	if n > 0 {
-		buf.Grow(int(oi.Size) + bytes.MinRead) // one allocation for the whole body
+		buf.Grow(int(size) + bytes.MinRead) // one allocation for the whole body
 		buf.WriteByte(first[0])
 	}
 	if _, err := buf.ReadFrom(io.LimitReader(obj, limit+1-int64(n))); err != nil {
@@ -201,7 +202,9 @@ func (s *S3) GetInfo(ctx context.Context, key string, limit int64) ([]byte, Info
 	if int64(buf.Len()) > limit {
 		return nil, Info{}, fmt.Errorf("get %s: %w (%d bytes)", key, ErrTooLarge, limit)
 	}
-	return buf.Bytes(), Info{Key: key, Size: oi.Size, ETag: strings.Trim(oi.ETag, `"`), Modified: oi.LastModified,
+	// Size from what was read: once reading began, minio-go's Stat counts
+	// only what is left.
+	return buf.Bytes(), Info{Key: key, Size: int64(buf.Len()), ETag: strings.Trim(oi.ETag, `"`), Modified: oi.LastModified,
 		Meta: canonicalMeta(oi.UserMetadata)}, nil
 }
 
@@ -235,6 +238,20 @@ func (s *S3) List(ctx context.Context, prefix string) ([]string, error) {
 		keys = append(keys, o.Key)
 	}
 	return keys, nil
+}
+
+// ListInfo returns the objects under prefix with their size, time and
+// ETag (no metadata), sorted by key: enough to tell a changed object or a
+// late upload without downloading it.
+func (s *S3) ListInfo(ctx context.Context, prefix string) ([]Info, error) {
+	var out []Info
+	for o := range s.Client.ListObjects(ctx, s.Bucket, minio.ListObjectsOptions{Prefix: prefix, Recursive: true}) {
+		if o.Err != nil {
+			return nil, fmt.Errorf("list %s: %w", prefix, s.Explain(o.Err))
+		}
+		out = append(out, Info{Key: o.Key, Size: o.Size, Modified: o.LastModified, ETag: strings.Trim(o.ETag, `"`)})
+	}
+	return out, nil
 }
 
 // Remove deletes an object; a missing key is not an error (as in S3).

@@ -45,6 +45,10 @@ function kitchenHref(k, date) {
   return '/kitchen/' + encodeURIComponent(k) + (date ? '?date=' + encodeURIComponent(date) : '');
 }
 
+function machineHref(k, m) {
+  return '/kitchen/' + encodeURIComponent(k) + '/machine/' + encodeURIComponent(m);
+}
+
 async function api(path) {
   const ctrl = new AbortController();
   const timer = setTimeout(() => ctrl.abort(), 30000);
@@ -117,8 +121,12 @@ async function overview() {
       ? el('td', { class: k.stale ? 'stale' : null, title: k.stale ? k.age_days + ' days old' : null },
         k.date, k.stale ? el('span', { class: 'tag', text: 'stale' }) : null)
       : el('td', { class: 'muted', text: 'no actions yet' });
+    const alarms = k.alarms || [];
+    const spark = el('img', { class: 'spark', width: 70, height: 20, src: '/spark.svg?a=' + alarms.join(','),
+      alt: 'machines at inspect or worse, last ' + alarms.length + ' days: ' + alarms.map((n) => (n < 0 ? '–' : n)).join(' ') });
     return el('tr', { 'data-kitchen': k.kitchen },
       el('td', {}, el('a', { href: kitchenHref(k.kitchen), text: k.kitchen })),
+      el('td', { class: 'spark' }, alarms.length ? spark : null),
       el('td', { text: k.phase || '' }),
       latest,
       el('td', { class: 'num', text: String(k.machines) }),
@@ -130,7 +138,7 @@ async function overview() {
       el('td', { class: 'err', text: k.error || '' }));
   });
   const table = el('table', { id: 'kitchens' },
-    el('thead', {}, el('tr', {}, ...['Kitchen', 'Phase', 'Latest day', 'Machines', ...LEVELS, 'Release', '']
+    el('thead', {}, el('tr', {}, ...['Kitchen', 'Alarms, 7 days', 'Phase', 'Latest day', 'Machines', ...LEVELS, 'Release', '']
       .map((h) => el('th', { text: h })))),
     el('tbody', {}, ...rows));
   setView(head, counts(ov.totals), table);
@@ -155,7 +163,7 @@ async function kitchen(name) {
     ...v.days.map((d) => el('option', { value: d, selected: d === v.date ? 'selected' : null, text: d })));
   sel.addEventListener('change', () => { location.href = kitchenHref(v.kitchen, sel.value); });
   head.append(el('label', { class: 'muted' }, 'day ', sel));
-  const decided = v.actions.map((a) => a.decided_at).filter(Boolean).sort().pop();
+  const decided = v.actions.map((a) => a.decided_at).filter((t) => t && !t.startsWith('0001-')).sort().pop();
   if (decided) head.append(el('span', { class: 'muted', id: 'decided-at', text: 'decided at ' + stamp(decided) }));
   const old = v.actions.filter((a) => v.current_release && a.model_release && a.model_release < v.current_release).length;
   if (old) head.append(el('span', { class: 'tag', text: old + ' decided with an older model release' }));
@@ -168,9 +176,9 @@ async function kitchen(name) {
       ? el('span', { class: 'sq ' + levelClass(c.level), title: hdays[i] + ': ' + c.level + (typeof c.risk === 'number' ? ' ' + num(c.risk, 2) : '') })
       : el('span', { class: 'sq missing', title: hdays[i] + ': no action' }));
     return el('tr', { class: 'row ' + levelClass(a.level), 'data-machine': a.machine, 'data-level': a.level },
-      el('td', { class: 'machine', text: a.machine }),
+      el('td', { class: 'machine' }, el('a', { href: machineHref(v.kitchen, a.machine), text: a.machine })),
       el('td', {}, pill(a.level)),
-      riskCell(a.risk),
+      riskCell(a.level === 'unknown' ? null : a.risk), // the agent writes 0 for unknown: no figure
       el('td', {}, el('ul', { class: 'reasons' }, ...(a.reasons || []).map((r) => el('li', { text: r })))),
       el('td', {}, el('ul', { class: 'byarepa' }, ...by)),
       el('td', {}, el('span', { class: 'history' }, ...hist)),
