@@ -27,8 +27,7 @@ commands:
   check-config  validate the config file and print each problem on one line
   inspect       print what the local store holds (works while the agent runs)
   decide        run the start-of-day decision by hand
-  store check   walk the whole local store and report damage (agent stopped)
-  store salvage copy what is readable of a damaged store into a new one
+  store         store check: report damage; store salvage: copy what is readable into a new store
   version       print the version
 
 Run 'budare-agent <command> -h' for the flags of a command.
