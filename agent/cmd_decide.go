@@ -330,7 +330,7 @@ func decideByHand(ctx context.Context, cfg *config.Config, day string, now time.
 		}
 	}
 	st, err := store.Open(path, store.Options{Location: cfg.Location, ReadOnly: dry, Timeout: timeout,
-		Verify: !dry, Log: log})
+		Verify: true, Log: log})
 	if err != nil {
 		return nil, fmt.Errorf("%w (a running agent decides by itself at start_of_day; use --dry-run to look)", err)
 	}

@@ -135,7 +135,7 @@ func fromStore(ctx context.Context, cfg *config.Config, quar int, timeout time.D
 	if _, err := os.Stat(path); err != nil {
 		return nil, fmt.Errorf("no store at %s (has the agent run yet?): %w", path, err)
 	}
-	st, err := store.Open(path, store.Options{Location: cfg.Location, ReadOnly: true, Timeout: timeout})
+	st, err := store.Open(path, store.Options{Location: cfg.Location, ReadOnly: true, Timeout: timeout, Verify: true})
 	if err != nil {
 		return nil, err
 	}

@@ -18,10 +18,16 @@ import (
 // cmdStore is `store check` and `store salvage`.
 func cmdStore(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		fmt.Fprintln(stderr, "usage: budare-agent store check|salvage [flags]")
+		fmt.Fprint(stderr, storeUsage)
 		return errUsage
 	}
 	switch args[0] {
+	case "-h", "-help", "--help", "help":
+		fmt.Fprint(stderr, storeUsage)
+		// Both subcommands' flags, for -h and the man page.
+		_ = cmdStoreCheck(ctx, []string{"-h"}, stdout, stderr)
+		_ = cmdStoreSalvage(ctx, []string{"-h"}, stdout, stderr)
+		return flag.ErrHelp
 	case "check":
 		return cmdStoreCheck(ctx, args[1:], stdout, stderr)
 	case "salvage":
@@ -31,6 +37,15 @@ func cmdStore(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return errUsage
 	}
 }
+
+const storeUsage = `usage: budare-agent store check|salvage [flags]
+
+  check     walk the whole local store (stop the agent first): damaged pages,
+            records failing their checksum; exit 1 if anything is wrong
+  salvage   copy every readable record into a new store, move the damaged
+            one aside, put the new one in its place and say what was lost
+
+`
 
 // errDamagedStore is check's answer for a store that is not clean; the
 // report already said why.

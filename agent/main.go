@@ -36,9 +36,7 @@ commands:
   inspect       print what the local store holds (works while the agent runs)
   decide        run the start-of-day decision by hand
   actions       print the retained actions as a display subscribing now sees them
-  store check   walk the whole local store and report damage (agent stopped)
-  store salvage copy what is readable of a damaged store into a new one
-  version       print the version
+  store         store check: report damage; store salvage: copy what is readable into a new store
   upload now    upload the closed days now, forgetting any retry backoff
   sync now      fetch the current model release now
   version       print the version, commit and build date (also --version)

@@ -252,3 +252,28 @@ secret_key_file = %q
 		})
 	}
 }
+
+// inspect and decide refuse a damaged store with the same one line as run.
+func TestInspectAndDecideRefuseDamagedStore(t *testing.T) {
+	cfgPath, data := startupConfig(t, "")
+	path := filepath.Join(data, "agent.db")
+	fillStore(t, path, 3000)
+	fi, _ := os.Stat(path)
+	f, err := os.OpenFile(path, os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.WriteAt(bytes.Repeat([]byte{0xff}, 8192), fi.Size()/2/4096*4096); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	for _, args := range [][]string{
+		{"inspect", "--config", cfgPath},
+		{"decide", "--config", cfgPath, "--dry-run", "--date", "2026-11-21"},
+	} {
+		_, stderr, code := runCmd(t, args...)
+		if code != 1 || !strings.Contains(stderr, "is damaged") || !strings.Contains(stderr, "store salvage") {
+			t.Errorf("%s: exit %d, want 1 and the damaged-store line:\n%s", args[0], code, stderr)
+		}
+	}
+}

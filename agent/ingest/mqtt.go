@@ -59,7 +59,9 @@ type Client struct {
 	mu          sync.Mutex
 	lastFailLog time.Time
 	lastReason  string
-	failures    int
+	// lastExplained is lastReason explained (mqttconn.Explain).
+	lastExplained error
+	failures      int
 }
 
 // NewClient prepares a client that hands every message on the input topics
@@ -172,7 +174,7 @@ func (cl *Client) onConnect(c mqtt.Client) {
 	cl.opt.Metrics.connected.Set(1)
 	cl.opt.Metrics.connects.Inc()
 	cl.mu.Lock()
-	cl.failures, cl.lastFailLog = 0, time.Time{}
+	cl.failures, cl.lastFailLog, cl.lastReason, cl.lastExplained = 0, time.Time{}, "", nil
 	cl.mu.Unlock()
 	// Subscribing again on every connection is harmless with a persistent
 	// session and repairs one the broker lost (e.g. persistence off).
@@ -235,14 +237,20 @@ func (cl *Client) onNotification(_ mqtt.Client, n mqtt.ConnectionNotification) {
 		}
 	}
 	n2 := cl.failures
+	explained := cl.lastExplained
 	cl.mu.Unlock()
-	reason := f.Reason
-	if logNow {
-		// The explanation may probe the broker's port: only when logging.
-		reason = mqttconn.Explain(context.Background(), cl.opt.Broker, f.Reason)
-		cl.opt.Log.Error("mqtt: cannot connect to the kitchen broker; retrying", "broker", cl.opt.Broker, "failed_attempts", n2, "err", reason)
+	if logNow || explained == nil {
+		// The explanation may probe the broker's port: only when logging;
+		// /healthz shows the last one meanwhile.
+		explained = mqttconn.Explain(context.Background(), cl.opt.Broker, f.Reason)
+		cl.mu.Lock()
+		cl.lastExplained = explained
+		cl.mu.Unlock()
 	}
-	cl.setHealth(fmt.Errorf("cannot connect to %s: %w", cl.opt.Broker, reason))
+	if logNow {
+		cl.opt.Log.Error("mqtt: cannot connect to the kitchen broker; retrying", "broker", cl.opt.Broker, "failed_attempts", n2, "err", explained)
+	}
+	cl.setHealth(fmt.Errorf("cannot connect to %s: %w", cl.opt.Broker, explained))
 }
 
 func (cl *Client) setHealth(err error) {

@@ -109,6 +109,14 @@ func rawLines(path string, pageSize int, fn func(key, line []byte) error) error 
 	if err != nil {
 		return err
 	}
+	return rawLinesIn(b, pageSize, fn)
+}
+
+// rawLinesIn is rawLines over the file's bytes b.
+func rawLinesIn(b []byte, pageSize int, fn func(key, line []byte) error) error {
+	if pageSize < 64 {
+		return fmt.Errorf("page size %d", pageSize)
+	}
 	for off := 2 * pageSize; off+16 <= len(b); off += pageSize {
 		p := b[off:min(off+pageSize, len(b))]
 		if binary.LittleEndian.Uint16(p[8:]) != 0x02 { // leaf

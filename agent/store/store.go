@@ -87,9 +87,14 @@ func Open(path string, opt Options) (*Store, error) {
 	}
 	s := &Store{db: db, loc: opt.Location, bad: &badLines{log: opt.Log}}
 	if opt.Verify {
-		if _, err := verify(db, path, false); err != nil {
+		rep, err := verify(db, path, false)
+		if err != nil {
 			db.Close()
 			return nil, err
+		}
+		if rep.BadLines > 0 && opt.Log != nil {
+			opt.Log.Error("store holds records failing their checksum; every reader skips them (run `budare-agent store check`)",
+				"store", path, "bad_records", rep.BadLines)
 		}
 	}
 	if !opt.ReadOnly {
