@@ -105,6 +105,7 @@ func decisionServices(a *runner.Agent) ([]runner.Service, error) {
 	mq, err := decide.NewMQTT(decide.MQTTOptions{
 		Broker: cfg.MQTT.Broker, ClientID: cfg.MQTT.ClientID + "-pub", Username: cfg.MQTT.Username, Password: pw,
 		CAFile: cfg.MQTT.CAFile, Kitchen: cfg.Kitchen, Version: version, AgentStatus: true, Release: releaseNo, Logger: log,
+		MaxPacket: cfg.MQTT.MaxPacketSize,
 		OnConnect: func() {
 			if running.Load() {
 				ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -120,6 +121,7 @@ func decisionServices(a *runner.Agent) ([]runner.Service, error) {
 		Decider: &decide.Decider{Kitchen: cfg.Kitchen, Location: cfg.Location, Records: decide.StoreRecords{Store: a.Store}, Models: current,
 			Thresholds: thresholds(cfg), SeenDays: cfg.Decision.UnseenClearDays},
 		State: a.Store, Pub: mq, StartOfDay: sod, UnseenClearDays: cfg.Decision.UnseenClearDays, Logger: log,
+		MaxPacket: cfg.MQTT.MaxPacketSize, Health: a.Health,
 	}
 	if os3 != nil {
 		svc.Put = putFunc(os3)
@@ -350,7 +352,8 @@ func decideByHand(ctx context.Context, cfg *config.Config, day string, now time.
 		return nil, err
 	}
 	mq, err := decide.NewMQTT(decide.MQTTOptions{Broker: cfg.MQTT.Broker, ClientID: cfg.MQTT.ClientID + "-decide",
-		Username: cfg.MQTT.Username, Password: pw, CAFile: cfg.MQTT.CAFile, Kitchen: cfg.Kitchen, Version: version, Logger: log})
+		Username: cfg.MQTT.Username, Password: pw, CAFile: cfg.MQTT.CAFile, Kitchen: cfg.Kitchen, Version: version, Logger: log,
+		MaxPacket: cfg.MQTT.MaxPacketSize})
 	if err != nil {
 		return nil, err
 	}
@@ -361,7 +364,8 @@ func decideByHand(ctx context.Context, cfg *config.Config, day string, now time.
 		log.Warn("actions are persisted and will be published by the agent", "err", err)
 	}
 	cancel()
-	svc := &decide.Service{Decider: dec, State: st, Pub: mq, UnseenClearDays: cfg.Decision.UnseenClearDays, Logger: log}
+	svc := &decide.Service{Decider: dec, State: st, Pub: mq, UnseenClearDays: cfg.Decision.UnseenClearDays, Logger: log,
+		MaxPacket: cfg.MQTT.MaxPacketSize}
 	if cfg.HasS3 {
 		os3, err := objstore.New(cfg.S3, cfg.CredentialsDir)
 		if err != nil {

@@ -51,6 +51,9 @@ type MQTT struct {
 	CAFile       string   `toml:"ca_file"`
 	BatchMax     int      `toml:"batch_max"`  // messages per bbolt commit
 	BatchWait    Duration `toml:"batch_wait"` // longest the batcher waits for more after a batch's oldest message
+	// MaxPacketSize is the broker's max_packet_size: the agent never
+	// publishes a larger packet (Mosquitto drops the connection on one).
+	MaxPacketSize int `toml:"max_packet_size"`
 }
 
 // Upload is the [upload] section.
@@ -111,6 +114,8 @@ func Defaults() Config {
 			Broker:    "tcp://127.0.0.1:1883",
 			BatchMax:  1000,
 			BatchWait: Duration{5 * time.Millisecond},
+			// packaging/mosquitto/budare.conf's max_packet_size.
+			MaxPacketSize: 256 << 10,
 		},
 		Upload: Upload{RetentionDays: 14, MinFreeMiB: 256},
 		Models: Models{PollInterval: Duration{15 * time.Minute}},
@@ -200,6 +205,9 @@ func (c *Config) problems() []string {
 	}
 	if c.MQTT.BatchWait.Duration <= 0 || c.MQTT.BatchWait.Duration > time.Second {
 		ps = append(ps, fmt.Sprintf("mqtt.batch_wait %s: want more than 0 and at most 1s", c.MQTT.BatchWait))
+	}
+	if c.MQTT.MaxPacketSize < 16<<10 {
+		ps = append(ps, fmt.Sprintf("mqtt.max_packet_size %d: want at least 16384, and the broker's max_packet_size", c.MQTT.MaxPacketSize))
 	}
 	if c.HasS3 {
 		ps = append(ps, c.S3.Problems(c.CredentialsDir)...)

@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/budare/budare/agent/store"
+	"github.com/budare/budare/internal/action"
 )
 
 // Publisher sends one MQTT message at QoS 1 and returns once the broker
@@ -51,18 +52,23 @@ type dayDoc struct {
 	// Published lists machines whose action the broker acknowledged.
 	Published        map[string]bool `json:"published"`
 	SummaryPublished bool            `json:"summary_published"`
-	Uploaded         bool            `json:"uploaded"`
-	UploadError      string          `json:"upload_error,omitempty"`
+	// Refused lists machines whose action the broker would not take (too
+	// large for its max_packet_size), with why; they are not retried.
+	Refused map[string]string `json:"refused,omitempty"`
+	// SummaryRefused says why the summary could not be published at all.
+	SummaryRefused string `json:"summary_refused,omitempty"`
+	Uploaded       bool   `json:"uploaded"`
+	UploadError    string `json:"upload_error,omitempty"`
 }
 
 func (d *dayDoc) pendingPublish() int {
 	n := 0
 	for _, a := range d.Day.Actions {
-		if !d.Published[a.Machine] {
+		if !d.Published[a.Machine] && d.Refused[a.Machine] == "" {
 			n++
 		}
 	}
-	if !d.SummaryPublished {
+	if !d.SummaryPublished && d.SummaryRefused == "" {
 		n++
 	}
 	return n
@@ -89,14 +95,25 @@ type Service struct {
 	StartOfDay time.Duration
 	// UnseenClearDays: machines silent this long get their action cleared.
 	UnseenClearDays int
-	Now             func() time.Time
-	Logger          *slog.Logger
+	// MaxPacket is the broker's max_packet_size (default
+	// DefaultMaxPacket): the summary is cut to fit it.
+	MaxPacket int
+	// Health, when set, hears under "decide" of publishes the broker
+	// refused (nil again once a day goes out whole).
+	Health HealthReporter
+	Now    func() time.Time
+	Logger *slog.Logger
 
-	mu      sync.Mutex
-	status  Status
-	metrics *metrics
-	retry   time.Duration
-	done    string // the local day fully decided, published and cleared
+	mu sync.Mutex
+	// drops counts, per topic, publishes in a row during which the broker
+	// dropped the connection; summaryMax lowers the summary's size limit after repeated drops (a
+	// broker limit below MaxPacket).
+	drops      map[string]int
+	summaryMax int
+	status     Status
+	metrics    *metrics
+	retry      time.Duration
+	done       string // the local day fully decided, published and cleared
 }
 
 // Status is what the decision service reports.
@@ -114,17 +131,24 @@ type Status struct {
 	DecisionSeconds float64        `json:"decision_seconds"`
 }
 
+// HealthReporter takes a subsystem's verdict (*status.Health satisfies it).
+type HealthReporter interface {
+	Set(name string, err error)
+}
+
 type metrics struct {
 	decisions *prometheus.CounterVec
 	duration  prometheus.Gauge
 	errors    *prometheus.CounterVec
 	pending   prometheus.Gauge
+	refused   *prometheus.CounterVec
+	omitted   prometheus.Gauge
 }
 
 // Register adds the service's metrics to reg. Call before Run.
 func (s *Service) Register(reg prometheus.Registerer) error {
 	m := s.ensureMetrics()
-	for _, c := range []prometheus.Collector{m.decisions, m.duration, m.errors, m.pending} {
+	for _, c := range []prometheus.Collector{m.decisions, m.duration, m.errors, m.pending, m.refused, m.omitted} {
 		if err := reg.Register(c); err != nil {
 			return fmt.Errorf("decide: register metrics: %w", err)
 		}
@@ -149,6 +173,16 @@ func (s *Service) ensureMetrics() *metrics {
 		pending: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "budare_agent_actions_pending_upload", Help: "Decided days not yet uploaded.",
 		}),
+		refused: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "budare_agent_publish_refused_total",
+			Help: "Publishes given up because the broker would not take them (too_large: over mqtt.max_packet_size; dropped: the broker dropped the connection on them twice).",
+		}, []string{"reason"}),
+		omitted: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "budare_agent_summary_omitted_machines", Help: "Machines left out of the last published kitchen summary to fit the broker's packet limit.",
+		}),
+	}
+	for _, r := range []string{"too_large", "dropped"} {
+		s.metrics.refused.WithLabelValues(r)
 	}
 	for _, l := range Levels {
 		s.metrics.decisions.WithLabelValues(l)
@@ -346,9 +380,14 @@ func actionTopic(kitchen, machine string) string {
 func SummaryTopic(kitchen string) string { return "budare/" + kitchen + "/actions" }
 
 // publishDay publishes the day's unpublished actions and the summary,
-// recording progress so a restart does not publish them again.
+// recording progress so a restart does not publish them again. A message
+// the broker will not take (over its packet limit, or dropping the
+// connection on it twice in a row) is given up and reported instead of
+// retried: retrying it would drop the connection, and fire the agent's
+// last will, again and again.
 func (s *Service) publishDay(ctx context.Context, day string, doc *dayDoc) error {
 	if doc.pendingPublish() == 0 {
+		s.reportRefused(day, doc)
 		return nil
 	}
 	if s.Pub == nil {
@@ -357,7 +396,7 @@ func (s *Service) publishDay(ctx context.Context, day string, doc *dayDoc) error
 	var perr error
 	changed := false
 	for _, a := range doc.Day.Actions {
-		if doc.Published[a.Machine] {
+		if doc.Published[a.Machine] || doc.Refused[a.Machine] != "" {
 			continue
 		}
 		b, err := json.Marshal(a)
@@ -365,22 +404,60 @@ func (s *Service) publishDay(ctx context.Context, day string, doc *dayDoc) error
 			perr = err
 			break
 		}
-		if err := s.Pub.Publish(ctx, actionTopic(doc.Day.Kitchen, a.Machine), b, true); err != nil {
+		err = s.Pub.Publish(ctx, actionTopic(doc.Day.Kitchen, a.Machine), b, true)
+		if why := s.refusal(actionTopic(doc.Day.Kitchen, a.Machine), err); why != "" {
+			if doc.Refused == nil {
+				doc.Refused = map[string]string{}
+			}
+			doc.Refused[a.Machine] = why
+			changed = true
+			s.log().Error("the broker refuses a machine's action; not retrying it", "day", day, "machine", a.Machine,
+				"bytes", len(b), "err", err)
+			continue
+		}
+		if err != nil {
 			perr = fmt.Errorf("publish action of %s: %w", a.Machine, err)
 			break
 		}
 		doc.Published[a.Machine] = true
 		changed = true
 	}
-	if perr == nil && !doc.SummaryPublished {
-		b, err := json.Marshal(doc.Day)
-		if err == nil {
-			err = s.Pub.Publish(ctx, SummaryTopic(doc.Day.Kitchen), b, true)
-		}
-		if err != nil {
-			perr = fmt.Errorf("publish summary: %w", err)
-		} else {
-			doc.SummaryPublished, changed = true, true
+	if perr == nil && !doc.SummaryPublished && doc.SummaryRefused == "" {
+		topic := SummaryTopic(doc.Day.Kitchen)
+		for {
+			limit := MaxPayload(topic, s.maxPacket())
+			if s.summaryMax > 0 {
+				limit = min(limit, s.summaryMax)
+			}
+			b, sum, err := action.MarshalSummary(doc.Day, limit)
+			if err == nil {
+				err = s.Pub.Publish(ctx, topic, b, true)
+			}
+			if err == nil {
+				doc.SummaryPublished, changed = true, true
+				s.metrics.omitted.Set(float64(sum.Omitted))
+				if sum.Omitted > 0 {
+					s.log().Warn("the kitchen summary lists the most severe machines only, to fit the broker's packet limit",
+						"day", day, "listed", len(sum.Actions), "omitted", sum.Omitted, "bytes", len(b), "full", sum.Full)
+				}
+				break
+			}
+			why := s.refusal(topic, err)
+			if why == "" {
+				perr = fmt.Errorf("publish summary: %w", err)
+				break
+			}
+			if errors.Is(err, ErrDropped) && len(b) >= 8<<10 {
+				// The broker's real limit is below mqtt.max_packet_size:
+				// try half the size.
+				s.summaryMax = len(b) / 2
+				s.log().Error("the broker dropped the connection on the kitchen summary twice; halving its size",
+					"day", day, "bytes", len(b), "err", err, "hint", "set mqtt.max_packet_size to the broker's max_packet_size")
+				continue
+			}
+			doc.SummaryRefused, changed = why, true
+			s.log().Error("the broker refuses the kitchen summary; not retrying it", "day", day, "err", err)
+			break
 		}
 	}
 	if changed {
@@ -388,13 +465,70 @@ func (s *Service) publishDay(ctx context.Context, day string, doc *dayDoc) error
 			perr = fmt.Errorf("persist publish progress: %w", err)
 		}
 	}
+	s.reportRefused(day, doc)
 	if perr != nil {
 		s.fail("publish", perr)
 		s.log().Warn("publishing actions", "day", day, "pending", doc.pendingPublish(), "err", perr)
 		return perr
 	}
+	if n := len(doc.Refused); n > 0 || doc.SummaryRefused != "" {
+		s.log().Error("actions published except those the broker refused", "day", day,
+			"machines", len(doc.Day.Actions)-n, "refused", n, "summary_refused", doc.SummaryRefused != "")
+		return nil
+	}
 	s.log().Info("actions published", "day", day, "machines", len(doc.Day.Actions))
 	return nil
+}
+
+func (s *Service) maxPacket() int {
+	if s.MaxPacket > 0 {
+		return s.MaxPacket
+	}
+	return DefaultMaxPacket
+}
+
+// refusal classifies a publish error: "" for a transient one (retry
+// later), else why the broker will not take this message. Two drops in a
+// row on the same topic count as a refusal; one may be a coincidence.
+func (s *Service) refusal(topic string, err error) string {
+	if s.drops == nil {
+		s.drops = map[string]int{}
+	}
+	switch {
+	case err == nil:
+		delete(s.drops, topic)
+		return ""
+	case errors.Is(err, ErrTooLarge):
+		s.metrics.refused.WithLabelValues("too_large").Inc()
+		s.fail("publish", err)
+		return err.Error()
+	case errors.Is(err, ErrDropped):
+		s.drops[topic]++
+		if s.drops[topic] < 2 {
+			return ""
+		}
+		delete(s.drops, topic)
+		s.metrics.refused.WithLabelValues("dropped").Inc()
+		s.fail("publish", err)
+		return err.Error() + " (twice; is the broker's max_packet_size below mqtt.max_packet_size?)"
+	}
+	return ""
+}
+
+// reportRefused tells Health whether day went out whole.
+func (s *Service) reportRefused(day string, doc *dayDoc) {
+	if s.Health == nil {
+		return
+	}
+	if len(doc.Refused) == 0 && doc.SummaryRefused == "" {
+		s.Health.Set("decide", nil)
+		return
+	}
+	what := fmt.Sprintf("%d machine action(s)", len(doc.Refused))
+	if doc.SummaryRefused != "" {
+		what += " and the kitchen summary"
+	}
+	s.Health.Set("decide", fmt.Errorf("day %s: the broker refuses %s (see the log; budare_agent_publish_refused_total)", day, what))
 }
 
 // clearUnseen removes the retained action of machines silent for
