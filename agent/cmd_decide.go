@@ -67,6 +67,9 @@ func decisionServices(a *runner.Agent) ([]runner.Service, error) {
 		}
 	}
 	var syncer *modelsync.Syncer
+	// A model release installed: the decision service decides again the
+	// machines a day without any model left "unknown".
+	installed := make(chan struct{}, 1)
 	pub, kerr := publicKey(cfg)
 	if kerr != nil {
 		log.Error("model sync disabled", "err", kerr)
@@ -74,6 +77,13 @@ func decisionServices(a *runner.Agent) ([]runner.Service, error) {
 		opt := modelsync.Options{
 			Dir: modelsDir(cfg), PublicKey: pub, State: a.Store, Interval: cfg.Models.PollInterval.Duration,
 			Wanted: cookedArepas(a.Store, cfg.Location), Logger: log, Registerer: a.Registry,
+			OnSwap: func(*modelsync.Release) {
+				// Never blocks the sync: one pending signal is enough.
+				select {
+				case installed <- struct{}{}:
+				default:
+				}
+			},
 		}
 		if os3 != nil {
 			opt.Source = os3
@@ -121,7 +131,7 @@ func decisionServices(a *runner.Agent) ([]runner.Service, error) {
 		Decider: &decide.Decider{Kitchen: cfg.Kitchen, Location: cfg.Location, Records: decide.StoreRecords{Store: a.Store}, Models: current,
 			Thresholds: thresholds(cfg), SeenDays: cfg.Decision.UnseenClearDays},
 		State: a.Store, Pub: mq, StartOfDay: sod, UnseenClearDays: cfg.Decision.UnseenClearDays, Logger: log,
-		MaxPacket: cfg.MQTT.MaxPacketSize, Health: a.Health,
+		MaxPacket: cfg.MQTT.MaxPacketSize, Health: a.Health, Installed: installed,
 	}
 	if os3 != nil {
 		svc.Put = putFunc(os3)

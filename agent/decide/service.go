@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/budare/budare/agent/store"
 	"github.com/budare/budare/internal/action"
+	"github.com/budare/budare/internal/decision"
 )
 
 // Publisher sends one MQTT message at QoS 1 and returns once the broker
@@ -101,7 +103,11 @@ type Service struct {
 	// Health, when set, hears under "decide" of publishes the broker
 	// refused (nil again once a day goes out whole).
 	Health HealthReporter
-	Now    func() time.Time
+	// Installed, when set, signals that a model release was installed
+	// (agent/modelsync's OnSwap): Run then decides again the machines that
+	// were "unknown" for want of any model (RedecideWithoutModel).
+	Installed <-chan struct{}
+	Now       func() time.Time
 	Logger *slog.Logger
 
 	mu sync.Mutex
@@ -738,6 +744,11 @@ func (s *Service) Run(ctx context.Context) error {
 			select {
 			case <-ctx.Done():
 				return nil
+			case <-s.Installed:
+				if _, err := s.RedecideWithoutModel(ctx, s.now()); err != nil {
+					s.log().Warn("deciding again with the new model release", "err", err)
+				}
+				next = s.now() // Tick at once: it retries what did not go out
 			case <-time.After(min(d, time.Minute)):
 			}
 		}
@@ -752,3 +763,77 @@ func (s *Service) Run(ctx context.Context) error {
 func (s *Service) Kick(ctx context.Context) { s.Tick(ctx, s.now()) }
 
 var _ StateStore = (*store.Store)(nil)
+
+// RedecideWithoutModel decides again, with the installed release, the
+// machines of the day on display (today's decision once made, else
+// yesterday's) that were "unknown" because no release was installed at all:
+// a fresh agent that could not reach central at its first start of day
+// would otherwise show "unknown" everywhere until the next morning. Only
+// those machines change; once decided with a release a machine is not
+// decided again that day. It returns how many machines were decided again.
+func (s *Service) RedecideWithoutModel(ctx context.Context, now time.Time) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.ensureMetrics()
+	rel := s.Decider.release()
+	if rel == nil {
+		return 0, nil
+	}
+	loc := s.loc()
+	day := now.In(loc).Format(time.DateOnly)
+	at, err := s.DecisionTime(day)
+	if err != nil {
+		return 0, err
+	}
+	if now.Before(at) {
+		day = time.Date(at.Year(), at.Month(), at.Day()-1, 12, 0, 0, 0, loc).Format(time.DateOnly)
+	}
+	doc, err := s.loadDay(day)
+	if err != nil || doc == nil {
+		return 0, err
+	}
+	idx := map[string]int{}
+	var names []string
+	for i, a := range doc.Day.Actions {
+		if a.Level == LevelUnknown && a.ModelRelease == 0 && slices.Contains(a.Reasons, decision.ReasonNoRelease) {
+			idx[a.Machine] = i
+			names = append(names, a.Machine)
+		}
+	}
+	if len(names) == 0 {
+		return 0, nil
+	}
+	acts, err := s.Decider.DecideMachines(ctx, day, now, names)
+	if err != nil {
+		s.fail("decide", err)
+		return 0, fmt.Errorf("decide %s again with release %d: %w", day, rel.Number, err)
+	}
+	for _, a := range acts {
+		doc.Day.Actions[idx[a.Machine]] = a
+		delete(doc.Published, a.Machine)
+		delete(doc.Refused, a.Machine)
+		s.metrics.decisions.WithLabelValues(a.Level).Inc()
+	}
+	doc.Day.Counts = map[string]int{}
+	for _, a := range doc.Day.Actions {
+		doc.Day.Counts[a.Level]++
+	}
+	doc.Day.ModelRelease = rel.Number
+	doc.SummaryPublished, doc.SummaryRefused = false, ""
+	doc.Uploaded, doc.UploadError = false, ""
+	if err := s.State.PutState(StateDays, day, doc); err != nil {
+		s.fail("decide", err)
+		return 0, fmt.Errorf("persist decision of %s: %w", day, err)
+	}
+	s.log().Info("decided again with the first model release the machines that had no model", "day", day,
+		"machines", len(acts), "release", rel.Number, "counts", doc.Day.Counts)
+	if s.status.LastDay == day {
+		s.status.Counts, s.status.ModelRelease = doc.Day.Counts, doc.Day.ModelRelease
+	}
+	if err := s.publishDay(ctx, day, doc); err != nil {
+		s.done = "" // Tick publishes the rest with its retries
+	}
+	s.status.PendingPublish = doc.pendingPublish()
+	s.uploadPending(ctx)
+	return len(acts), nil
+}
