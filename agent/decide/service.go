@@ -108,7 +108,7 @@ type Service struct {
 	// were "unknown" for want of any model (RedecideWithoutModel).
 	Installed <-chan struct{}
 	Now       func() time.Time
-	Logger *slog.Logger
+	Logger    *slog.Logger
 
 	mu sync.Mutex
 	// drops counts, per topic, publishes in a row during which the broker
