@@ -9,13 +9,13 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"time"
 
 	"github.com/BurntSushi/toml"
 
 	"github.com/budare/budare/internal/objstore"
+	"github.com/budare/budare/internal/record"
 )
 
 // Config is the agent's whole configuration. packaging/agent.example.toml
@@ -136,8 +136,6 @@ func (e *ProblemsError) Error() string {
 	return fmt.Sprintf("config %s: %s", e.Path, strings.Join(e.Problems, "; "))
 }
 
-var nameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
-
 // Load reads, defaults and validates a config file. A *ProblemsError lists
 // every validation problem.
 func Load(path string) (*Config, error) {
@@ -170,8 +168,8 @@ func (c *Config) problems() []string {
 	var ps []string
 	if c.Kitchen == "" {
 		ps = append(ps, "kitchen is empty (want the kitchen id, e.g. k-017)")
-	} else if !nameRE.MatchString(c.Kitchen) {
-		ps = append(ps, fmt.Sprintf("kitchen %q: use letters, digits, '.', '_' and '-' only", c.Kitchen))
+	} else if err := record.ValidName(c.Kitchen); err != nil {
+		ps = append(ps, fmt.Sprintf("kitchen: %v", err))
 	}
 	if c.DataDir == "" {
 		ps = append(ps, "data_dir is empty")

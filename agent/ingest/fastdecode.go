@@ -34,7 +34,7 @@ func fastLine(machine, typ string, p []byte, now time.Time, buf []byte) (l store
 		seen                        uint16
 		v, seq                      int64
 		ts, arepa, kind, code, note []byte
-		arepaClass, textClass       uint8
+		textClass                   uint8
 		m                           metrics
 	)
 	const (
@@ -70,7 +70,6 @@ func fastLine(machine, typ string, p []byte, now time.Time, buf []byte) (l store
 		case string(key) == "arepa":
 			f = fArepa
 			arepa, ok = s.raw()
-			arepaClass = s.class
 		case string(key) == "metrics":
 			f = fMetrics
 			ok = s.metrics(&m)
@@ -112,7 +111,7 @@ func fastLine(machine, typ string, p []byte, now time.Time, buf []byte) (l store
 		return l, buf, false
 	}
 	if typ == record.TypeCook {
-		if seen&(fArepa|fMetrics) != fArepa|fMetrics || !validName(arepa, arepaClass) || arepaClass&notPlain != 0 ||
+		if seen&(fArepa|fMetrics) != fArepa|fMetrics || !validName(arepa) ||
 			m.class&(notName|notPlain) != 0 || !m.sort() {
 			return l, buf, false
 		}
@@ -176,7 +175,7 @@ func fastLine(machine, typ string, p []byte, now time.Time, buf []byte) (l store
 // Character classes of the bytes in a plain string, as scanner.raw records
 // them.
 const (
-	notName  = 1 << iota // not allowed in a name (record's rule): space / + #
+	notName  = 1 << iota // not allowed in a metric name (record's rule): space / + #
 	notPlain             // escaped by encoding/json: < > &
 )
 
@@ -192,9 +191,30 @@ func plain(s string) bool {
 	return true
 }
 
-// validName mirrors record's name rule for a plain string of the given
-// class.
-func validName(s []byte, class uint8) bool {
+// validName mirrors record.ValidName: ^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$
+// without "..".
+func validName(s []byte) bool {
+	if len(s) == 0 || len(s) > record.NameMaxLen {
+		return false
+	}
+	for i, c := range s {
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
+		case c == '.' && i > 0:
+			if s[i-1] == '.' {
+				return false
+			}
+		case (c == '_' || c == '-') && i > 0:
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// validMetric mirrors record's metric name rule for a plain string of the
+// given class.
+func validMetric(s []byte, class uint8) bool {
 	return len(s) > 0 && len(s) <= 128 && class&notName == 0
 }
 
@@ -215,7 +235,7 @@ type metrics struct {
 func (m *metrics) sort() bool {
 	kv := m.kv[:m.n]
 	for i := range kv {
-		if !validName(kv[i].k, 0) {
+		if !validMetric(kv[i].k, 0) {
 			return false
 		}
 		for j := i; j > 0; j-- {

@@ -113,11 +113,17 @@ const (
 	ReasonNotFinite Reason = "not_finite"
 	ReasonFuture    Reason = "future_timestamp"
 	ReasonBadValue  Reason = "bad_value"
+	// ReasonBadName: an arepa type outside ValidName's grammar (a bad
+	// machine name makes the topic bad: ReasonTopic).
+	ReasonBadName Reason = "bad_name"
+	// ReasonNotUTF8: the payload is not valid UTF-8, which JSON requires;
+	// decoding it would replace bytes with U+FFFD and store altered text.
+	ReasonNotUTF8 Reason = "not_utf8"
 )
 
 // Reasons lists every rejection reason, so counters can be pre-registered.
 var Reasons = []Reason{ReasonTopic, ReasonTooLarge, ReasonNotJSON, ReasonBadType,
-	ReasonVersion, ReasonMissing, ReasonNotFinite, ReasonFuture, ReasonBadValue}
+	ReasonVersion, ReasonMissing, ReasonNotFinite, ReasonFuture, ReasonBadValue, ReasonBadName, ReasonNotUTF8}
 
 // Error is a rejected payload: the reason plus a one-line detail.
 type Error struct {
@@ -156,7 +162,7 @@ func ParseTopic(kitchen, topic string) (machine, typ string, err error) {
 	if !ok || !ok2 || strings.Contains(typ, "/") || strings.Contains(kitchen, "/") {
 		return "", "", reject(ReasonTopic, "topic %q is not budare/%s/<machine>/<cook|event>", topic, kitchen)
 	}
-	if err := validName(machine); err != nil {
+	if err := ValidName(machine); err != nil {
 		return "", "", reject(ReasonTopic, "topic %q: machine %v", topic, err)
 	}
 	switch typ {
@@ -166,12 +172,54 @@ func ParseTopic(kitchen, topic string) (machine, typ string, err error) {
 	return "", "", reject(ReasonTopic, "topic %q: unknown suffix %q", topic, typ)
 }
 
-func validName(s string) error {
+// NameMaxLen is the longest kitchen, machine or arepa type name.
+const NameMaxLen = 64
+
+// ValidName checks a kitchen, machine or arepa type name against the one
+// grammar both programs share (README "MQTT contract", docs/contracts.md):
+//
+//	^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$, and never ".."
+//
+// Names become MQTT topic levels, object-key segments, URL paths and text
+// on a display, so only plain ASCII is accepted: no look-alikes of / + #
+// (U+2215, U+FF0B, U+FF03…), no right-to-left overrides, no non-breaking or
+// zero-width spaces, nothing an encoder would alter. The error says why, in
+// one line a person understands.
+func ValidName(s string) error {
+	if s == "" {
+		return errors.New("name is empty")
+	}
+	if len(s) > NameMaxLen {
+		return fmt.Errorf("name %.20q… is %d bytes, at most %d", s, len(s), NameMaxLen)
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
+		case (c == '.' || c == '_' || c == '-') && i > 0:
+		case c < utf8.RuneSelf:
+			return fmt.Errorf("name %q: character %q at byte %d is not allowed (letters, digits, '.', '_', '-'; a letter or digit first)", s, c, i)
+		default:
+			r, _ := utf8.DecodeRuneInString(s[i:])
+			if r == utf8.RuneError {
+				return fmt.Errorf("name %q is not valid UTF-8 (byte %d)", s, i)
+			}
+			return fmt.Errorf("name %q: %U at byte %d is not allowed: names are ASCII letters, digits, '.', '_', '-'", s, r, i)
+		}
+	}
+	if strings.Contains(s, "..") {
+		return fmt.Errorf("name %q contains \"..\"", s)
+	}
+	return nil
+}
+
+// validMetric is the rule for metric names, which are open-ended: 1-128
+// bytes of UTF-8 without control characters, spaces, / + # " or \.
+func validMetric(s string) error {
 	if s == "" || len(s) > 128 {
 		return fmt.Errorf("name must be 1-128 bytes")
 	}
 	if !utf8.ValidString(s) {
-		// Window lines are JSON: an invalid name would come back altered.
 		return fmt.Errorf("name %q is not valid UTF-8", s)
 	}
 	for _, c := range s {
@@ -199,6 +247,9 @@ type wire struct {
 func Decode(machine, typ string, payload []byte, now time.Time) (Record, error) {
 	if len(payload) > MaxPayload {
 		return Record{}, reject(ReasonTooLarge, "payload is %d bytes, limit %d", len(payload), MaxPayload)
+	}
+	if !utf8.Valid(payload) {
+		return Record{}, reject(ReasonNotUTF8, "payload is not valid UTF-8 (byte %d)", invalidAt(payload))
 	}
 	var w wire
 	dec := json.NewDecoder(bytes.NewReader(payload))
@@ -243,8 +294,8 @@ func Decode(machine, typ string, payload []byte, now time.Time) (Record, error) 
 		if w.Arepa == nil || *w.Arepa == "" {
 			return Record{}, reject(ReasonMissing, "field \"arepa\" is missing")
 		}
-		if err := validName(*w.Arepa); err != nil {
-			return Record{}, reject(ReasonBadValue, "arepa: %v", err)
+		if err := ValidName(*w.Arepa); err != nil {
+			return Record{}, reject(ReasonBadName, "arepa: %v", err)
 		}
 		if w.Metrics == nil {
 			return Record{}, reject(ReasonMissing, "field \"metrics\" is missing")
@@ -252,7 +303,7 @@ func Decode(machine, typ string, payload []byte, now time.Time) (Record, error) 
 		r.Arepa = *w.Arepa
 		r.Metrics = make(map[string]float64, len(w.Metrics))
 		for k, v := range w.Metrics {
-			if err := validName(k); err != nil {
+			if err := validMetric(k); err != nil {
 				return Record{}, reject(ReasonBadValue, "metric name: %v", err)
 			}
 			f, err := number(v)
@@ -284,6 +335,19 @@ func Decode(machine, typ string, payload []byte, now time.Time) (Record, error) 
 		return Record{}, reject(ReasonTopic, "unknown record type %q", typ)
 	}
 	return r, nil
+}
+
+// invalidAt returns the offset of the first byte of b that is not valid
+// UTF-8.
+func invalidAt(b []byte) int {
+	for i := 0; i < len(b); {
+		r, n := utf8.DecodeRune(b[i:])
+		if r == utf8.RuneError && n <= 1 {
+			return i
+		}
+		i += n
+	}
+	return len(b)
 }
 
 // parseSeq reads seq from its raw JSON: a non-negative integer. A quoted
