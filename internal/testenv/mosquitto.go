@@ -118,6 +118,20 @@ func (m *MosquittoServer) Stop() {
 	m.p = nil
 }
 
+// Kill stops the broker with SIGKILL, as a crash does: it saves nothing
+// on the way out. (A power cut also loses what the OS had not yet written.)
+func (m *MosquittoServer) Kill() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.p == nil {
+		return
+	}
+	_ = m.p.cmd.Process.Kill()
+	<-m.p.exited
+	m.p.log.Close()
+	m.p = nil
+}
+
 // Log returns the end of the broker's log, for failure messages.
 func (m *MosquittoServer) Log() string { return tail(filepath.Join(m.Dir, "mosquitto.log")) }
 
