@@ -78,11 +78,7 @@ type Decider struct {
 
 // DayStart returns the instant local day (yyyy-mm-dd) + offset days begins.
 func DayStart(day string, offset int, loc *time.Location) (time.Time, error) {
-	d, err := time.ParseInLocation(time.DateOnly, day, loc)
-	if err != nil {
-		return time.Time{}, fmt.Errorf("day %q: want yyyy-mm-dd", day)
-	}
-	return time.Date(d.Year(), d.Month(), d.Day()+offset, 0, 0, 0, 0, loc), nil
+	return record.DayStart(day, offset, loc)
 }
 
 // Candidates returns the machines to decide for day: those seen within

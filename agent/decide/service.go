@@ -18,6 +18,7 @@ import (
 	"github.com/budare/budare/agent/store"
 	"github.com/budare/budare/internal/action"
 	"github.com/budare/budare/internal/decision"
+	"github.com/budare/budare/internal/record"
 )
 
 // Publisher sends one MQTT message at QoS 1 and returns once the broker
@@ -116,6 +117,11 @@ type Service struct {
 	// broker limit below MaxPacket).
 	drops      map[string]int
 	summaryMax int
+	// latest is the most recent decided day (loaded once from the store);
+	// clockWarned the latest day the clock was last found behind.
+	latest       string
+	latestLoaded bool
+	clockWarned  string
 	status     Status
 	metrics    *metrics
 	retry      time.Duration
@@ -217,15 +223,16 @@ func (s *Service) loc() *time.Location { return s.Decider.Location }
 
 // DecisionTime returns the instant of day's start-of-day decision. Computed
 // from the local calendar day, so it is right on 23- and 25-hour DST days;
-// a start time that falls in a spring-forward gap moves forward by the gap.
+// a start time that falls in a spring-forward gap moves forward by the gap
+// (record.WallTime), and one that happens twice (fall back) is the second.
 func (s *Service) DecisionTime(day string) (time.Time, error) {
-	d, err := DayStart(day, 0, s.loc())
+	d, err := time.Parse(time.DateOnly, day)
 	if err != nil {
-		return time.Time{}, err
+		return time.Time{}, fmt.Errorf("day %q: want yyyy-mm-dd", day)
 	}
 	h := int(s.StartOfDay / time.Hour)
 	m := int(s.StartOfDay % time.Hour / time.Minute)
-	return time.Date(d.Year(), d.Month(), d.Day(), h, m, 0, 0, s.loc()), nil
+	return record.WallTime(d.Year(), d.Month(), d.Day(), h, m, s.loc()), nil
 }
 
 // Status returns a snapshot of the service's status.
@@ -257,6 +264,24 @@ func (s *Service) Tick(ctx context.Context, now time.Time) time.Time {
 		return now.Add(time.Minute)
 	}
 	pending := false
+	latest, lerr := s.latestDecided()
+	if lerr != nil {
+		s.fail("decide", lerr)
+		return now.Add(time.Minute)
+	}
+	if latest > today {
+		// The wall clock is behind a day already decided (an NTP step
+		// back, a gateway whose RTC lost its time): deciding or publishing
+		// an older day would replace newer retained actions on every
+		// display. Wait for the clock to come back.
+		if s.clockWarned != latest {
+			s.clockWarned = latest
+			s.log().Warn("the clock is behind the last decided day; deciding nothing until it catches up",
+				"now", now.In(loc).Format(time.RFC3339), "last_decided_day", latest)
+		}
+		s.uploadPending(ctx)
+		return now.Add(time.Minute)
+	}
 	if !now.Before(at) && s.done != today {
 		if err := s.ensureDay(ctx, today, now); err != nil {
 			pending = true
@@ -264,10 +289,12 @@ func (s *Service) Tick(ctx context.Context, now time.Time) time.Time {
 			s.done = today
 		}
 	}
-	if now.Before(at) && s.done == "" {
+	yesterday := time.Date(at.Year(), at.Month(), at.Day()-1, 12, 0, 0, 0, loc).Format(time.DateOnly)
+	if now.Before(at) && s.done == "" && latest <= yesterday {
 		// Before today's decision, yesterday's is what the displays should
 		// show: publish what of it is still unpublished (never decide it).
-		yesterday := time.Date(at.Year(), at.Month(), at.Day()-1, 12, 0, 0, 0, loc).Format(time.DateOnly)
+		// Not when today was decided already (the clock went back within
+		// the day): its actions are on the displays.
 		doc, err := s.loadDay(yesterday)
 		switch {
 		case err != nil:
@@ -286,7 +313,9 @@ func (s *Service) Tick(ctx context.Context, now time.Time) time.Time {
 	}
 	next := at
 	if !now.Before(at) {
-		tomorrow := time.Date(at.Year(), at.Month(), at.Day()+1, 0, 0, 0, 0, loc).Format(time.DateOnly)
+		// Noon, not midnight: a midnight in a DST gap (Havana) normalises
+		// onto the day before.
+		tomorrow := time.Date(at.Year(), at.Month(), at.Day()+1, 12, 0, 0, 0, loc).Format(time.DateOnly)
 		next, _ = s.DecisionTime(tomorrow)
 	}
 	s.status.NextDecision = next
@@ -340,6 +369,9 @@ func (s *Service) ensureDay(ctx context.Context, day string, now time.Time) erro
 			s.fail("decide", err)
 			return fmt.Errorf("persist decision of %s: %w", day, err)
 		}
+		if day > s.latest {
+			s.latest = day
+		}
 		for _, a := range d.Actions {
 			s.metrics.decisions.WithLabelValues(a.Level).Inc()
 		}
@@ -357,6 +389,24 @@ func (s *Service) ensureDay(ctx context.Context, day string, now time.Time) erro
 		return perr
 	}
 	return s.clearUnseen(ctx, day, now)
+}
+
+// latestDecided returns the most recent decided day ("" for none).
+func (s *Service) latestDecided() (string, error) {
+	if s.latestLoaded {
+		return s.latest, nil
+	}
+	err := s.State.ListState(StateDays, func(key string, _ []byte) error {
+		if key > s.latest {
+			s.latest = key
+		}
+		return nil
+	})
+	if err != nil {
+		return "", fmt.Errorf("list decided days: %w", err)
+	}
+	s.latestLoaded = true
+	return s.latest, nil
 }
 
 // errNothingSeen leaves a day undecided because no machine has reported.

@@ -392,6 +392,35 @@ func number(v any) (float64, error) {
 	}
 }
 
+// WallTime returns the instant the clocks of loc show y-m-d h:mi. A wall time
+// that does not exist (a spring-forward gap) is moved forward by the gap:
+// 02:30 in Madrid's 02:00→03:00 gap is 03:30, 00:30 in Havana's midnight gap
+// is 01:30. (time.Date leaves the choice open, and for zones west of UTC
+// moves it back, onto the day before.) An ambiguous wall time (fall back) is
+// time.Date's choice. Out-of-range days and months normalise as in time.Date.
+func WallTime(y int, mo time.Month, d, h, mi int, loc *time.Location) time.Time {
+	n := time.Date(y, mo, d, 12, 0, 0, 0, time.UTC) // the calendar date, normalised
+	y, mo, d = n.Date()
+	t := time.Date(y, mo, d, h, mi, 0, 0, loc)
+	lt := t.In(loc)
+	if ly, lmo, ld := lt.Date(); ly == y && lmo == mo && ld == d && lt.Hour() == h && lt.Minute() == mi {
+		return t
+	}
+	// In a gap: read the wall time with the offset in force before it.
+	_, before := t.Add(-12 * time.Hour).Zone()
+	return time.Date(y, mo, d, h, mi, 0, 0, time.UTC).Add(-time.Duration(before) * time.Second).In(loc)
+}
+
+// DayStart returns the first instant of local day (yyyy-mm-dd) + offset
+// days in loc; on a day whose midnight falls in a DST gap, the end of the gap.
+func DayStart(day string, offset int, loc *time.Location) (time.Time, error) {
+	d, err := time.Parse(time.DateOnly, day)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("day %q: want yyyy-mm-dd", day)
+	}
+	return WallTime(d.Year(), d.Month(), d.Day()+offset, 0, 0, loc), nil
+}
+
 // LocalDay returns the calendar day of t in loc as yyyy-mm-dd.
 func LocalDay(t time.Time, loc *time.Location) string {
 	return t.In(loc).Format(time.DateOnly)
