@@ -122,10 +122,10 @@ type Service struct {
 	latest       string
 	latestLoaded bool
 	clockWarned  string
-	status     Status
-	metrics    *metrics
-	retry      time.Duration
-	done       string // the local day fully decided, published and cleared
+	status       Status
+	metrics      *metrics
+	retry        time.Duration
+	done         string // the local day fully decided, published and cleared
 }
 
 // Status is what the decision service reports.
