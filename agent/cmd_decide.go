@@ -62,6 +62,9 @@ func decisionServices(a *runner.Agent) ([]runner.Service, error) {
 	}
 	var syncer *modelsync.Syncer
 	var svc *decide.Service // set below, before any service runs
+	// A model release installed: the decision service decides again the
+	// machines a day without any model left "unknown".
+	installed := make(chan struct{}, 1)
 	pub, kerr := publicKey(cfg)
 	if kerr != nil {
 		log.Error("model sync disabled", "err", kerr)
@@ -69,6 +72,13 @@ func decisionServices(a *runner.Agent) ([]runner.Service, error) {
 		opt := modelsync.Options{
 			Dir: modelsDir(cfg), PublicKey: pub, State: a.Store, Interval: cfg.Models.PollInterval.Duration,
 			Wanted: cookedArepas(a.Store, cfg.Location), Logger: log, Registerer: a.Registry,
+			OnSwap: func(*modelsync.Release) {
+				// Never blocks the sync: one pending signal is enough.
+				select {
+				case installed <- struct{}{}:
+				default:
+				}
+			},
 		}
 		if os3 != nil {
 			opt.Source = os3
@@ -104,6 +114,7 @@ func decisionServices(a *runner.Agent) ([]runner.Service, error) {
 	mq, err := decide.NewMQTT(decide.MQTTOptions{
 		Broker: cfg.MQTT.Broker, ClientID: cfg.MQTT.ClientID + "-pub", Username: cfg.MQTT.Username, Password: pw,
 		TLS: tc, Kitchen: cfg.Kitchen, Version: version, AgentStatus: true, Release: releaseNo, Logger: log,
+		MaxPacket: cfg.MQTT.MaxPacketSize,
 		OnConnect: func() {
 			if running.Load() {
 				ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -119,6 +130,7 @@ func decisionServices(a *runner.Agent) ([]runner.Service, error) {
 		Decider: &decide.Decider{Kitchen: cfg.Kitchen, Location: cfg.Location, Records: decide.StoreRecords{Store: a.Store}, Models: current,
 			Thresholds: thresholds(cfg), SeenDays: cfg.Decision.UnseenClearDays},
 		State: a.Store, Pub: mq, StartOfDay: sod, UnseenClearDays: cfg.Decision.UnseenClearDays, Logger: log,
+		MaxPacket: cfg.MQTT.MaxPacketSize, Health: a.Health, Installed: installed,
 	}
 	if os3 != nil {
 		svc.Put = os3.Put
@@ -360,7 +372,8 @@ func decideByHand(ctx context.Context, cfg *config.Config, day string, now time.
 		return nil, err
 	}
 	mq, err := decide.NewMQTT(decide.MQTTOptions{Broker: cfg.MQTT.Broker, ClientID: cfg.MQTT.ClientID + "-decide",
-		Username: cfg.MQTT.Username, Password: pw, TLS: tc, Kitchen: cfg.Kitchen, Version: version, Logger: log})
+		Username: cfg.MQTT.Username, Password: pw, TLS: tc, Kitchen: cfg.Kitchen, Version: version, Logger: log,
+		MaxPacket: cfg.MQTT.MaxPacketSize})
 	if err != nil {
 		return nil, err
 	}
@@ -371,7 +384,8 @@ func decideByHand(ctx context.Context, cfg *config.Config, day string, now time.
 		log.Warn("actions are persisted and will be published by the agent", "err", err)
 	}
 	cancel()
-	svc := &decide.Service{Decider: dec, State: st, Pub: mq, UnseenClearDays: cfg.Decision.UnseenClearDays, Logger: log}
+	svc := &decide.Service{Decider: dec, State: st, Pub: mq, UnseenClearDays: cfg.Decision.UnseenClearDays, Logger: log,
+		MaxPacket: cfg.MQTT.MaxPacketSize}
 	if cfg.HasS3 {
 		os3, err := objstore.Open(cfg.S3, cfg.CredentialsDir)
 		if err != nil {

@@ -10,13 +10,13 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"time"
 
 	"github.com/BurntSushi/toml"
 
 	"github.com/budare/budare/internal/objstore"
+	"github.com/budare/budare/internal/record"
 	"github.com/budare/budare/internal/tlsfiles"
 )
 
@@ -59,6 +59,9 @@ type MQTT struct {
 	KeyFile      string   `toml:"key_file"`   // its key (PEM, a secret: mode 0600)
 	BatchMax     int      `toml:"batch_max"`  // messages per bbolt commit
 	BatchWait    Duration `toml:"batch_wait"` // longest the batcher waits for more after a batch's oldest message
+	// MaxPacketSize is the broker's max_packet_size: the agent never
+	// publishes a larger packet (Mosquitto drops the connection on one).
+	MaxPacketSize int `toml:"max_packet_size"`
 }
 
 // Upload is the [upload] section.
@@ -119,6 +122,8 @@ func Defaults() Config {
 			Broker:    "tcp://127.0.0.1:1883",
 			BatchMax:  1000,
 			BatchWait: Duration{5 * time.Millisecond},
+			// packaging/mosquitto/budare.conf's max_packet_size.
+			MaxPacketSize: 256 << 10,
 		},
 		Upload: Upload{RetentionDays: 14, MinFreeMiB: 256},
 		Models: Models{PollInterval: Duration{15 * time.Minute}},
@@ -139,12 +144,9 @@ func (e *ProblemsError) Error() string {
 	return fmt.Sprintf("config %s: %s", e.Path, strings.Join(e.Problems, "; "))
 }
 
-// KitchenPlaceholder is the kitchen in the shipped config: an unedited
-// gateway must not start, or every such gateway would write into one
-// kitchen's windows.
-const KitchenPlaceholder = "CHANGE-ME"
-
-var nameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
+// KitchenPlaceholder is the kitchen in the shipped config (see
+// record.CheckKitchen).
+const KitchenPlaceholder = record.KitchenPlaceholder
 
 // Load reads, defaults and validates a config file. A *ProblemsError lists
 // every validation problem.
@@ -177,23 +179,9 @@ func Load(path string) (*Config, error) {
 	return &c, nil
 }
 
-// CheckKitchen says why name cannot be a kitchen's id (central's init checks
-// the inventory with it too), or returns nil.
-func CheckKitchen(name string) error {
-	switch {
-	case name == "":
-		return errors.New("kitchen is empty (want the kitchen id, e.g. k-017)")
-	case strings.EqualFold(name, KitchenPlaceholder):
-		return fmt.Errorf("kitchen is still the placeholder %q: set it to this kitchen's id, as listed in central's inventory/kitchens.csv (e.g. k-017)", name)
-	case !nameRE.MatchString(name):
-		return fmt.Errorf("kitchen %q: use letters, digits, '.', '_' and '-' only (at most 64, starting with a letter or digit)", name)
-	}
-	return nil
-}
-
 func (c *Config) problems() []string {
 	var ps []string
-	if err := CheckKitchen(c.Kitchen); err != nil {
+	if err := record.CheckKitchen(c.Kitchen); err != nil {
 		ps = append(ps, err.Error())
 	}
 	if c.DataDir == "" {
@@ -241,6 +229,9 @@ func (c *Config) problems() []string {
 	}
 	if c.MQTT.BatchWait.Duration <= 0 || c.MQTT.BatchWait.Duration > time.Second {
 		ps = append(ps, fmt.Sprintf("mqtt.batch_wait %s: want more than 0 and at most 1s", c.MQTT.BatchWait))
+	}
+	if c.MQTT.MaxPacketSize < 16<<10 {
+		ps = append(ps, fmt.Sprintf("mqtt.max_packet_size %d: want at least 16384, and the broker's max_packet_size", c.MQTT.MaxPacketSize))
 	}
 	if c.HasS3 {
 		ps = append(ps, c.S3.Problems(c.CredentialsDir)...)

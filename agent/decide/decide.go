@@ -78,11 +78,7 @@ type Decider struct {
 
 // DayStart returns the instant local day (yyyy-mm-dd) + offset days begins.
 func DayStart(day string, offset int, loc *time.Location) (time.Time, error) {
-	d, err := time.ParseInLocation(time.DateOnly, day, loc)
-	if err != nil {
-		return time.Time{}, fmt.Errorf("day %q: want yyyy-mm-dd", day)
-	}
-	return time.Date(d.Year(), d.Month(), d.Day()+offset, 0, 0, 0, 0, loc), nil
+	return record.DayStart(day, offset, loc)
 }
 
 // Candidates returns the machines to decide for day: those seen within
@@ -128,27 +124,50 @@ func (d *Decider) Decide(ctx context.Context, day string, now time.Time) (*Day, 
 	if err != nil {
 		return nil, err
 	}
-	var rel *modelsync.Release
-	if d.Models != nil {
-		rel = d.Models()
+	names := make([]string, len(ms))
+	for i, m := range ms {
+		names[i] = m.Machine
 	}
-	out := &Day{V: Version, Date: day, Kitchen: d.Kitchen, DecidedAt: now.UTC(),
-		Counts: map[string]int{}, Actions: make([]Action, len(ms))}
+	rel := d.release()
+	out := &Day{V: Version, Date: day, Kitchen: d.Kitchen, DecidedAt: now.UTC(), Counts: map[string]int{}}
 	if rel != nil {
 		out.ModelRelease = rel.Number
 	}
+	if out.Actions, err = d.decideMachines(ctx, day, now, names, rel); err != nil {
+		return nil, err
+	}
+	for _, a := range out.Actions {
+		out.Counts[a.Level]++
+	}
+	return out, nil
+}
+
+func (d *Decider) release() *modelsync.Release {
+	if d.Models == nil {
+		return nil
+	}
+	return d.Models()
+}
+
+// DecideMachines computes the actions of the named machines for day at now,
+// with the installed release, in the order given.
+func (d *Decider) DecideMachines(ctx context.Context, day string, now time.Time, machines []string) ([]Action, error) {
+	return d.decideMachines(ctx, day, now, machines, d.release())
+}
+
+func (d *Decider) decideMachines(ctx context.Context, day string, now time.Time, ms []string, rel *modelsync.Release) ([]Action, error) {
 	workers := d.Workers
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
 	}
+	out := make([]Action, len(ms))
 	jobs := make(chan int)
 	errs := make([]error, len(ms))
 	var wg sync.WaitGroup
 	for range min(workers, max(len(ms), 1)) {
 		wg.Go(func() {
 			for i := range jobs {
-				a, err := d.decideMachine(ms[i].Machine, day, now, rel)
-				out.Actions[i], errs[i] = a, err
+				out[i], errs[i] = d.decideMachine(ms[i], day, now, rel)
 			}
 		})
 	}
@@ -167,9 +186,6 @@ func (d *Decider) Decide(ctx context.Context, day string, now time.Time) (*Day, 
 		if err != nil {
 			return nil, err
 		}
-	}
-	for _, a := range out.Actions {
-		out.Counts[a.Level]++
 	}
 	return out, nil
 }

@@ -36,8 +36,19 @@ type display struct {
 
 func newDisplay(t *testing.T, broker, id string, filters ...string) *display {
 	t.Helper()
+	return newDisplayOpts(t, broker, id, nil, filters...)
+}
+
+type mqttOptions = mqtt.ClientOptions
+
+// newDisplayOpts is newDisplay with set changing the client's options.
+func newDisplayOpts(t *testing.T, broker, id string, set func(*mqttOptions), filters ...string) *display {
+	t.Helper()
 	d := &display{msgs: map[string][]mqtt.Message{}}
 	o := mqtt.NewClientOptions().AddBroker(broker).SetClientID(id).SetCleanSession(true)
+	if set != nil {
+		set(o)
+	}
 	d.c = mqtt.NewClient(o)
 	if tok := d.c.Connect(); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
 		t.Fatalf("display connect: %v", tok.Error())

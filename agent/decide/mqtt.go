@@ -21,7 +21,16 @@ import (
 // after a reconnect sets the DUP flag on the stored packet while the same
 // object may still be queued for sending by Publish, a data race in paho
 // itself (eclipse-paho/paho.mqtt.golang#703); a private copy avoids it.
+//
+// It also lists nothing to resume: paho resends stored packets after every
+// reconnection, even with a clean session, so a packet the broker drops the
+// connection on (one over its max_packet_size) would be resent, and the
+// agent's last will fired, on every reconnection forever. A publish whose
+// connection is lost returns ErrDropped instead, and the decision service
+// republishes what the broker has not acknowledged.
 type copyingStore struct{ mqtt.Store }
+
+func (s copyingStore) All() []string { return nil }
 
 func (s copyingStore) Put(key string, p packets.ControlPacket) {
 	var buf bytes.Buffer
@@ -64,6 +73,39 @@ type MQTTOptions struct {
 	Logger    *slog.Logger
 	// PublishTimeout bounds the wait for the broker's PUBACK (default 10s).
 	PublishTimeout time.Duration
+	// MaxPacket is the broker's max_packet_size (default DefaultMaxPacket).
+	// A larger PUBLISH is refused here: Mosquitto answers one by dropping
+	// the connection, which fires the agent's last will.
+	MaxPacket int
+}
+
+// DefaultMaxPacket is packaging/mosquitto/budare.conf's max_packet_size.
+const DefaultMaxPacket = 256 << 10
+
+// ErrTooLarge is a publish refused because its packet would exceed the
+// broker's max_packet_size.
+var ErrTooLarge = errors.New("larger than the broker's max_packet_size")
+
+// ErrDropped is a publish during which the broker dropped the connection:
+// what Mosquitto does with a packet over its max_packet_size (or an ACL
+// denial under some settings).
+var ErrDropped = errors.New("the broker dropped the connection during the publish")
+
+// PacketSize is the size of an MQTT 3.1.1 QoS 1 PUBLISH of topic and
+// payload: fixed header (type byte and up to 4 length bytes), topic length
+// and topic, packet id, payload.
+func PacketSize(topic string, payload int) int {
+	rest := 2 + len(topic) + 2 + payload
+	n := 1
+	for l := rest; l >= 128; l /= 128 {
+		n++
+	}
+	return 1 + n + rest
+}
+
+// MaxPayload is the largest payload on topic that fits maxPacket.
+func MaxPayload(topic string, maxPacket int) int {
+	return maxPacket - PacketSize(topic, 0) - 3 // a longer length field
 }
 
 // AgentStatus is the payload of budare/<kitchen>/agent/status.
@@ -85,6 +127,7 @@ type MQTT struct {
 
 	mu    sync.Mutex
 	since time.Time
+	lost  chan struct{} // closed when the current connection is lost
 }
 
 // NewMQTT prepares the publisher; Start connects it.
@@ -92,13 +135,16 @@ func NewMQTT(opt MQTTOptions) (*MQTT, error) {
 	if opt.PublishTimeout <= 0 {
 		opt.PublishTimeout = 10 * time.Second
 	}
+	if opt.MaxPacket <= 0 {
+		opt.MaxPacket = DefaultMaxPacket
+	}
 	if opt.Release == nil {
 		opt.Release = func() int64 { return 0 }
 	}
 	if opt.Logger == nil {
 		opt.Logger = slog.Default()
 	}
-	m := &MQTT{opt: opt, log: opt.Logger.With("component", "mqtt-pub")}
+	m := &MQTT{opt: opt, log: opt.Logger.With("component", "mqtt-pub"), lost: make(chan struct{})}
 	o := mqtt.NewClientOptions().
 		AddBroker(opt.Broker).
 		SetClientID(opt.ClientID).
@@ -149,6 +195,10 @@ func NewMQTT(opt MQTTOptions) (*MQTT, error) {
 		}()
 	})
 	o.SetConnectionLostHandler(func(_ mqtt.Client, err error) {
+		m.mu.Lock()
+		close(m.lost)
+		m.lost = make(chan struct{})
+		m.mu.Unlock()
 		m.log.Warn("MQTT publisher connection lost; reconnecting", "err", err)
 	})
 	m.client = mqtt.NewClient(o)
@@ -175,11 +225,22 @@ func (m *MQTT) WaitConnected(ctx context.Context) error {
 	return nil
 }
 
-// Publish sends one QoS 1 message and waits for the broker's PUBACK.
+// MaxPacket is the broker's packet limit the publisher keeps to.
+func (m *MQTT) MaxPacket() int { return m.opt.MaxPacket }
+
+// Publish sends one QoS 1 message and waits for the broker's PUBACK. A
+// message over MaxPacket is not sent (ErrTooLarge); a connection lost
+// while waiting is ErrDropped.
 func (m *MQTT) Publish(ctx context.Context, topic string, payload []byte, retained bool) error {
+	if n := PacketSize(topic, len(payload)); n > m.opt.MaxPacket {
+		return fmt.Errorf("publish %s: a %d-byte packet is %w (mqtt.max_packet_size %d)", topic, n, ErrTooLarge, m.opt.MaxPacket)
+	}
 	if !m.client.IsConnectionOpen() {
 		return fmt.Errorf("MQTT broker %s: not connected", m.opt.Broker)
 	}
+	m.mu.Lock()
+	lost := m.lost
+	m.mu.Unlock()
 	tok := m.client.Publish(topic, 1, retained, payload)
 	t := time.NewTimer(m.opt.PublishTimeout)
 	defer t.Stop()
@@ -189,6 +250,8 @@ func (m *MQTT) Publish(ctx context.Context, topic string, payload []byte, retain
 			return fmt.Errorf("publish %s: %w", topic, err)
 		}
 		return nil
+	case <-lost:
+		return fmt.Errorf("publish %s (%d bytes): %w", topic, len(payload), ErrDropped)
 	case <-ctx.Done():
 		return ctx.Err()
 	case <-t.C:

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -15,6 +16,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/budare/budare/agent/store"
+	"github.com/budare/budare/internal/action"
+	"github.com/budare/budare/internal/decision"
+	"github.com/budare/budare/internal/record"
 )
 
 // Publisher sends one MQTT message at QoS 1 and returns once the broker
@@ -51,18 +55,23 @@ type dayDoc struct {
 	// Published lists machines whose action the broker acknowledged.
 	Published        map[string]bool `json:"published"`
 	SummaryPublished bool            `json:"summary_published"`
-	Uploaded         bool            `json:"uploaded"`
-	UploadError      string          `json:"upload_error,omitempty"`
+	// Refused lists machines whose action the broker would not take (too
+	// large for its max_packet_size), with why; they are not retried.
+	Refused map[string]string `json:"refused,omitempty"`
+	// SummaryRefused says why the summary could not be published at all.
+	SummaryRefused string `json:"summary_refused,omitempty"`
+	Uploaded       bool   `json:"uploaded"`
+	UploadError    string `json:"upload_error,omitempty"`
 }
 
 func (d *dayDoc) pendingPublish() int {
 	n := 0
 	for _, a := range d.Day.Actions {
-		if !d.Published[a.Machine] {
+		if !d.Published[a.Machine] && d.Refused[a.Machine] == "" {
 			n++
 		}
 	}
-	if !d.SummaryPublished {
+	if !d.SummaryPublished && d.SummaryRefused == "" {
 		n++
 	}
 	return n
@@ -89,14 +98,34 @@ type Service struct {
 	StartOfDay time.Duration
 	// UnseenClearDays: machines silent this long get their action cleared.
 	UnseenClearDays int
-	Now             func() time.Time
-	Logger          *slog.Logger
+	// MaxPacket is the broker's max_packet_size (default
+	// DefaultMaxPacket): the summary is cut to fit it.
+	MaxPacket int
+	// Health, when set, hears under "decide" of publishes the broker
+	// refused (nil again once a day goes out whole).
+	Health HealthReporter
+	// Installed, when set, signals that a model release was installed
+	// (agent/modelsync's OnSwap): Run then decides again the machines that
+	// were "unknown" for want of any model (RedecideWithoutModel).
+	Installed <-chan struct{}
+	Now       func() time.Time
+	Logger    *slog.Logger
 
-	mu      sync.Mutex
-	status  Status
-	metrics *metrics
-	retry   time.Duration
-	done    string // the local day fully decided, published and cleared
+	mu sync.Mutex
+	// drops counts, per topic, publishes in a row during which the broker
+	// dropped the connection; summaryMax lowers the summary's size limit after repeated drops (a
+	// broker limit below MaxPacket).
+	drops      map[string]int
+	summaryMax int
+	// latest is the most recent decided day (loaded once from the store);
+	// clockWarned the latest day the clock was last found behind.
+	latest       string
+	latestLoaded bool
+	clockWarned  string
+	status       Status
+	metrics      *metrics
+	retry        time.Duration
+	done         string // the local day fully decided, published and cleared
 }
 
 // Status is what the decision service reports.
@@ -114,17 +143,24 @@ type Status struct {
 	DecisionSeconds float64        `json:"decision_seconds"`
 }
 
+// HealthReporter takes a subsystem's verdict (*status.Health satisfies it).
+type HealthReporter interface {
+	Set(name string, err error)
+}
+
 type metrics struct {
 	decisions *prometheus.CounterVec
 	duration  prometheus.Gauge
 	errors    *prometheus.CounterVec
 	pending   prometheus.Gauge
+	refused   *prometheus.CounterVec
+	omitted   prometheus.Gauge
 }
 
 // Register adds the service's metrics to reg. Call before Run.
 func (s *Service) Register(reg prometheus.Registerer) error {
 	m := s.ensureMetrics()
-	for _, c := range []prometheus.Collector{m.decisions, m.duration, m.errors, m.pending} {
+	for _, c := range []prometheus.Collector{m.decisions, m.duration, m.errors, m.pending, m.refused, m.omitted} {
 		if err := reg.Register(c); err != nil {
 			return fmt.Errorf("decide: register metrics: %w", err)
 		}
@@ -149,6 +185,16 @@ func (s *Service) ensureMetrics() *metrics {
 		pending: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "budare_agent_actions_pending_upload", Help: "Decided days not yet uploaded.",
 		}),
+		refused: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "budare_agent_publish_refused_total",
+			Help: "Publishes given up because the broker would not take them (too_large: over mqtt.max_packet_size; dropped: the broker dropped the connection on them twice).",
+		}, []string{"reason"}),
+		omitted: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "budare_agent_summary_omitted_machines", Help: "Machines left out of the last published kitchen summary to fit the broker's packet limit.",
+		}),
+	}
+	for _, r := range []string{"too_large", "dropped"} {
+		s.metrics.refused.WithLabelValues(r)
 	}
 	for _, l := range Levels {
 		s.metrics.decisions.WithLabelValues(l)
@@ -177,15 +223,16 @@ func (s *Service) loc() *time.Location { return s.Decider.Location }
 
 // DecisionTime returns the instant of day's start-of-day decision. Computed
 // from the local calendar day, so it is right on 23- and 25-hour DST days;
-// a start time that falls in a spring-forward gap moves forward by the gap.
+// a start time that falls in a spring-forward gap moves forward by the gap
+// (record.WallTime), and one that happens twice (fall back) is the second.
 func (s *Service) DecisionTime(day string) (time.Time, error) {
-	d, err := DayStart(day, 0, s.loc())
+	d, err := time.Parse(time.DateOnly, day)
 	if err != nil {
-		return time.Time{}, err
+		return time.Time{}, fmt.Errorf("day %q: want yyyy-mm-dd", day)
 	}
 	h := int(s.StartOfDay / time.Hour)
 	m := int(s.StartOfDay % time.Hour / time.Minute)
-	return time.Date(d.Year(), d.Month(), d.Day(), h, m, 0, 0, s.loc()), nil
+	return record.WallTime(d.Year(), d.Month(), d.Day(), h, m, s.loc()), nil
 }
 
 // Status returns a snapshot of the service's status.
@@ -217,6 +264,24 @@ func (s *Service) Tick(ctx context.Context, now time.Time) time.Time {
 		return now.Add(time.Minute)
 	}
 	pending := false
+	latest, lerr := s.latestDecided()
+	if lerr != nil {
+		s.fail("decide", lerr)
+		return now.Add(time.Minute)
+	}
+	if latest > today {
+		// The wall clock is behind a day already decided (an NTP step
+		// back, a gateway whose RTC lost its time): deciding or publishing
+		// an older day would replace newer retained actions on every
+		// display. Wait for the clock to come back.
+		if s.clockWarned != latest {
+			s.clockWarned = latest
+			s.log().Warn("the clock is behind the last decided day; deciding nothing until it catches up",
+				"now", now.In(loc).Format(time.RFC3339), "last_decided_day", latest)
+		}
+		s.uploadPending(ctx)
+		return now.Add(time.Minute)
+	}
 	if !now.Before(at) && s.done != today {
 		if err := s.ensureDay(ctx, today, now); err != nil {
 			pending = true
@@ -224,10 +289,12 @@ func (s *Service) Tick(ctx context.Context, now time.Time) time.Time {
 			s.done = today
 		}
 	}
-	if now.Before(at) && s.done == "" {
+	yesterday := time.Date(at.Year(), at.Month(), at.Day()-1, 12, 0, 0, 0, loc).Format(time.DateOnly)
+	if now.Before(at) && s.done == "" && latest <= yesterday {
 		// Before today's decision, yesterday's is what the displays should
 		// show: publish what of it is still unpublished (never decide it).
-		yesterday := time.Date(at.Year(), at.Month(), at.Day()-1, 12, 0, 0, 0, loc).Format(time.DateOnly)
+		// Not when today was decided already (the clock went back within
+		// the day): its actions are on the displays.
 		doc, err := s.loadDay(yesterday)
 		switch {
 		case err != nil:
@@ -246,7 +313,9 @@ func (s *Service) Tick(ctx context.Context, now time.Time) time.Time {
 	}
 	next := at
 	if !now.Before(at) {
-		tomorrow := time.Date(at.Year(), at.Month(), at.Day()+1, 0, 0, 0, 0, loc).Format(time.DateOnly)
+		// Noon, not midnight: a midnight in a DST gap (Havana) normalises
+		// onto the day before.
+		tomorrow := time.Date(at.Year(), at.Month(), at.Day()+1, 12, 0, 0, 0, loc).Format(time.DateOnly)
 		next, _ = s.DecisionTime(tomorrow)
 	}
 	s.status.NextDecision = next
@@ -300,6 +369,9 @@ func (s *Service) ensureDay(ctx context.Context, day string, now time.Time) erro
 			s.fail("decide", err)
 			return fmt.Errorf("persist decision of %s: %w", day, err)
 		}
+		if day > s.latest {
+			s.latest = day
+		}
 		for _, a := range d.Actions {
 			s.metrics.decisions.WithLabelValues(a.Level).Inc()
 		}
@@ -317,6 +389,24 @@ func (s *Service) ensureDay(ctx context.Context, day string, now time.Time) erro
 		return perr
 	}
 	return s.clearUnseen(ctx, day, now)
+}
+
+// latestDecided returns the most recent decided day ("" for none).
+func (s *Service) latestDecided() (string, error) {
+	if s.latestLoaded {
+		return s.latest, nil
+	}
+	err := s.State.ListState(StateDays, func(key string, _ []byte) error {
+		if key > s.latest {
+			s.latest = key
+		}
+		return nil
+	})
+	if err != nil {
+		return "", fmt.Errorf("list decided days: %w", err)
+	}
+	s.latestLoaded = true
+	return s.latest, nil
 }
 
 // errNothingSeen leaves a day undecided because no machine has reported.
@@ -346,9 +436,14 @@ func actionTopic(kitchen, machine string) string {
 func SummaryTopic(kitchen string) string { return "budare/" + kitchen + "/actions" }
 
 // publishDay publishes the day's unpublished actions and the summary,
-// recording progress so a restart does not publish them again.
+// recording progress so a restart does not publish them again. A message
+// the broker will not take (over its packet limit, or dropping the
+// connection on it twice in a row) is given up and reported instead of
+// retried: retrying it would drop the connection, and fire the agent's
+// last will, again and again.
 func (s *Service) publishDay(ctx context.Context, day string, doc *dayDoc) error {
 	if doc.pendingPublish() == 0 {
+		s.reportRefused(day, doc)
 		return nil
 	}
 	if s.Pub == nil {
@@ -357,7 +452,7 @@ func (s *Service) publishDay(ctx context.Context, day string, doc *dayDoc) error
 	var perr error
 	changed := false
 	for _, a := range doc.Day.Actions {
-		if doc.Published[a.Machine] {
+		if doc.Published[a.Machine] || doc.Refused[a.Machine] != "" {
 			continue
 		}
 		b, err := json.Marshal(a)
@@ -365,22 +460,60 @@ func (s *Service) publishDay(ctx context.Context, day string, doc *dayDoc) error
 			perr = err
 			break
 		}
-		if err := s.Pub.Publish(ctx, actionTopic(doc.Day.Kitchen, a.Machine), b, true); err != nil {
+		err = s.Pub.Publish(ctx, actionTopic(doc.Day.Kitchen, a.Machine), b, true)
+		if why := s.refusal(actionTopic(doc.Day.Kitchen, a.Machine), err); why != "" {
+			if doc.Refused == nil {
+				doc.Refused = map[string]string{}
+			}
+			doc.Refused[a.Machine] = why
+			changed = true
+			s.log().Error("the broker refuses a machine's action; not retrying it", "day", day, "machine", a.Machine,
+				"bytes", len(b), "err", err)
+			continue
+		}
+		if err != nil {
 			perr = fmt.Errorf("publish action of %s: %w", a.Machine, err)
 			break
 		}
 		doc.Published[a.Machine] = true
 		changed = true
 	}
-	if perr == nil && !doc.SummaryPublished {
-		b, err := json.Marshal(doc.Day)
-		if err == nil {
-			err = s.Pub.Publish(ctx, SummaryTopic(doc.Day.Kitchen), b, true)
-		}
-		if err != nil {
-			perr = fmt.Errorf("publish summary: %w", err)
-		} else {
-			doc.SummaryPublished, changed = true, true
+	if perr == nil && !doc.SummaryPublished && doc.SummaryRefused == "" {
+		topic := SummaryTopic(doc.Day.Kitchen)
+		for {
+			limit := MaxPayload(topic, s.maxPacket())
+			if s.summaryMax > 0 {
+				limit = min(limit, s.summaryMax)
+			}
+			b, sum, err := action.MarshalSummary(doc.Day, limit)
+			if err == nil {
+				err = s.Pub.Publish(ctx, topic, b, true)
+			}
+			if err == nil {
+				doc.SummaryPublished, changed = true, true
+				s.metrics.omitted.Set(float64(sum.Omitted))
+				if sum.Omitted > 0 {
+					s.log().Warn("the kitchen summary lists the most severe machines only, to fit the broker's packet limit",
+						"day", day, "listed", len(sum.Actions), "omitted", sum.Omitted, "bytes", len(b), "full", sum.Full)
+				}
+				break
+			}
+			why := s.refusal(topic, err)
+			if why == "" {
+				perr = fmt.Errorf("publish summary: %w", err)
+				break
+			}
+			if errors.Is(err, ErrDropped) && len(b) >= 8<<10 {
+				// The broker's real limit is below mqtt.max_packet_size:
+				// try half the size.
+				s.summaryMax = len(b) / 2
+				s.log().Error("the broker dropped the connection on the kitchen summary twice; halving its size",
+					"day", day, "bytes", len(b), "err", err, "hint", "set mqtt.max_packet_size to the broker's max_packet_size")
+				continue
+			}
+			doc.SummaryRefused, changed = why, true
+			s.log().Error("the broker refuses the kitchen summary; not retrying it", "day", day, "err", err)
+			break
 		}
 	}
 	if changed {
@@ -388,13 +521,70 @@ func (s *Service) publishDay(ctx context.Context, day string, doc *dayDoc) error
 			perr = fmt.Errorf("persist publish progress: %w", err)
 		}
 	}
+	s.reportRefused(day, doc)
 	if perr != nil {
 		s.fail("publish", perr)
 		s.log().Warn("publishing actions", "day", day, "pending", doc.pendingPublish(), "err", perr)
 		return perr
 	}
+	if n := len(doc.Refused); n > 0 || doc.SummaryRefused != "" {
+		s.log().Error("actions published except those the broker refused", "day", day,
+			"machines", len(doc.Day.Actions)-n, "refused", n, "summary_refused", doc.SummaryRefused != "")
+		return nil
+	}
 	s.log().Info("actions published", "day", day, "machines", len(doc.Day.Actions))
 	return nil
+}
+
+func (s *Service) maxPacket() int {
+	if s.MaxPacket > 0 {
+		return s.MaxPacket
+	}
+	return DefaultMaxPacket
+}
+
+// refusal classifies a publish error: "" for a transient one (retry
+// later), else why the broker will not take this message. Two drops in a
+// row on the same topic count as a refusal; one may be a coincidence.
+func (s *Service) refusal(topic string, err error) string {
+	if s.drops == nil {
+		s.drops = map[string]int{}
+	}
+	switch {
+	case err == nil:
+		delete(s.drops, topic)
+		return ""
+	case errors.Is(err, ErrTooLarge):
+		s.metrics.refused.WithLabelValues("too_large").Inc()
+		s.fail("publish", err)
+		return err.Error()
+	case errors.Is(err, ErrDropped):
+		s.drops[topic]++
+		if s.drops[topic] < 2 {
+			return ""
+		}
+		delete(s.drops, topic)
+		s.metrics.refused.WithLabelValues("dropped").Inc()
+		s.fail("publish", err)
+		return err.Error() + " (twice; is the broker's max_packet_size below mqtt.max_packet_size?)"
+	}
+	return ""
+}
+
+// reportRefused tells Health whether day went out whole.
+func (s *Service) reportRefused(day string, doc *dayDoc) {
+	if s.Health == nil {
+		return
+	}
+	if len(doc.Refused) == 0 && doc.SummaryRefused == "" {
+		s.Health.Set("decide", nil)
+		return
+	}
+	what := fmt.Sprintf("%d machine action(s)", len(doc.Refused))
+	if doc.SummaryRefused != "" {
+		what += " and the kitchen summary"
+	}
+	s.Health.Set("decide", fmt.Errorf("day %s: the broker refuses %s (see the log; budare_agent_publish_refused_total)", day, what))
 }
 
 // clearUnseen removes the retained action of machines silent for
@@ -604,6 +794,11 @@ func (s *Service) Run(ctx context.Context) error {
 			select {
 			case <-ctx.Done():
 				return nil
+			case <-s.Installed:
+				if _, err := s.RedecideWithoutModel(ctx, s.now()); err != nil {
+					s.log().Warn("deciding again with the new model release", "err", err)
+				}
+				next = s.now() // Tick at once: it retries what did not go out
 			case <-time.After(min(d, time.Minute)):
 			}
 		}
@@ -618,3 +813,77 @@ func (s *Service) Run(ctx context.Context) error {
 func (s *Service) Kick(ctx context.Context) { s.Tick(ctx, s.now()) }
 
 var _ StateStore = (*store.Store)(nil)
+
+// RedecideWithoutModel decides again, with the installed release, the
+// machines of the day on display (today's decision once made, else
+// yesterday's) that were "unknown" because no release was installed at all:
+// a fresh agent that could not reach central at its first start of day
+// would otherwise show "unknown" everywhere until the next morning. Only
+// those machines change; once decided with a release a machine is not
+// decided again that day. It returns how many machines were decided again.
+func (s *Service) RedecideWithoutModel(ctx context.Context, now time.Time) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.ensureMetrics()
+	rel := s.Decider.release()
+	if rel == nil {
+		return 0, nil
+	}
+	loc := s.loc()
+	day := now.In(loc).Format(time.DateOnly)
+	at, err := s.DecisionTime(day)
+	if err != nil {
+		return 0, err
+	}
+	if now.Before(at) {
+		day = time.Date(at.Year(), at.Month(), at.Day()-1, 12, 0, 0, 0, loc).Format(time.DateOnly)
+	}
+	doc, err := s.loadDay(day)
+	if err != nil || doc == nil {
+		return 0, err
+	}
+	idx := map[string]int{}
+	var names []string
+	for i, a := range doc.Day.Actions {
+		if a.Level == LevelUnknown && a.ModelRelease == 0 && slices.Contains(a.Reasons, decision.ReasonNoRelease) {
+			idx[a.Machine] = i
+			names = append(names, a.Machine)
+		}
+	}
+	if len(names) == 0 {
+		return 0, nil
+	}
+	acts, err := s.Decider.DecideMachines(ctx, day, now, names)
+	if err != nil {
+		s.fail("decide", err)
+		return 0, fmt.Errorf("decide %s again with release %d: %w", day, rel.Number, err)
+	}
+	for _, a := range acts {
+		doc.Day.Actions[idx[a.Machine]] = a
+		delete(doc.Published, a.Machine)
+		delete(doc.Refused, a.Machine)
+		s.metrics.decisions.WithLabelValues(a.Level).Inc()
+	}
+	doc.Day.Counts = map[string]int{}
+	for _, a := range doc.Day.Actions {
+		doc.Day.Counts[a.Level]++
+	}
+	doc.Day.ModelRelease = rel.Number
+	doc.SummaryPublished, doc.SummaryRefused = false, ""
+	doc.Uploaded, doc.UploadError = false, ""
+	if err := s.State.PutState(StateDays, day, doc); err != nil {
+		s.fail("decide", err)
+		return 0, fmt.Errorf("persist decision of %s: %w", day, err)
+	}
+	s.log().Info("decided again with the first model release the machines that had no model", "day", day,
+		"machines", len(acts), "release", rel.Number, "counts", doc.Day.Counts)
+	if s.status.LastDay == day {
+		s.status.Counts, s.status.ModelRelease = doc.Day.Counts, doc.Day.ModelRelease
+	}
+	if err := s.publishDay(ctx, day, doc); err != nil {
+		s.done = "" // Tick publishes the rest with its retries
+	}
+	s.status.PendingPublish = doc.pendingPublish()
+	s.uploadPending(ctx)
+	return len(acts), nil
+}

@@ -266,6 +266,12 @@ func TestBadInputQuarantinedCountedAndAcked(t *testing.T) {
 		{topic, `{"v":1,"ts":"2026-11-26T07:31:02Z","seq":7,"arepa":"x","metrics":{"pad":"` + strings.Repeat("x", record.MaxPayload) + `"}}`, record.ReasonTooLarge},
 		{"budare/other-kitchen/m-01/cook", string(cook(1)), record.ReasonTopic},
 		{"budare/" + kitchen + "/m-01/status", string(cook(1)), record.ReasonTopic},
+		// Names outside the grammar (issue 11): quarantined with their reason,
+		// never stored altered.
+		{topic, `{"v":1,"ts":"2026-11-26T07:31:02Z","seq":7,"arepa":"ma` + "\xed" + `z","metrics":{}}`, record.ReasonNotUTF8},
+		{topic, `{"v":1,"ts":"2026-11-26T07:31:02Z","seq":7,"arepa":"domino` + "\u202e" + `","metrics":{}}`, record.ReasonBadName},
+		{topic, `{"v":1,"ts":"2026-11-26T07:31:02Z","seq":7,"arepa":"reina` + "\u00a0" + `pepiada","metrics":{}}`, record.ReasonBadName},
+		{"budare/" + kitchen + "/m" + "\u2215" + "01/cook", string(cook(1)), record.ReasonTopic},
 	}
 	var all []*fakeMsg
 	for i, c := range cases {

@@ -436,11 +436,14 @@ func (s *Store) scanMachine(recs *bolt.Bucket, machine string, from, to time.Tim
 // DayBounds returns the UTC instants at which local day (yyyy-mm-dd) starts
 // and ends; a DST day is 23 or 25 hours long.
 func (s *Store) DayBounds(day string) (from, to time.Time, err error) {
-	d, err := time.ParseInLocation(time.DateOnly, day, s.loc)
+	// record.DayStart, not time.Date: a midnight in a DST gap (Havana)
+	// would otherwise start the day an hour early, on the day before.
+	from, err = record.DayStart(day, 0, s.loc)
 	if err != nil {
-		return time.Time{}, time.Time{}, fmt.Errorf("day %q: want yyyy-mm-dd", day)
+		return time.Time{}, time.Time{}, err
 	}
-	return d, time.Date(d.Year(), d.Month(), d.Day()+1, 0, 0, 0, 0, s.loc), nil
+	to, _ = record.DayStart(day, 1, s.loc)
+	return from, to, nil
 }
 
 // RawDay calls fn with each stored record's JSON (a window line) of local

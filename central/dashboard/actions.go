@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/budare/budare/internal/action"
+	"github.com/budare/budare/internal/record"
 )
 
 // Levels a display shows, from most to least severe. "unknown" (too little
@@ -140,10 +141,8 @@ func countLevels(list []Action) map[string]int {
 }
 
 // Names of kitchens, machines and arepa types become object keys and URL
-// paths, so only a conservative alphabet is accepted.
-var nameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$`)
-
-func validName(s string) bool { return nameRE.MatchString(s) && !strings.Contains(s, "..") }
+// paths: the one grammar of internal/record.
+func validName(s string) bool { return record.ValidName(s) == nil }
 
 var dateRE = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}$`)
 

@@ -14,8 +14,8 @@ import (
 	"os"
 	"slices"
 
-	agentconfig "github.com/budare/budare/agent/config"
 	"github.com/budare/budare/central/train"
+	"github.com/budare/budare/internal/record"
 	"github.com/budare/budare/internal/release"
 )
 
@@ -27,7 +27,7 @@ type Bucket interface {
 }
 
 // CheckInventory parses kitchens.csv with the trainer's reader and checks
-// every kitchen name against the agent's kitchen rule, so no kitchen is
+// every kitchen name against the kitchen rule the agent's config uses (record.CheckKitchen), so no kitchen is
 // listed that no agent could be configured as.
 func CheckInventory(data []byte) ([]train.Kitchen, error) {
 	ks, err := train.ParseKitchens(data)
@@ -38,7 +38,7 @@ func CheckInventory(data []byte) ([]train.Kitchen, error) {
 		return nil, errors.New("kitchens.csv lists no kitchen")
 	}
 	for _, k := range ks {
-		if err := agentconfig.CheckKitchen(k.Name); err != nil {
+		if err := record.CheckKitchen(k.Name); err != nil {
 			return nil, fmt.Errorf("kitchens.csv: %w", err)
 		}
 	}

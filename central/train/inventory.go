@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/budare/budare/internal/record"
 )
 
 // InventoryKey is the object key of the kitchen inventory.
@@ -68,7 +70,7 @@ func ParseKitchens(b []byte) ([]Kitchen, error) {
 			return ""
 		}
 		k := Kitchen{Name: get("kitchen"), Timezone: get("timezone")}
-		if err := ValidType(k.Name); err != nil {
+		if err := record.ValidName(k.Name); err != nil {
 			return nil, fmt.Errorf("kitchens.csv line %d: kitchen name: %w", line, err)
 		}
 		if prev, dup := seen[k.Name]; dup {

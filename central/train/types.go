@@ -8,6 +8,8 @@ import (
 	"os"
 	"slices"
 	"strings"
+
+	"github.com/budare/budare/internal/record"
 )
 
 // ParseTypes decodes an arepa-types file: one type per line, '#' starts a
@@ -47,15 +49,11 @@ func ParseTypes(b []byte) ([]string, error) {
 }
 
 // ValidType reports whether t can name an arepa type: it becomes a segment of
-// object keys (models/<type>/...) and an MQTT payload field.
+// object keys (models/<type>/...) and an MQTT payload field, so it follows
+// the one name grammar of internal/record.
 func ValidType(t string) error {
-	if t == "" || len(t) > 128 || t == "." || t == ".." {
-		return fmt.Errorf("bad arepa type %q", t)
-	}
-	for _, c := range t {
-		if c <= 0x20 || c == 0x7f || c == '/' || c == '\\' || c == '"' || c == '+' || c == '#' || c == '*' || c == '?' {
-			return fmt.Errorf("arepa type %q has a forbidden character %q", t, c)
-		}
+	if err := record.ValidName(t); err != nil {
+		return fmt.Errorf("bad arepa type: %w", err)
 	}
 	return nil
 }

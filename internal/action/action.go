@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sort"
 	"time"
 )
 
@@ -105,4 +106,117 @@ func DecodeDay(b []byte) (*Day, error) {
 		d.Date, d.Kitchen = list[0].Date, list[0].Kitchen
 	}
 	return &d, nil
+}
+
+// SummaryVersion is the version (field "v") of the kitchen summary published
+// on budare/<kitchen>/actions. Version 1 was the whole day document, which
+// outgrows a broker's max_packet_size with a large kitchen (1,500 machines
+// are ~700 KB); version 2 holds what a display needs and names the full
+// document in the bucket.
+const SummaryVersion = 2
+
+// SummaryEntry is one machine's line in the summary.
+type SummaryEntry struct {
+	Machine string  `json:"machine"`
+	Level   string  `json:"level"`
+	Risk    float64 `json:"risk"`
+	// Reason is the action's first reason, for levels other than none.
+	Reason string `json:"reason,omitempty"`
+}
+
+// Summary is the payload of budare/<kitchen>/actions: the day's counts and
+// one short entry per machine, most severe first. When every entry does not
+// fit the broker's packet limit, the least severe are left out (Omitted
+// says how many): each machine's own retained action and the full document
+// at Full carry them all.
+type Summary struct {
+	V            int            `json:"v"`
+	Date         string         `json:"date"`
+	Kitchen      string         `json:"kitchen"`
+	ModelRelease int64          `json:"model_release"`
+	DecidedAt    time.Time      `json:"decided_at"`
+	Counts       map[string]int `json:"counts"`
+	Machines     int            `json:"machines"` // machines decided
+	Omitted      int            `json:"omitted"`  // machines decided but not listed
+	Full         string         `json:"full"`     // object key of the full day document
+	Actions      []SummaryEntry `json:"actions"`
+}
+
+// MarshalSummary builds the summary of d and encodes it in at most maxBytes
+// (no limit when maxBytes <= 0). Entries are ordered by severity (stop,
+// service, inspect, unknown, none), then risk, then machine, and cut from
+// the end until the document fits. It fails only when not even the counts
+// fit.
+func MarshalSummary(d *Day, maxBytes int) ([]byte, *Summary, error) {
+	s := &Summary{V: SummaryVersion, Date: d.Date, Kitchen: d.Kitchen, ModelRelease: d.ModelRelease,
+		DecidedAt: d.DecidedAt, Counts: d.Counts, Machines: len(d.Actions), Full: Key(d.Kitchen, d.Date),
+		Actions: make([]SummaryEntry, 0, len(d.Actions))}
+	for _, a := range d.Actions {
+		e := SummaryEntry{Machine: a.Machine, Level: a.Level, Risk: a.Risk}
+		if a.Level != LevelNone && len(a.Reasons) > 0 {
+			e.Reason = a.Reasons[0]
+		}
+		s.Actions = append(s.Actions, e)
+	}
+	sort.SliceStable(s.Actions, func(i, j int) bool {
+		a, b := s.Actions[i], s.Actions[j]
+		if ra, rb := summaryRank(a.Level), summaryRank(b.Level); ra != rb {
+			return ra > rb
+		}
+		if a.Risk != b.Risk {
+			return a.Risk > b.Risk
+		}
+		return a.Machine < b.Machine
+	})
+	b, err := json.Marshal(s)
+	if err != nil {
+		return nil, nil, fmt.Errorf("encode summary: %w", err)
+	}
+	if maxBytes <= 0 || len(b) <= maxBytes {
+		return b, s, nil
+	}
+	// Too big: keep the longest prefix of entries that fits. Each entry
+	// costs its encoding plus a comma; the omitted count grows by at most
+	// a few digits, which the slack covers.
+	all := s.Actions
+	s.Actions, s.Omitted = []SummaryEntry{}, len(all)
+	head, err := json.Marshal(s)
+	if err != nil {
+		return nil, nil, fmt.Errorf("encode summary: %w", err)
+	}
+	budget := maxBytes - len(head)
+	n := 0
+	for _, e := range all {
+		eb, err := json.Marshal(e)
+		if err != nil {
+			return nil, nil, fmt.Errorf("encode summary: %w", err)
+		}
+		if budget-len(eb)-1 < 0 {
+			break
+		}
+		budget -= len(eb) + 1
+		n++
+	}
+	for ; n >= 0; n-- {
+		s.Actions, s.Omitted = all[:n], len(all)-n
+		if b, err = json.Marshal(s); err != nil {
+			return nil, nil, fmt.Errorf("encode summary: %w", err)
+		}
+		if len(b) <= maxBytes {
+			return b, s, nil
+		}
+	}
+	return nil, nil, fmt.Errorf("summary of %s: even without entries it is %d bytes, limit %d", d.Date, len(b), maxBytes)
+}
+
+// summaryRank orders levels for the summary: what needs a person first,
+// unknown (someone should look why) before none.
+func summaryRank(l string) int {
+	if l == LevelUnknown {
+		return 0
+	}
+	if l == LevelNone {
+		return -1
+	}
+	return Severity(l)
 }

@@ -119,6 +119,11 @@ type Input struct {
 	Now        time.Time
 }
 
+// ReasonNoRelease is the reason of a machine that cooked but could not be
+// judged because no model release was installed at all: the agent decides
+// such a machine again once its first release arrives.
+const ReasonNoRelease = "no model release installed yet"
+
 // Decide returns the machine's action for the day. It has no side effects.
 func Decide(in Input) action.Action {
 	a := action.Action{V: action.Version, Date: in.Day, Kitchen: in.Kitchen, Machine: in.Machine,
@@ -145,7 +150,7 @@ func Decide(in Input) action.Action {
 		return a
 	}
 	if in.Models == nil {
-		a.Reasons = append(a.Reasons, "no model release installed yet")
+		a.Reasons = append(a.Reasons, ReasonNoRelease)
 		return a
 	}
 	type scored struct {

@@ -215,7 +215,9 @@ func Collect(recs []record.Record, arepa string, day string, windowDays int, loc
 	if windowDays <= 0 {
 		windowDays = DefaultWindowDays
 	}
-	d, err := time.ParseInLocation(time.DateOnly, day, loc)
+	// The calendar date only (UTC): a midnight in a DST gap (Havana) would
+	// otherwise fall on the day before and shift every index by one.
+	d, err := time.Parse(time.DateOnly, day)
 	if err != nil {
 		return Window{}, fmt.Errorf("features: day %q: %w", day, err)
 	}

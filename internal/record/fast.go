@@ -47,7 +47,7 @@ func FastPayloadLine(machine, typ string, p []byte, now time.Time, buf []byte) (
 		seen                        uint16
 		v, seq                      int64
 		ts, arepa, kind, code, note []byte
-		arepaClass, textClass       uint8
+		textClass                   uint8
 		m                           metrics
 	)
 	const (
@@ -83,7 +83,6 @@ func FastPayloadLine(machine, typ string, p []byte, now time.Time, buf []byte) (
 		case string(key) == "arepa":
 			f = fArepa
 			arepa, ok = s.raw()
-			arepaClass = s.class
 		case string(key) == "metrics":
 			f = fMetrics
 			ok = s.metrics(&m)
@@ -125,7 +124,7 @@ func FastPayloadLine(machine, typ string, p []byte, now time.Time, buf []byte) (
 		return l, buf, false
 	}
 	if typ == TypeCook {
-		if seen&(fArepa|fMetrics) != fArepa|fMetrics || !plainName(arepa, arepaClass) || arepaClass&notPlain != 0 ||
+		if seen&(fArepa|fMetrics) != fArepa|fMetrics || !fastName(arepa) ||
 			m.class&(notName|notPlain) != 0 || !m.sort() {
 			return l, buf, false
 		}
@@ -189,7 +188,7 @@ func FastPayloadLine(machine, typ string, p []byte, now time.Time, buf []byte) (
 // Character classes of the bytes in a plain string, as scanner.raw records
 // them.
 const (
-	notName  = 1 << iota // not allowed in a name (record's rule): space / + #
+	notName  = 1 << iota // not allowed in a metric name (record's rule): space / + #
 	notPlain             // escaped by encoding/json: < > &
 )
 
@@ -205,8 +204,28 @@ func plain(s string) bool {
 	return true
 }
 
-// plainName mirrors validName's name rule for a plain string of the given
-// class.
+// fastName mirrors ValidName: ^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$ without "..".
+func fastName(s []byte) bool {
+	if len(s) == 0 || len(s) > NameMaxLen {
+		return false
+	}
+	for i, c := range s {
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
+		case c == '.' && i > 0:
+			if s[i-1] == '.' {
+				return false
+			}
+		case (c == '_' || c == '-') && i > 0:
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// plainName mirrors the metric name rule (validMetric) for a plain string
+// of the given class.
 func plainName(s []byte, class uint8) bool {
 	return len(s) > 0 && len(s) <= 128 && class&notName == 0
 }

@@ -120,3 +120,19 @@ func BenchmarkWindowLine(b *testing.B) {
 		}
 	})
 }
+
+// FuzzValidName: the fast path's name rule and ValidName, the
+// documented grammar, agree on every string.
+func FuzzValidName(f *testing.F) {
+	for _, s := range []string{"m-01", "reina-pepiada", "a..b", "-a", "a.", "A_b.c-9", "maíz", "m\u202e1", "m\u00a01",
+		"k\u2215", "", "0123456789012345678901234567890123456789012345678901234567890123", "a b", "a/b", "a+b", "a#b"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		fast := fastName([]byte(s))
+		err := ValidName(s)
+		if fast != (err == nil) {
+			t.Fatalf("%q: fast path says %v, ValidName says %v", s, fast, err)
+		}
+	})
+}

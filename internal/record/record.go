@@ -113,11 +113,17 @@ const (
 	ReasonNotFinite Reason = "not_finite"
 	ReasonFuture    Reason = "future_timestamp"
 	ReasonBadValue  Reason = "bad_value"
+	// ReasonBadName: an arepa type outside ValidName's grammar (a bad
+	// machine name makes the topic bad: ReasonTopic).
+	ReasonBadName Reason = "bad_name"
+	// ReasonNotUTF8: the payload is not valid UTF-8, which JSON requires;
+	// decoding it would replace bytes with U+FFFD and store altered text.
+	ReasonNotUTF8 Reason = "not_utf8"
 )
 
 // Reasons lists every rejection reason, so counters can be pre-registered.
 var Reasons = []Reason{ReasonTopic, ReasonTooLarge, ReasonNotJSON, ReasonBadType,
-	ReasonVersion, ReasonMissing, ReasonNotFinite, ReasonFuture, ReasonBadValue}
+	ReasonVersion, ReasonMissing, ReasonNotFinite, ReasonFuture, ReasonBadValue, ReasonBadName, ReasonNotUTF8}
 
 // Error is a rejected payload: the reason plus a one-line detail.
 type Error struct {
@@ -156,7 +162,7 @@ func ParseTopic(kitchen, topic string) (machine, typ string, err error) {
 	if !ok || !ok2 || strings.Contains(typ, "/") || strings.Contains(kitchen, "/") {
 		return "", "", reject(ReasonTopic, "topic %q is not budare/%s/<machine>/<cook|event>", topic, kitchen)
 	}
-	if err := validName(machine); err != nil {
+	if err := ValidName(machine); err != nil {
 		return "", "", reject(ReasonTopic, "topic %q: machine %v", topic, err)
 	}
 	switch typ {
@@ -166,12 +172,74 @@ func ParseTopic(kitchen, topic string) (machine, typ string, err error) {
 	return "", "", reject(ReasonTopic, "topic %q: unknown suffix %q", topic, typ)
 }
 
-func validName(s string) error {
+// NameMaxLen is the longest kitchen, machine or arepa type name.
+const NameMaxLen = 64
+
+// ValidName checks a kitchen, machine or arepa type name against the one
+// grammar both programs share (README "MQTT contract", docs/contracts.md):
+//
+//	^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$, and never ".."
+//
+// Names become MQTT topic levels, object-key segments, URL paths and text
+// on a display, so only plain ASCII is accepted: no look-alikes of / + #
+// (U+2215, U+FF0B, U+FF03…), no right-to-left overrides, no non-breaking or
+// zero-width spaces, nothing an encoder would alter. The error says why, in
+// one line a person understands.
+func ValidName(s string) error {
+	if s == "" {
+		return errors.New("name is empty")
+	}
+	if len(s) > NameMaxLen {
+		return fmt.Errorf("name %.20q… is %d bytes, at most %d", s, len(s), NameMaxLen)
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
+		case (c == '.' || c == '_' || c == '-') && i > 0:
+		case c < utf8.RuneSelf:
+			return fmt.Errorf("name %q: character %q at byte %d is not allowed (letters, digits, '.', '_', '-'; a letter or digit first)", s, c, i)
+		default:
+			r, _ := utf8.DecodeRuneInString(s[i:])
+			if r == utf8.RuneError {
+				return fmt.Errorf("name %q is not valid UTF-8 (byte %d)", s, i)
+			}
+			return fmt.Errorf("name %q: %U at byte %d is not allowed: names are ASCII letters, digits, '.', '_', '-'", s, r, i)
+		}
+	}
+	if strings.Contains(s, "..") {
+		return fmt.Errorf("name %q contains \"..\"", s)
+	}
+	return nil
+}
+
+// KitchenPlaceholder is the kitchen in the shipped agent config: an
+// unedited gateway must not start, or every such gateway would write into
+// one kitchen's windows.
+const KitchenPlaceholder = "CHANGE-ME"
+
+// CheckKitchen says why name cannot be a kitchen's id (the agent's config,
+// central's inventory), or returns nil: ValidName, and not the placeholder.
+func CheckKitchen(name string) error {
+	switch {
+	case name == "":
+		return errors.New("kitchen is empty (want the kitchen id, e.g. k-017)")
+	case strings.EqualFold(name, KitchenPlaceholder):
+		return fmt.Errorf("kitchen is still the placeholder %q: set it to this kitchen's id, as listed in central's inventory/kitchens.csv (e.g. k-017)", name)
+	}
+	if err := ValidName(name); err != nil {
+		return fmt.Errorf("kitchen: %w", err)
+	}
+	return nil
+}
+
+// validMetric is the rule for metric names, which are open-ended: 1-128
+// bytes of UTF-8 without control characters, spaces, / + # " or \.
+func validMetric(s string) error {
 	if s == "" || len(s) > 128 {
 		return fmt.Errorf("name must be 1-128 bytes")
 	}
 	if !utf8.ValidString(s) {
-		// Window lines are JSON: an invalid name would come back altered.
 		return fmt.Errorf("name %q is not valid UTF-8", s)
 	}
 	for _, c := range s {
@@ -199,6 +267,9 @@ type wire struct {
 func Decode(machine, typ string, payload []byte, now time.Time) (Record, error) {
 	if len(payload) > MaxPayload {
 		return Record{}, reject(ReasonTooLarge, "payload is %d bytes, limit %d", len(payload), MaxPayload)
+	}
+	if !utf8.Valid(payload) {
+		return Record{}, reject(ReasonNotUTF8, "payload is not valid UTF-8 (byte %d)", invalidAt(payload))
 	}
 	var w wire
 	dec := json.NewDecoder(bytes.NewReader(payload))
@@ -243,8 +314,8 @@ func Decode(machine, typ string, payload []byte, now time.Time) (Record, error) 
 		if w.Arepa == nil || *w.Arepa == "" {
 			return Record{}, reject(ReasonMissing, "field \"arepa\" is missing")
 		}
-		if err := validName(*w.Arepa); err != nil {
-			return Record{}, reject(ReasonBadValue, "arepa: %v", err)
+		if err := ValidName(*w.Arepa); err != nil {
+			return Record{}, reject(ReasonBadName, "arepa: %v", err)
 		}
 		if w.Metrics == nil {
 			return Record{}, reject(ReasonMissing, "field \"metrics\" is missing")
@@ -252,7 +323,7 @@ func Decode(machine, typ string, payload []byte, now time.Time) (Record, error) 
 		r.Arepa = *w.Arepa
 		r.Metrics = make(map[string]float64, len(w.Metrics))
 		for k, v := range w.Metrics {
-			if err := validName(k); err != nil {
+			if err := validMetric(k); err != nil {
 				return Record{}, reject(ReasonBadValue, "metric name: %v", err)
 			}
 			f, err := number(v)
@@ -284,6 +355,19 @@ func Decode(machine, typ string, payload []byte, now time.Time) (Record, error) 
 		return Record{}, reject(ReasonTopic, "unknown record type %q", typ)
 	}
 	return r, nil
+}
+
+// invalidAt returns the offset of the first byte of b that is not valid
+// UTF-8.
+func invalidAt(b []byte) int {
+	for i := 0; i < len(b); {
+		r, n := utf8.DecodeRune(b[i:])
+		if r == utf8.RuneError && n <= 1 {
+			return i
+		}
+		i += n
+	}
+	return len(b)
 }
 
 // parseSeq reads seq from its raw JSON: a non-negative integer. A quoted
@@ -326,6 +410,35 @@ func number(v any) (float64, error) {
 	default:
 		return 0, fmt.Errorf("got %T, want a number", v)
 	}
+}
+
+// WallTime returns the instant the clocks of loc show y-m-d h:mi. A wall time
+// that does not exist (a spring-forward gap) is moved forward by the gap:
+// 02:30 in Madrid's 02:00→03:00 gap is 03:30, 00:30 in Havana's midnight gap
+// is 01:30. (time.Date leaves the choice open, and for zones west of UTC
+// moves it back, onto the day before.) An ambiguous wall time (fall back) is
+// time.Date's choice. Out-of-range days and months normalise as in time.Date.
+func WallTime(y int, mo time.Month, d, h, mi int, loc *time.Location) time.Time {
+	n := time.Date(y, mo, d, 12, 0, 0, 0, time.UTC) // the calendar date, normalised
+	y, mo, d = n.Date()
+	t := time.Date(y, mo, d, h, mi, 0, 0, loc)
+	lt := t.In(loc)
+	if ly, lmo, ld := lt.Date(); ly == y && lmo == mo && ld == d && lt.Hour() == h && lt.Minute() == mi {
+		return t
+	}
+	// In a gap: read the wall time with the offset in force before it.
+	_, before := t.Add(-12 * time.Hour).Zone()
+	return time.Date(y, mo, d, h, mi, 0, 0, time.UTC).Add(-time.Duration(before) * time.Second).In(loc)
+}
+
+// DayStart returns the first instant of local day (yyyy-mm-dd) + offset
+// days in loc; on a day whose midnight falls in a DST gap, the end of the gap.
+func DayStart(day string, offset int, loc *time.Location) (time.Time, error) {
+	d, err := time.Parse(time.DateOnly, day)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("day %q: want yyyy-mm-dd", day)
+	}
+	return WallTime(d.Year(), d.Month(), d.Day()+offset, 0, 0, loc), nil
 }
 
 // LocalDay returns the calendar day of t in loc as yyyy-mm-dd.

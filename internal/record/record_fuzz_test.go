@@ -6,6 +6,7 @@ import (
 	"slices"
 	"testing"
 	"time"
+	"unicode/utf8"
 )
 
 // fuzzNow is the receive time the fuzz target decodes at, fixed so that
@@ -45,6 +46,12 @@ func FuzzDecode(f *testing.F) {
 		if len(payload) > MaxPayload {
 			t.Fatalf("accepted a %d-byte payload", len(payload))
 		}
+		if !utf8.Valid(payload) {
+			t.Fatalf("accepted a payload that is not UTF-8: %q", payload)
+		}
+		if err := ValidName(r.Machine); err != nil && machine != "m-00" {
+			t.Fatalf("accepted machine %q: %v", r.Machine, err)
+		}
 		if r.Machine != machine || r.Type != typ || r.Seq < 0 {
 			t.Fatalf("record %+v does not match machine %q type %q", r, machine, typ)
 		}
@@ -53,7 +60,10 @@ func FuzzDecode(f *testing.F) {
 		}
 		switch r.Type {
 		case TypeCook:
-			if r.Arepa == "" || r.Metrics == nil || r.Kind != "" {
+			if err := ValidName(r.Arepa); err != nil {
+				t.Fatalf("accepted arepa %q: %v", r.Arepa, err)
+			}
+			if r.Metrics == nil || r.Kind != "" {
 				t.Fatalf("cook record %+v lacks arepa/metrics or has event fields", r)
 			}
 			for k, v := range r.Metrics {

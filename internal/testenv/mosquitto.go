@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -21,6 +22,19 @@ type MosquittoOptions struct {
 	// PasswordFile turns anonymous access off and checks clients against
 	// this mosquitto_passwd file (see WritePasswordFile).
 	PasswordFile string
+	// ConfigFile, when set, is a shipped mosquitto.conf to run instead of
+	// the generated one (packaging/mosquitto/budare.conf), changed only
+	// where a test must: its listener (127.0.0.1 and a free port), its
+	// persistence directory, password file and ACL file (into the
+	// broker's directory), and "user root".
+	ConfigFile string
+	// ACLFile is copied to the broker's acl_file, with every ACLReplace
+	// pair applied (e.g. the sample kitchen id by the test's).
+	ACLFile    string
+	ACLReplace []string
+	// Users are the password file's users and passwords
+	// (mosquitto_passwd -b), for a config with allow_anonymous false.
+	Users map[string]string
 }
 
 // MosquittoTLS is the TLS listener's configuration.
@@ -64,6 +78,15 @@ func StartMosquitto(ctx context.Context, dir string, opt MosquittoOptions) (*Mos
 	// "user root": started as root, Mosquitto otherwise drops to user
 	// mosquitto, which cannot write its persistence file into a test's
 	// temporary directory, and a restart would silently lose every session.
+	if opt.ConfigFile != "" {
+		if err := m.shippedConfig(opt); err != nil {
+			return nil, err
+		}
+		if err := m.Start(ctx); err != nil {
+			return nil, err
+		}
+		return m, nil
+	}
 	conf := fmt.Sprintf(`listener %d 127.0.0.1
 user root
 %s
@@ -136,6 +159,20 @@ func (m *MosquittoServer) Stop() {
 	m.p = nil
 }
 
+// Kill stops the broker with SIGKILL, as a crash does: it saves nothing
+// on the way out. (A power cut also loses what the OS had not yet written.)
+func (m *MosquittoServer) Kill() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.p == nil {
+		return
+	}
+	_ = m.p.cmd.Process.Kill()
+	<-m.p.exited
+	m.p.log.Close()
+	m.p = nil
+}
+
 // Log returns the end of the broker's log, for failure messages.
 func (m *MosquittoServer) Log() string { return tail(filepath.Join(m.Dir, "mosquitto.log")) }
 
@@ -174,4 +211,64 @@ func WritePasswordFile(dir, user, password string) (string, error) {
 		return "", fmt.Errorf("mosquitto_passwd: %w: %s", err, out)
 	}
 	return path, os.Chmod(path, 0o600)
+}
+
+// shippedConfig writes opt.ConfigFile, adapted to the test, as the broker's
+// mosquitto.conf, with its password and ACL files.
+func (m *MosquittoServer) shippedConfig(opt MosquittoOptions) error {
+	src, err := os.ReadFile(opt.ConfigFile)
+	if err != nil {
+		return fmt.Errorf("mosquitto config: %w", err)
+	}
+	var out []string
+	for _, line := range strings.Split(string(src), "\n") {
+		k, _, _ := strings.Cut(strings.TrimSpace(line), " ")
+		switch k {
+		case "listener":
+			line = fmt.Sprintf("listener %d 127.0.0.1", m.Port)
+		case "persistence_location":
+			line = "persistence_location " + m.Dir + "/"
+		case "password_file":
+			line = "password_file " + filepath.Join(m.Dir, "passwd")
+		case "acl_file":
+			line = "acl_file " + filepath.Join(m.Dir, "acl")
+		case "user", "log_dest", "pid_file":
+			line = "# " + line
+		}
+		out = append(out, line)
+	}
+	// Started as root, Mosquitto otherwise drops to user mosquitto, which
+	// cannot read the test's private directory.
+	out = append(out, "user root")
+	out = append(out, opt.Extra...)
+	if err := os.WriteFile(filepath.Join(m.Dir, "mosquitto.conf"), []byte(strings.Join(out, "\n")+"\n"), 0o600); err != nil {
+		return fmt.Errorf("write mosquitto.conf: %w", err)
+	}
+	acl := []byte("# no ACL file given: everything allowed\ntopic readwrite #\npattern readwrite #\n")
+	if opt.ACLFile != "" {
+		if acl, err = os.ReadFile(opt.ACLFile); err != nil {
+			return fmt.Errorf("mosquitto ACL: %w", err)
+		}
+		acl = []byte(strings.NewReplacer(opt.ACLReplace...).Replace(string(acl)))
+	}
+	if err := os.WriteFile(filepath.Join(m.Dir, "acl"), acl, 0o600); err != nil {
+		return fmt.Errorf("write acl: %w", err)
+	}
+	passwd := filepath.Join(m.Dir, "passwd")
+	if err := os.WriteFile(passwd, nil, 0o600); err != nil {
+		return fmt.Errorf("write passwd: %w", err)
+	}
+	if len(opt.Users) == 0 {
+		return nil
+	}
+	pw, err := findBinary("BUDARE_MOSQUITTO_PASSWD_BIN", "/usr/bin/mosquitto_passwd", "mosquitto_passwd")
+	if err != nil {
+		return err
+	}
+	for user, pass := range opt.Users {
+		if out, err := exec.Command(pw, "-b", passwd, user, pass).CombinedOutput(); err != nil {
+			return fmt.Errorf("mosquitto_passwd %s: %w: %s", user, err, out)
+		}
+	}
+	return nil
 }

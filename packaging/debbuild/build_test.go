@@ -99,6 +99,7 @@ func TestPackages(t *testing.T) {
 				"./usr/share/doc/budare-agent/copyright":                      "-rw-r--r--",
 				"./usr/share/doc/budare-agent/changelog.gz":                   "-rw-r--r--",
 				"./usr/share/doc/budare-agent/examples/mosquitto-budare.conf": "-rw-r--r--",
+				"./usr/share/doc/budare-agent/examples/mosquitto-budare.acl":  "-rw-r--r--",
 			},
 			"budare-central": {
 				"./usr/bin/budare-central":                                       "-rwxr-xr-x",
