@@ -13,6 +13,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/budare/budare/internal/secret"
+
 	"github.com/BurntSushi/toml"
 
 	"github.com/budare/budare/internal/objstore"
@@ -271,7 +273,7 @@ func (c *Config) MQTTPassword() (string, error) {
 	if c.MQTT.PasswordFile == "" {
 		return "", nil
 	}
-	return objstore.ReadSecretFile(objstore.ResolveCredential(c.MQTT.PasswordFile, c.CredentialsDir))
+	return secret.Read(secret.Resolve(c.MQTT.PasswordFile, c.CredentialsDir))
 }
 
 // thresholdProblem checks the decision thresholds the operator set: each in

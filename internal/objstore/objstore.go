@@ -2,7 +2,7 @@
 // Bucket interface with three implementations, S3 (MinIO in tests and
 // production), Dir (a local directory, for a kitchen or a demo without an
 // S3 server) and Mem (tests), chosen by the [s3] config section shared by
-// both programs. It keeps secrets in files, never in the config, and turns
+// both programs. Its keys are read from files (internal/secret), and it turns
 // the usual failures (wrong credentials, missing bucket, unreachable
 // endpoint, TLS) into one line a person understands.
 package objstore
@@ -13,6 +13,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/budare/budare/internal/secret"
 )
 
 // Config is the [s3] section of both programs' config files.
@@ -67,7 +69,7 @@ func (c Config) Problems(credDir string) []string {
 			ps = append(ps, kf.key+" is empty")
 			continue
 		}
-		if _, err := ReadSecretFile(ResolveCredential(kf.path, credDir)); err != nil {
+		if _, err := secret.Read(secret.Resolve(kf.path, credDir)); err != nil {
 			ps = append(ps, fmt.Sprintf("%s: %v", kf.key, err))
 		}
 	}
@@ -106,35 +108,4 @@ func IsLoopback(hostport string) bool {
 	}
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
-}
-
-// ResolveCredential resolves a relative secret file name against credDir
-// (systemd LoadCredential=), so units can say `secret_key_file = "s3-secret-key"`.
-func ResolveCredential(path, credDir string) string {
-	if path == "" || filepath.IsAbs(path) || credDir == "" {
-		return path
-	}
-	return filepath.Join(credDir, path)
-}
-
-// ReadSecretFile reads a secret from a file, trimmed of surrounding space. It
-// refuses a file that others can read, because a leaked key lets anyone
-// write to the chain's models.
-func ReadSecretFile(path string) (string, error) {
-	fi, err := os.Stat(path)
-	if err != nil {
-		return "", fmt.Errorf("secret file: %w", err)
-	}
-	if fi.Mode().Perm()&0o007 != 0 {
-		return "", fmt.Errorf("secret file %s is readable by others (mode %04o); run chmod 600 %s", path, fi.Mode().Perm(), path)
-	}
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return "", fmt.Errorf("secret file: %w", err)
-	}
-	s := strings.TrimSpace(string(b))
-	if s == "" {
-		return "", fmt.Errorf("secret file %s is empty", path)
-	}
-	return s, nil
 }

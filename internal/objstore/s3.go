@@ -13,6 +13,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/budare/budare/internal/secret"
+
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
 )
@@ -30,11 +32,11 @@ func New(cfg Config, credDir string) (*S3, error) {
 	if ps := cfg.Problems(credDir); len(ps) > 0 {
 		return nil, fmt.Errorf("s3 config: %s", strings.Join(ps, "; "))
 	}
-	ak, err := ReadSecretFile(ResolveCredential(cfg.AccessKeyFile, credDir))
+	ak, err := secret.Read(secret.Resolve(cfg.AccessKeyFile, credDir))
 	if err != nil {
 		return nil, fmt.Errorf("s3.access_key_file: %w", err)
 	}
-	sk, err := ReadSecretFile(ResolveCredential(cfg.SecretKeyFile, credDir))
+	sk, err := secret.Read(secret.Resolve(cfg.SecretKeyFile, credDir))
 	if err != nil {
 		return nil, fmt.Errorf("s3.secret_key_file: %w", err)
 	}
