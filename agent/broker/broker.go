@@ -20,6 +20,7 @@ import (
 	"github.com/mochi-mqtt/server/v2/hooks/storage/bolt"
 	"github.com/mochi-mqtt/server/v2/listeners"
 	"go.etcd.io/bbolt"
+	bolterrors "go.etcd.io/bbolt/errors"
 )
 
 // Options configure a broker.
@@ -78,7 +79,7 @@ func Start(o Options) (*Broker, error) {
 		// the last seconds, as Mosquitto's periodic autosave does.
 		Options: &bbolt.Options{Timeout: 2 * time.Second, NoSync: true},
 	})
-	if errors.Is(err, bbolt.ErrTimeout) {
+	if errors.Is(err, bolterrors.ErrTimeout) {
 		return nil, fmt.Errorf("embedded broker: %s is locked by another process (is another agent running?)", path)
 	}
 	if err != nil {

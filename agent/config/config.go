@@ -13,6 +13,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/budare/budare/internal/secretfile"
+
 	"github.com/BurntSushi/toml"
 
 	"github.com/budare/budare/internal/objstore"
@@ -284,7 +286,7 @@ func (c *Config) MQTTPassword() (string, error) {
 	if c.MQTT.PasswordFile == "" {
 		return "", nil
 	}
-	return objstore.ReadSecretFile(c.MQTT.PasswordFile, c.CredentialsDir)
+	return secretfile.ReadName(c.MQTT.PasswordFile, c.CredentialsDir)
 }
 
 func (c *Config) mqttTLSFiles() tlsfiles.Files {

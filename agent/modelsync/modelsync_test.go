@@ -19,6 +19,7 @@ import (
 	mst "github.com/budare/budare/agent/modelsync/modelsynctest"
 	"github.com/budare/budare/agent/store"
 	"github.com/budare/budare/internal/model"
+	"github.com/budare/budare/internal/objstore"
 	"github.com/budare/budare/internal/release"
 )
 
@@ -397,5 +398,26 @@ func TestSyncProblemsLoggedOncePerDistinctProblem(t *testing.T) {
 		case st.want != "" && (len(lines) != 1 || !strings.Contains(lines[0], st.want)):
 			t.Errorf("%s: logged %q, want one line with %q", st.name, lines, st.want)
 		}
+	}
+}
+
+// A release published into a directory bucket (s3.dir, as central writes it
+// with `train --dir`) is accepted and installed like one from S3.
+func TestReleaseFromDirectoryBucket(t *testing.T) {
+	e := newEnv(t)
+	b := objstore.NewDir(t.TempDir())
+	put := func(ctx context.Context, key string, data []byte) error { return b.Put(ctx, key, data, nil) }
+	if _, err := mst.Publish(context.Background(), put, mst.Options{Release: 4, Key: e.priv, Created: e.now.Add(-time.Hour),
+		Models: map[string]*model.Model{"domino": mst.Model("domino", 0.4)}}); err != nil {
+		t.Fatal(err)
+	}
+	s, err := modelsync.New(modelsync.Options{Dir: filepath.Join(e.dir, "models"), PublicKey: e.pub, Source: b, State: e.st,
+		Now: func() time.Time { return e.now }, Registerer: prometheus.NewRegistry()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := s.Sync(context.Background())
+	if err != nil || !out.Installed || out.Release != 4 || s.Current().Model("domino") == nil {
+		t.Fatalf("sync from a directory = %+v, %v; want release 4 with domino", out, err)
 	}
 }

@@ -142,7 +142,13 @@ func newHarness(t *testing.T, tz string, start time.Time) *harness {
 		t.Fatal(err)
 	}
 	m := testenv.MinIO(t)
-	obj := connect(t, m)
+	return newHarnessOn(t, loc, start, m, connect(t, m))
+}
+
+// newHarnessOn is a harness uploading to remote; m is nil for a backend
+// other than MinIO.
+func newHarnessOn(t *testing.T, loc *time.Location, start time.Time, m *testenv.MinIOServer, obj objstore.Bucket) *harness {
+	t.Helper()
 	h := &harness{t: t, minio: m, remote: obj, rec: &recordingRemote{Remote: obj},
 		dbPath: filepath.Join(t.TempDir(), "budare.db"), loc: loc, clock: newClock(start), free: 10 << 30}
 	h.openStore()
@@ -366,9 +372,27 @@ func (h *harness) exists(day string) bool {
 // of daylight saving time (a 25-hour day) and checks each day is uploaded
 // once it closes, complete, each record exactly once, verified by reading
 // it back against its checksum.
+// The week goes to MinIO, and to a directory bucket (s3.dir) the same way.
 func TestWeekUploadedDayByDay(t *testing.T) {
+	for _, backend := range []string{"minio", "dir"} {
+		t.Run(backend, func(t *testing.T) {
+			var h *harness
+			if backend == "minio" {
+				h = newHarness(t, "America/New_York", time.Time{})
+			} else {
+				loc, err := time.LoadLocation("America/New_York")
+				if err != nil {
+					t.Fatal(err)
+				}
+				h = newHarnessOn(t, loc, time.Time{}, nil, objstore.NewDir(t.TempDir()))
+			}
+			weekUploadedDayByDay(t, h)
+		})
+	}
+}
+
+func weekUploadedDayByDay(t *testing.T, h *harness) {
 	const first = "2026-10-29" // DST ends in New York on Sunday 2026-11-01
-	h := newHarness(t, "America/New_York", time.Time{})
 	h.clock.Set(h.at(first, 0))
 	svc := h.service(14)
 	ctx := context.Background()

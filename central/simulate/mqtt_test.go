@@ -98,3 +98,48 @@ func TestPublishToRealMosquitto(t *testing.T) {
 		t.Fatal("publishing an unknown kitchen succeeded")
 	}
 }
+
+// With a speed the last day is replayed in time: it takes its span of
+// simulated time divided by the speed, at least, while the days before it
+// (the backlog) go out at once.
+func TestPublishPacesTheLiveDay(t *testing.T) {
+	broker := testenv.Mosquitto(t)
+	cfg := small()
+	const kitchen = "k-001"
+	var first, last time.Time
+	dayN := 0
+	if _, err := Generate(context.Background(), cfg, func(k Kitchen, _ string, recs []record.Record) error {
+		if k.Name != kitchen {
+			return nil
+		}
+		if dayN++; dayN == cfg.Days {
+			for _, r := range recs {
+				if first.IsZero() || r.TS.Before(first) {
+					first = r.TS
+				}
+				if r.TS.After(last) {
+					last = r.TS
+				}
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	span := last.Sub(first)
+	speed := float64(span) / float64(1500*time.Millisecond) // the live day in 1.5 s
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	start := time.Now()
+	st, err := Publish(ctx, cfg, broker.URL, kitchen, 3, speed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The pacer sends what is due within its 100 ms step ahead.
+	if took := time.Since(start); took < 1300*time.Millisecond {
+		t.Errorf("publishing at x%.0f took %s, want at least the live day's %s / speed = 1.5s", speed, took, span)
+	}
+	if st.Days != 3 {
+		t.Errorf("published %d days, want 3", st.Days)
+	}
+}

@@ -2,7 +2,7 @@
 // Bucket interface with three implementations, S3 (MinIO in tests and
 // production), Dir (a local directory, for a kitchen or a demo without an
 // S3 server) and Mem (tests), chosen by the [s3] config section shared by
-// both programs. It keeps secrets in files, never in the config, and turns
+// both programs. Its keys are read from files (internal/secret), and it turns
 // the usual failures (wrong credentials, missing bucket, unreachable
 // endpoint, TLS) into one line a person understands.
 package objstore
@@ -76,7 +76,7 @@ func (c Config) Problems(credDir string) []string {
 			ps = append(ps, kf.key+" is empty")
 			continue
 		}
-		if _, err := ReadSecretFile(kf.path, credDir); err != nil {
+		if _, err := secretfile.ReadName(kf.path, credDir); err != nil {
 			ps = append(ps, fmt.Sprintf("%s: %v", kf.key, err))
 		}
 	}
@@ -113,21 +113,4 @@ func IsLoopback(hostport string) bool {
 	}
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
-}
-
-// ResolveCredential resolves a relative secret file name against credDir
-// (systemd LoadCredential=), so units can say `secret_key_file = "s3-secret-key"`.
-func ResolveCredential(path, credDir string) string {
-	if path == "" || filepath.IsAbs(path) || credDir == "" {
-		return path
-	}
-	return filepath.Join(credDir, path)
-}
-
-// ReadSecretFile reads a secret from file name, resolved against credDir
-// (ResolveCredential), trimmed of surrounding space. It refuses a file its
-// group or others can read (secretfile.CheckMode), because a leaked key
-// lets anyone write to the chain's models.
-func ReadSecretFile(name, credDir string) (string, error) {
-	return secretfile.Read(ResolveCredential(name, credDir), credDir)
 }

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/budare/budare/internal/secretfile"
+
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
 
@@ -31,11 +33,11 @@ func New(cfg Config, credDir string) (*S3, error) {
 	if ps := cfg.Problems(credDir); len(ps) > 0 {
 		return nil, fmt.Errorf("s3 config: %s", strings.Join(ps, "; "))
 	}
-	ak, err := ReadSecretFile(cfg.AccessKeyFile, credDir)
+	ak, err := secretfile.ReadName(cfg.AccessKeyFile, credDir)
 	if err != nil {
 		return nil, fmt.Errorf("s3.access_key_file: %w", err)
 	}
-	sk, err := ReadSecretFile(cfg.SecretKeyFile, credDir)
+	sk, err := secretfile.ReadName(cfg.SecretKeyFile, credDir)
 	if err != nil {
 		return nil, fmt.Errorf("s3.secret_key_file: %w", err)
 	}

@@ -45,6 +45,21 @@ func within(path, dir string) bool {
 	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) && !filepath.IsAbs(rel)
 }
 
+// Resolve resolves a relative secret file name against credDir (systemd
+// LoadCredential=), so units can say `secret_key_file = "s3-secret-key"`.
+func Resolve(name, credDir string) string {
+	if name == "" || filepath.IsAbs(name) || credDir == "" {
+		return name
+	}
+	return filepath.Join(credDir, name)
+}
+
+// ReadName is Read of name resolved against credDir (Resolve): how both
+// programs read the secret files their configs name.
+func ReadName(name, credDir string) (string, error) {
+	return Read(Resolve(name, credDir), credDir)
+}
+
 // Read checks path's mode (CheckMode) and returns its content trimmed of
 // surrounding space; an empty secret is an error.
 func Read(path, credDir string) (string, error) {

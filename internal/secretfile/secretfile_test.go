@@ -70,3 +70,16 @@ func TestWithin(t *testing.T) {
 		}
 	}
 }
+
+func TestResolve(t *testing.T) {
+	for _, tc := range []struct{ path, credDir, want string }{
+		{"s3-key", "/run/credentials/x", "/run/credentials/x/s3-key"},
+		{"/etc/budare/key", "/run/credentials/x", "/etc/budare/key"},
+		{"s3-key", "", "s3-key"},
+		{"", "/run/credentials/x", ""},
+	} {
+		if got := Resolve(tc.path, tc.credDir); got != tc.want {
+			t.Errorf("Resolve(%q, %q) = %q, want %q", tc.path, tc.credDir, got, tc.want)
+		}
+	}
+}
