@@ -4,12 +4,14 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/gob"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"regexp"
 	"slices"
 	"strconv"
@@ -177,16 +179,53 @@ type rowFile struct {
 	Rows              typeRows
 }
 
+// rowWire is a row file's payload: typeRows with the vectors as
+// little-endian float64 bits, which gob copies as they are (its own float
+// encoding costs more than the rest of the file).
+type rowWire struct {
+	Run, Arepa, Shard string
+	Metrics           []string
+	X                 []byte
+	Day               []int32
+	Y                 []bool
+	Machine           []string
+	ChampDim          int
+	Champ             []byte
+	ChampRow          []int32
+}
+
+func floatBytes(v []float64) []byte {
+	b := make([]byte, 8*len(v))
+	for i, x := range v {
+		binary.LittleEndian.PutUint64(b[8*i:], math.Float64bits(x))
+	}
+	return b
+}
+
+func bytesFloats(b []byte) ([]float64, error) {
+	if len(b)%8 != 0 {
+		return nil, errors.New("row file: vector bytes not a multiple of 8")
+	}
+	v := make([]float64, len(b)/8)
+	for i := range v {
+		v[i] = math.Float64frombits(binary.LittleEndian.Uint64(b[8*i:]))
+	}
+	return v, nil
+}
+
 // rowFileMagic starts every row file; the SHA-256 of the gob that follows
 // comes next.
 const rowFileMagic = "budare-rows v1\n"
 
 // encodeRowFile writes the magic, the SHA-256 of the payload, then the
-// payload: gob, which keeps every float64 bit for bit and, holding no map,
-// writes the same rows as the same bytes.
+// payload: gob of rowWire, which keeps every float64 bit for bit and,
+// holding no map, writes the same rows as the same bytes.
 func encodeRowFile(f *rowFile) ([]byte, error) {
+	r := &f.Rows
+	w := rowWire{Run: f.Run, Arepa: f.Arepa, Shard: f.Shard, Metrics: r.Metrics, X: floatBytes(r.X), Day: r.Day, Y: r.Y,
+		Machine: r.Machine, ChampDim: r.ChampDim, Champ: floatBytes(r.Champ), ChampRow: r.ChampRow}
 	var payload bytes.Buffer
-	if err := gob.NewEncoder(&payload).Encode(f); err != nil {
+	if err := gob.NewEncoder(&payload).Encode(&w); err != nil {
 		return nil, err
 	}
 	sum := sha256.Sum256(payload.Bytes())
@@ -204,9 +243,18 @@ func decodeRowFile(data []byte) (*rowFile, error) {
 	if sum := sha256.Sum256(payload); !bytes.Equal(sum[:], data[len(rowFileMagic):head]) {
 		return nil, errors.New("row file checksum mismatch: the object is damaged")
 	}
-	var f rowFile
-	if err := gob.NewDecoder(bytes.NewReader(payload)).Decode(&f); err != nil {
+	var w rowWire
+	if err := gob.NewDecoder(bytes.NewReader(payload)).Decode(&w); err != nil {
 		return nil, fmt.Errorf("row file: %w", err)
+	}
+	f := &rowFile{Run: w.Run, Arepa: w.Arepa, Shard: w.Shard, Rows: typeRows{Metrics: w.Metrics, Day: w.Day, Y: w.Y,
+		Machine: w.Machine, ChampDim: w.ChampDim, ChampRow: w.ChampRow}}
+	var err error
+	if f.Rows.X, err = bytesFloats(w.X); err != nil {
+		return nil, err
+	}
+	if f.Rows.Champ, err = bytesFloats(w.Champ); err != nil {
+		return nil, err
 	}
 	dim := rowSpec(f.Rows.Metrics, 0).Len()
 	r := &f.Rows
@@ -214,7 +262,7 @@ func decodeRowFile(data []byte) (*rowFile, error) {
 		(r.ChampDim > 0 && (len(r.ChampRow) != r.n() || len(r.Champ)%r.ChampDim != 0)) {
 		return nil, errors.New("row file: inconsistent lengths")
 	}
-	return &f, nil
+	return f, nil
 }
 
 // shardKeys lists the <i>-of-<n>.json objects under prefix and returns them
