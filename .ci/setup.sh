@@ -36,8 +36,6 @@ command -v chromium >/dev/null || need+=(chromium)
 command -v lintian >/dev/null || need+=(lintian)
 command -v systemd-analyze >/dev/null || need+=(systemd)
 command -v groff >/dev/null || need+=(groff-base)
-# make demo waits on MinIO's health endpoint with curl.
-command -v curl >/dev/null || need+=(curl)
 # make bench: /usr/bin/time for peak RSS, bc for arithmetic.
 if [[ "${1:-}" == "--bench" ]]; then
 	[[ -x /usr/bin/time ]] || need+=(time)
