@@ -173,7 +173,7 @@ func uploadDirect(ctx context.Context, cfg *config.Config, stderr io.Writer) (up
 		return uploadAnswer{}, err
 	}
 	defer st.Close()
-	remote, err := objstore.New(cfg.S3, cfg.CredentialsDir)
+	remote, err := objstore.Open(cfg.S3, cfg.CredentialsDir)
 	if err != nil {
 		return uploadAnswer{}, err
 	}
@@ -184,7 +184,7 @@ func uploadDirect(ctx context.Context, cfg *config.Config, stderr io.Writer) (up
 		return uploadAnswer{}, err
 	}
 	res, err := svc.UploadNow(ctx)
-	return uploadAnswer{Result: res, Error: errText(remote.Explain(err))}, nil
+	return uploadAnswer{Result: res, Error: errText(err)}, nil // the bucket explains its own errors
 }
 
 // cmdSync is `budare-agent sync now`.
@@ -243,7 +243,7 @@ func syncDirect(ctx context.Context, cfg *config.Config, stderr io.Writer) (sync
 		return syncAnswer{}, err
 	}
 	defer st.Close()
-	remote, err := objstore.New(cfg.S3, cfg.CredentialsDir)
+	remote, err := objstore.Open(cfg.S3, cfg.CredentialsDir)
 	if err != nil {
 		return syncAnswer{}, err
 	}

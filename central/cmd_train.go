@@ -157,13 +157,21 @@ func cmdTrain(ctx context.Context, args []string, stdout, stderr io.Writer) (err
 	if err != nil {
 		return err
 	}
-	rep := &jobreport.Report{Job: "train", Phase: *phase, Version: version, Started: time.Now(), Date: *date}
+	// Date stays empty until --date is known good (finishReport then uses
+	// today's), so a bad --date never names a report object.
+	rep := &jobreport.Report{Job: "train", Phase: *phase, Version: version, Started: time.Now()}
 	if *phase != 1 {
 		rep.Part = fmt.Sprintf("phase%d", *phase)
 	}
 	var b train.Bucket
-	log := slog.New(slog.NewTextHandler(stderr, nil))
-	defer func() { finishReport(ctx, rep, err, b, *textfile, log) }()
+	fallback := slog.New(slog.NewTextHandler(stderr, nil))
+	log := fallback
+	defer func() {
+		if log == nil { // open failed and returned no logger
+			log = fallback
+		}
+		finishReport(ctx, rep, err, b, *textfile, log)
+	}()
 	cfg, b, log, err := sf.open(ctx, stderr)
 	if err != nil {
 		return err

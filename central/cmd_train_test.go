@@ -238,6 +238,9 @@ func TestTrainUsage(t *testing.T) {
 		{"fit bad run id", []string{"train", "fit", "--dir", dir, "--run", "../x", "--date", "2026-11-26"}, 1, "run id"},
 		{"train assemble without run", []string{"train", "assemble", "--dir", dir}, 2, "--run ID"},
 		{"train bad now", []string{"train", "--dir", dir, "--now", "yesterday"}, 1, "RFC 3339"},
+		// The store cannot be opened and the textfile cannot be written: two
+		// failures reported, no panic on the missing logger.
+		{"unopenable config with textfile", []string{"train", "--config", filepath.Join(dir, "none.toml"), "--textfile", filepath.Join(dir, "no", "such")}, 1, "job metrics not written"},
 		{"promote without number", []string{"promote", "--dir", dir}, 2, ""},
 		{"rollback bad number", []string{"rollback", "--dir", dir, "x"}, 2, ""},
 		{"keygen stray argument", []string{"keygen", "x"}, 2, ""},

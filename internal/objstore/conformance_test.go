@@ -165,6 +165,22 @@ var conformanceCases = []struct {
 			}
 		}
 	}},
+	{"small objects come back whole", func(t *testing.T, b Bucket) {
+		ctx := context.Background()
+		for _, v := range []string{"", "x", "{}", "7\n", "abc", "[1,2]"} {
+			key := fmt.Sprintf("small/%d", len(v))
+			if err := b.Put(ctx, key, []byte(v), nil); err != nil {
+				t.Fatal(err)
+			}
+			got, err := b.Get(ctx, key, 0)
+			if err != nil || string(got) != v {
+				t.Errorf("get of %q = %q, %v", v, got, err)
+			}
+			if got, err := b.Get(ctx, key, int64(len(v))); err != nil || string(got) != v {
+				t.Errorf("get of %q at a limit of its size = %q, %v", v, got, err)
+			}
+		}
+	}},
 	{"get info returns the bytes and their metadata", func(t *testing.T, b Bucket) {
 		ctx := context.Background()
 		if err := b.Put(ctx, "gi/x", []byte("hello"), map[string]string{"Sha256": "abc"}); err != nil {

@@ -168,44 +168,33 @@ func (s *S3) Get(ctx context.Context, key string, limit int64) ([]byte, error) {
 }
 
 // GetInfo is Get also returning the object's description, which comes with
-// the same response (no second request).
+// the same response (no second request). The size in that response is
+// checked before the body is read: an object larger than limit is refused
+// without reading (or holding) any of it. A body shorter than the size is an
+// error, never a truncated object.
 func (s *S3) GetInfo(ctx context.Context, key string, limit int64) ([]byte, Info, error) {
 	limit = orDefault(limit)
-	obj, err := s.Client.GetObject(ctx, s.Bucket, key, minio.GetObjectOptions{})
+	body, oi, _, err := minio.Core{Client: s.Client}.GetObject(ctx, s.Bucket, key, minio.GetObjectOptions{})
 	if err != nil {
-		return nil, Info{}, fmt.Errorf("get %s: %w", key, s.Explain(err))
-	}
-	defer obj.Close()
-	// The first read sends the GET, whose response carries the object's
-	// size: one larger than limit is refused before its body is read. (A
-	// Stat before the first read would send a request of its own and pin
-	// the ETag, so a concurrent overwrite would fail the read.)
-	var first [1]byte
-	n, err := io.ReadFull(obj, first[:])
-	if err != nil && err != io.EOF {
 		return nil, Info{}, s.getErr(key, err)
+	}
+	defer body.Close()
+	if oi.Size > limit {
+		return nil, Info{}, fmt.Errorf("get %s: %w (%d bytes, object has %d)", key, ErrTooLarge, limit, oi.Size)
 	}
 	var buf bytes.Buffer
-	oi, err := obj.Stat() // from the GET's response once a read was made
-	if err != nil {
-		return nil, Info{}, s.getErr(key, err)
+	if oi.Size >= 0 {
+		buf.Grow(int(oi.Size) + bytes.MinRead) // one allocation for the whole body
 	}
-	size := oi.Size + int64(n) // what is left after the first read, and that
-	if size > limit {
-		return nil, Info{}, fmt.Errorf("get %s: %w (%d bytes, object has %d)", key, ErrTooLarge, limit, size)
-	}
-	if n > 0 {
-		buf.Grow(int(size) + bytes.MinRead) // one allocation for the whole body
-		buf.WriteByte(first[0])
-	}
-	if _, err := buf.ReadFrom(io.LimitReader(obj, limit+1-int64(n))); err != nil {
+	if _, err := buf.ReadFrom(io.LimitReader(body, limit+1)); err != nil {
 		return nil, Info{}, s.getErr(key, err)
 	}
 	if int64(buf.Len()) > limit {
 		return nil, Info{}, fmt.Errorf("get %s: %w (%d bytes)", key, ErrTooLarge, limit)
 	}
-	// Size from what was read: once reading began, minio-go's Stat counts
-	// only what is left.
+	if oi.Size >= 0 && int64(buf.Len()) != oi.Size {
+		return nil, Info{}, fmt.Errorf("get %s: s3 %s sent %d of the object's %d bytes", key, s.cfg.Endpoint, buf.Len(), oi.Size)
+	}
 	return buf.Bytes(), Info{Key: key, Size: int64(buf.Len()), ETag: strings.Trim(oi.ETag, `"`), Modified: oi.LastModified,
 		Meta: canonicalMeta(oi.UserMetadata)}, nil
 }
