@@ -157,9 +157,12 @@ func cmdTrain(ctx context.Context, args []string, stdout, stderr io.Writer) (err
 	if err != nil {
 		return err
 	}
-	// Date stays empty until --date is known good (finishReport then uses
-	// today's), so a bad --date never names a report object.
 	rep := &jobreport.Report{Job: "train", Phase: *phase, Version: version, Started: time.Now()}
+	// Only a well-formed --date names the report (else finishReport uses
+	// today's), so a bad one never names an object.
+	if _, perr := time.Parse(time.DateOnly, *date); perr == nil {
+		rep.Date = *date
+	}
 	if *phase != 1 {
 		rep.Part = fmt.Sprintf("phase%d", *phase)
 	}
