@@ -5,6 +5,7 @@ import (
 	"errors"
 	"sync/atomic"
 	"testing"
+	"time"
 )
 
 func TestParseDayKey(t *testing.T) {
@@ -33,11 +34,15 @@ func TestParallel(t *testing.T) {
 	}
 	boom := errors.New("boom")
 	n.Store(0)
+	// The first item fails at once; the others take a millisecond each, so
+	// feeding all 1000 would take half a second after the failure: the
+	// assertion does not depend on how the two workers are scheduled.
 	err := parallel(context.Background(), 1000, 2, func(i int) error {
 		n.Add(1)
-		if i == 3 {
+		if i == 0 {
 			return boom
 		}
+		time.Sleep(time.Millisecond)
 		return nil
 	})
 	if !errors.Is(err, boom) || n.Load() == 1000 {
