@@ -321,20 +321,13 @@ func parseShardName(s string) (i, n int, ok bool) {
 // readRowsManifests reads every rows shard's manifest of a run and checks
 // they describe one run of date and phase.
 func readRowsManifests(ctx context.Context, b Bucket, run, date string, phase int) ([]*RowsManifest, error) {
-	keys, err := shardKeys(ctx, b, StagingPrefix(run)+"rows/", "rows manifests")
+	keys, ms, err := readShardJSON[RowsManifest](ctx, b, StagingPrefix(run)+"rows/", "rows manifest")
 	if err != nil {
 		return nil, err
 	}
 	var out []*RowsManifest
 	for i, k := range keys {
-		data, err := b.Get(ctx, k, 0)
-		if err != nil {
-			return nil, err
-		}
-		var m RowsManifest
-		if err := json.Unmarshal(data, &m); err != nil {
-			return nil, fmt.Errorf("rows manifest %s: %w", k, err)
-		}
+		m := ms[i]
 		switch {
 		case m.Run != run || m.Shard != (Shard{i, len(keys)}).String():
 			return nil, fmt.Errorf("rows manifest %s is of run %q shard %s", k, m.Run, m.Shard)
@@ -344,9 +337,30 @@ func readRowsManifests(ctx context.Context, b Bucket, run, date string, phase in
 		case i > 0 && (!slices.Equal(m.Types, out[0].Types) || m.ChampionRelease != out[0].ChampionRelease || m.SpanFirst != out[0].SpanFirst):
 			return nil, fmt.Errorf("rows manifests %s and %s disagree on types, span or current release: run the rows stage again", keys[0], k)
 		}
-		out = append(out, &m)
+		out = append(out, m)
 	}
 	return out, nil
+}
+
+// readShardJSON reads and decodes every shard's JSON object under prefix
+// (shardKeys: one run, one shard count, none missing), in shard order.
+func readShardJSON[T any](ctx context.Context, b Bucket, prefix, what string) ([]string, []*T, error) {
+	keys, err := shardKeys(ctx, b, prefix, what+"s")
+	if err != nil {
+		return nil, nil, err
+	}
+	out := make([]*T, len(keys))
+	for i, k := range keys {
+		data, err := b.Get(ctx, k, 0)
+		if err != nil {
+			return nil, nil, err
+		}
+		out[i] = new(T)
+		if err := json.Unmarshal(data, out[i]); err != nil {
+			return nil, nil, fmt.Errorf("%s %s: %w", what, k, err)
+		}
+	}
+	return keys, out, nil
 }
 
 // Fit runs fit shard o.Shard of staged run o.Run: it reads the row files of
@@ -459,24 +473,14 @@ func ReadFitOutcomes(ctx context.Context, b Bucket, run string) ([]*Outcome, err
 	if err := ValidRun(run); err != nil {
 		return nil, err
 	}
-	keys, err := shardKeys(ctx, b, StagingPrefix(run)+"fit/", "fit outcomes")
+	_, outs, err := readShardJSON[Outcome](ctx, b, StagingPrefix(run)+"fit/", "fit outcome")
 	if err != nil {
 		return nil, err
 	}
-	var outs []*Outcome
-	for _, k := range keys {
-		data, err := b.Get(ctx, k, 0)
-		if err != nil {
-			return nil, err
-		}
-		var o Outcome
-		if err := json.Unmarshal(data, &o); err != nil {
-			return nil, fmt.Errorf("fit outcome %s: %w", k, err)
-		}
-		if len(outs) > 0 && (o.Date != outs[0].Date || o.Phase != outs[0].Phase) {
+	for _, o := range outs[1:] {
+		if o.Date != outs[0].Date || o.Phase != outs[0].Phase {
 			return nil, fmt.Errorf("fit outcomes of run %s are of %s and %s", run, outs[0].Date, o.Date)
 		}
-		outs = append(outs, &o)
 	}
 	return outs, nil
 }
