@@ -166,19 +166,16 @@ func cmdTrain(ctx context.Context, args []string, stdout, stderr io.Writer) (err
 	if *phase != 1 {
 		rep.Part = fmt.Sprintf("phase%d", *phase)
 	}
+	// The report goes out whatever happens next: to stderr's logger and no
+	// bucket until the store is open, then to the run's.
 	var b train.Bucket
-	fallback := slog.New(slog.NewTextHandler(stderr, nil))
-	log := fallback
-	defer func() {
-		if log == nil { // open failed and returned no logger
-			log = fallback
-		}
-		finishReport(ctx, rep, err, b, *textfile, log)
-	}()
-	cfg, b, log, err := sf.open(ctx, stderr)
+	log := slog.New(slog.NewTextHandler(stderr, nil))
+	defer func() { finishReport(ctx, rep, err, b, *textfile, log) }()
+	cfg, ob, olog, err := sf.open(ctx, stderr)
 	if err != nil {
 		return err
 	}
+	b, log = ob, olog
 	types, err := train.LoadTypes(*typesFile, cfg.Types)
 	if err != nil {
 		return err
