@@ -15,6 +15,7 @@ import (
 	paho "github.com/eclipse/paho.mqtt.golang"
 
 	"github.com/budare/budare/internal/action"
+	"github.com/budare/budare/internal/record"
 )
 
 // cmdActions subscribes to the kitchen's action topics as a machine's
@@ -46,7 +47,7 @@ func cmdActions(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return fmt.Errorf("actions: connect to %s: %v", cfg.MQTT.Broker, tok.Error())
 	}
 	defer c.Disconnect(100)
-	topic := "budare/" + cfg.Kitchen + "/+/action"
+	topic := record.ActionFilter(cfg.Kitchen)
 	onMsg := func(_ paho.Client, m paho.Message) {
 		if !m.Retained() {
 			return

@@ -409,7 +409,7 @@ func TestIngestQuarantinesBadInputAndKeepsTheRest(t *testing.T) {
 	}
 	metrics := get(t, "http://"+e.listen+"/metrics")
 	for r, n := range want {
-		line := fmt.Sprintf("budare_ingest_rejected_total{reason=%q} %d", r, n)
+		line := fmt.Sprintf("budare_agent_ingest_rejected_total{reason=%q} %d", r, n)
 		if !strings.Contains(metrics, line) {
 			t.Errorf("/metrics lacks %q", line)
 		}

@@ -311,7 +311,7 @@ func TestBadInputQuarantinedCountedAndAcked(t *testing.T) {
 	}
 	for _, r := range record.Reasons {
 		if got := counterValue(t, g.opt.Metrics.rejected.WithLabelValues(string(r))); got != want[r] {
-			t.Errorf("budare_ingest_rejected_total{reason=%q} = %v, want %v", r, got, want[r])
+			t.Errorf("budare_agent_ingest_rejected_total{reason=%q} = %v, want %v", r, got, want[r])
 		}
 	}
 }

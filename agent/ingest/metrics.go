@@ -26,29 +26,29 @@ type Metrics struct {
 func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 	m := &Metrics{
 		received: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "budare_ingest_messages_total", Help: "MQTT messages received on the cook and event topics (redeliveries included)."}),
+			Name: "budare_agent_ingest_messages_total", Help: "MQTT messages received on the cook and event topics (redeliveries included)."}),
 		stored: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "budare_ingest_records_stored_total", Help: "Records committed to the store for the first time."}),
+			Name: "budare_agent_ingest_records_stored_total", Help: "Records committed to the store for the first time."}),
 		duplicates: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "budare_ingest_duplicates_total", Help: "Redelivered records recognised by (machine, ts, seq) and dropped."}),
+			Name: "budare_agent_ingest_duplicates_total", Help: "Redelivered records recognised by (machine, ts, seq) and dropped."}),
 		rejected: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "budare_ingest_rejected_total", Help: "Payloads rejected and quarantined, by reason."}, []string{"reason"}),
+			Name: "budare_agent_ingest_rejected_total", Help: "Payloads rejected and quarantined, by reason."}, []string{"reason"}),
 		commits: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "budare_ingest_commits_total", Help: "Store transactions committed (each acknowledges one batch)."}),
+			Name: "budare_agent_ingest_commits_total", Help: "Store transactions committed (each acknowledges one batch)."}),
 		commitErrors: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "budare_ingest_commit_errors_total", Help: "Failed store commits (the batch is retried, not acknowledged)."}),
+			Name: "budare_agent_ingest_commit_errors_total", Help: "Failed store commits (the batch is retried, not acknowledged)."}),
 		commitSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{
-			Name: "budare_ingest_commit_duration_seconds", Help: "Duration of a batch's store commit, fsync included.",
+			Name: "budare_agent_ingest_commit_duration_seconds", Help: "Duration of a batch's store commit, fsync included.",
 			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14)}),
 		batchSize: prometheus.NewHistogram(prometheus.HistogramOpts{
-			Name: "budare_ingest_batch_messages", Help: "Messages per committed batch.",
+			Name: "budare_agent_ingest_batch_messages", Help: "Messages per committed batch.",
 			Buckets: prometheus.ExponentialBuckets(1, 4, 8)}),
 		lastCommit: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "budare_ingest_last_commit_timestamp_seconds", Help: "Unix time of the last successful batch commit."}),
+			Name: "budare_agent_ingest_last_commit_timestamp_seconds", Help: "Unix time of the last successful batch commit."}),
 		connected: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "budare_mqtt_connected", Help: "1 while connected to the kitchen broker."}),
+			Name: "budare_agent_mqtt_connected", Help: "1 while connected to the kitchen broker."}),
 		connects: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "budare_mqtt_connects_total", Help: "Successful connections to the kitchen broker (reconnections included)."}),
+			Name: "budare_agent_mqtt_connects_total", Help: "Successful connections to the kitchen broker (reconnections included)."}),
 	}
 	for _, r := range record.Reasons {
 		m.rejected.WithLabelValues(string(r)) // pre-create, so every reason shows 0

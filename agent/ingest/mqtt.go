@@ -15,15 +15,11 @@ import (
 	"github.com/eclipse/paho.mqtt.golang/packets"
 
 	"github.com/budare/budare/internal/mqttconn"
+	"github.com/budare/budare/internal/record"
 )
 
 // Filters are the kitchen's input subscriptions, both at QoS 1.
-func Filters(kitchen string) map[string]byte {
-	return map[string]byte{
-		"budare/" + kitchen + "/+/cook":  1,
-		"budare/" + kitchen + "/+/event": 1,
-	}
-}
+func Filters(kitchen string) map[string]byte { return record.InputFilters(kitchen) }
 
 // ClientOptions configure the MQTT client.
 type ClientOptions struct {

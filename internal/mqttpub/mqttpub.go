@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/budare/budare/internal/record"
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 )
 
@@ -55,10 +56,10 @@ func Stream(kitchen string, machines, n int, start time.Time) []Msg {
 		ts := start.Add(time.Duration(seq)*time.Second + time.Duration(m)*time.Millisecond)
 		msg := Msg{Machine: machine, Seq: seq}
 		if seq%50 == 49 {
-			msg.Topic = "budare/" + kitchen + "/" + machine + "/event"
+			msg.Topic = record.Topic(kitchen, record.Record{Machine: machine, Type: record.TypeEvent})
 			msg.Payload = EventPayload(seq, ts, "maintenance")
 		} else {
-			msg.Topic = "budare/" + kitchen + "/" + machine + "/cook"
+			msg.Topic = record.Topic(kitchen, record.Record{Machine: machine, Type: record.TypeCook})
 			msg.Payload = CookPayload(seq, ts)
 		}
 		out = append(out, msg)
@@ -128,8 +129,7 @@ func Subscribe(ctx context.Context, broker, clientID, kitchen string) error {
 		return fmt.Errorf("subscribe connect: %w", err)
 	}
 	defer c.Disconnect(100)
-	return wait(ctx, c.SubscribeMultiple(map[string]byte{
-		"budare/" + kitchen + "/+/cook": 1, "budare/" + kitchen + "/+/event": 1}, nil))
+	return wait(ctx, c.SubscribeMultiple(record.InputFilters(kitchen), nil))
 }
 
 func wait(ctx context.Context, t mqtt.Token) error {

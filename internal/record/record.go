@@ -478,3 +478,28 @@ func Payload(r Record) ([]byte, error) {
 func Topic(kitchen string, r Record) string {
 	return "budare/" + kitchen + "/" + r.Machine + "/" + r.Type
 }
+
+// The MQTT topics of the contract (docs/contracts.md), spelled here only.
+
+// InputFilters are the subscriptions that receive every machine's cook and
+// event records of kitchen, with the QoS the agent asks for.
+func InputFilters(kitchen string) map[string]byte {
+	return map[string]byte{
+		"budare/" + kitchen + "/+/" + TypeCook:  1,
+		"budare/" + kitchen + "/+/" + TypeEvent: 1,
+	}
+}
+
+// ActionTopic is where a machine's morning action is retained.
+func ActionTopic(kitchen, machine string) string {
+	return "budare/" + kitchen + "/" + machine + "/action"
+}
+
+// ActionFilter matches every machine's action topic of kitchen.
+func ActionFilter(kitchen string) string { return ActionTopic(kitchen, "+") }
+
+// SummaryTopic is where the kitchen's day summary is retained.
+func SummaryTopic(kitchen string) string { return "budare/" + kitchen + "/actions" }
+
+// StatusTopic is the agent's retained status and last will.
+func StatusTopic(kitchen string) string { return "budare/" + kitchen + "/agent/status" }

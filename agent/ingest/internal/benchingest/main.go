@@ -7,7 +7,7 @@
 // published and queued by the broker; then the consumer is started and timed
 // until it has everything: for the agent, until the last commit of the
 // batches that /inspect reports hold every record (its
-// budare_ingest_last_commit_timestamp_seconds); for mosquitto_sub, until it
+// budare_agent_ingest_last_commit_timestamp_seconds); for mosquitto_sub, until it
 // exits after receiving the last message (-C N). In each round (5 by
 // default) both
 // drain the same published stream back to back, the order alternating
@@ -219,8 +219,8 @@ func agentRound(ctx context.Context, bin string, broker *testenv.MosquittoServer
 			b, _ := io.ReadAll(resp.Body)
 			resp.Body.Close()
 			for _, l := range strings.Split(string(b), "\n") {
-				if strings.HasPrefix(l, "budare_ingest_commit_duration_seconds_sum") || strings.HasPrefix(l, "budare_ingest_commit_duration_seconds_count") ||
-					strings.HasPrefix(l, "budare_ingest_batch_messages_sum") || strings.HasPrefix(l, "process_cpu_seconds_total") || strings.HasPrefix(l, "budare_ingest_messages_total") {
+				if strings.HasPrefix(l, "budare_agent_ingest_commit_duration_seconds_sum") || strings.HasPrefix(l, "budare_agent_ingest_commit_duration_seconds_count") ||
+					strings.HasPrefix(l, "budare_agent_ingest_batch_messages_sum") || strings.HasPrefix(l, "process_cpu_seconds_total") || strings.HasPrefix(l, "budare_agent_ingest_messages_total") {
 					fmt.Fprintln(os.Stderr, l)
 				}
 			}
@@ -233,7 +233,7 @@ func agentRound(ctx context.Context, bin string, broker *testenv.MosquittoServer
 	return float64(n) / took.Seconds(), rss, nil
 }
 
-// lastCommit reads the agent's budare_ingest_last_commit_timestamp_seconds.
+// lastCommit reads the agent's budare_agent_ingest_last_commit_timestamp_seconds.
 func lastCommit(url string) (time.Time, error) {
 	resp, err := http.Get(url)
 	if err != nil {
@@ -245,7 +245,7 @@ func lastCommit(url string) (time.Time, error) {
 		return time.Time{}, err
 	}
 	for _, l := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(l, "budare_ingest_last_commit_timestamp_seconds "); ok {
+		if v, ok := strings.CutPrefix(l, "budare_agent_ingest_last_commit_timestamp_seconds "); ok {
 			f, err := strconv.ParseFloat(v, 64)
 			if err != nil {
 				return time.Time{}, fmt.Errorf("last commit %q: %w", v, err)
@@ -253,7 +253,7 @@ func lastCommit(url string) (time.Time, error) {
 			return time.Unix(0, int64(f*1e9)), nil
 		}
 	}
-	return time.Time{}, fmt.Errorf("%s: no budare_ingest_last_commit_timestamp_seconds", url)
+	return time.Time{}, fmt.Errorf("%s: no budare_agent_ingest_last_commit_timestamp_seconds", url)
 }
 
 func records(url string) (uint64, error) {
