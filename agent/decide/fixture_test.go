@@ -1,23 +1,15 @@
 package decide
 
 import (
-	"context"
-	"crypto/ed25519"
-	"crypto/rand"
-	"fmt"
-	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/budare/budare/agent/decide/decidetest"
 	"github.com/budare/budare/agent/modelsync"
-	mst "github.com/budare/budare/agent/modelsync/modelsynctest"
 	"github.com/budare/budare/agent/store"
-	"github.com/budare/budare/internal/model"
-	"github.com/budare/budare/internal/record"
 )
 
-// machineSpec describes one synthetic machine's cooking.
+// machineSpec describes one synthetic machine's cooking (decidetest.Machine).
 type machineSpec struct {
 	name  string
 	arepa string
@@ -27,98 +19,22 @@ type machineSpec struct {
 	cooks int     // cooks per day (default 20)
 }
 
-// fill writes the machines' cook records for the days before day (local),
-// at hours spread over the local day.
+// fill writes the machines' cook records for the days before day (local).
 func fill(t testing.TB, st *store.Store, loc *time.Location, day string, ms ...machineSpec) {
 	t.Helper()
-	var b store.Batch
-	for _, m := range ms {
-		cooks := m.cooks
-		if cooks == 0 {
-			cooks = 20
-		}
-		seq := int64(0)
-		for back := m.days; back >= 1+m.skip; back-- {
-			start, err := DayStart(day, -back, loc)
-			if err != nil {
-				t.Fatal(err)
-			}
-			dayIdx := float64(m.days - back)
-			for c := range cooks {
-				ts := start.Add(6*time.Hour + time.Duration(c)*20*time.Minute).UTC()
-				seq++
-				b.Records = append(b.Records, record.Record{Machine: m.name, Type: record.TypeCook, TS: ts, Seq: seq,
-					Arepa: m.arepa, Metrics: map[string]float64{
-						"plate_temp_c":    230 + float64(c%3),
-						"vibration_mm_s":  1.4 + m.trend*dayIdx + 0.01*float64(c%2),
-						"motor_current_a": 2.1,
-					}})
-			}
-		}
+	out := make([]decidetest.Machine, len(ms))
+	for i, m := range ms {
+		out[i] = decidetest.Machine{Name: m.name, Arepa: m.arepa, Days: m.days, Trend: m.trend, Skip: m.skip, Cooks: m.cooks}
 	}
-	if _, err := st.Commit(&b); err != nil {
-		t.Fatal(err)
-	}
+	decidetest.Fill(t, st, loc, day, out...)
 }
 
 func openStore(t testing.TB, dir string, loc *time.Location) *store.Store {
 	t.Helper()
-	st, err := store.Open(filepath.Join(dir, "agent.db"), store.Options{Location: loc})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	return st
+	return decidetest.OpenStore(t, dir, loc)
 }
 
-// memRelease returns a verified release of the fixture models, installed
-// through a real Syncer from an in-memory central store.
 func memRelease(t testing.TB, dir string, st *store.Store, arepas ...string) *modelsync.Release {
 	t.Helper()
-	pub, priv, _ := ed25519.GenerateKey(rand.Reader)
-	src := &mst.Mem{}
-	ms := map[string]*model.Model{}
-	for _, a := range arepas {
-		ms[a] = mst.Model(a, 0)
-	}
-	if _, err := mst.Publish(context.Background(), src.Put, mst.Options{Release: 9, Models: ms, Key: priv}); err != nil {
-		t.Fatal(err)
-	}
-	s, err := modelsync.New(modelsync.Options{Dir: filepath.Join(dir, "models"), PublicKey: pub, Source: src, State: st})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s.Sync(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	return s.Current()
-}
-
-// recPub records publishes; fail makes them fail.
-type recPub struct {
-	mu   sync.Mutex
-	msgs []pubMsg
-	fail bool
-}
-
-type pubMsg struct {
-	topic    string
-	payload  []byte
-	retained bool
-}
-
-func (p *recPub) Publish(_ context.Context, topic string, payload []byte, retained bool) error {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.fail {
-		return fmt.Errorf("broker down")
-	}
-	p.msgs = append(p.msgs, pubMsg{topic, append([]byte(nil), payload...), retained})
-	return nil
-}
-
-func (p *recPub) count() int {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return len(p.msgs)
+	return decidetest.Release(t, dir, st, arepas...)
 }

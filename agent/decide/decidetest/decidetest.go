@@ -1,6 +1,7 @@
-// Package decidetest writes a synthetic kitchen for decision benchmarks:
+// Package decidetest writes synthetic kitchens for the decision's tests and
+// benchmarks (Fill, OpenStore, Release; Kitchen for the benchmark:
 // an agent config, a release public key, a local store with machines'
-// cooking over the last days, and an installed signed model release.
+// cooking over the last days, and an installed signed model release).
 package decidetest
 
 import (

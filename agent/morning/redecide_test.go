@@ -1,4 +1,4 @@
-package decide
+package morning
 
 import (
 	"context"
@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/budare/budare/agent/decide"
+	"github.com/budare/budare/agent/decide/decidetest"
 	"github.com/budare/budare/agent/modelsync"
 	"github.com/budare/budare/internal/decision"
 )
@@ -19,14 +21,14 @@ import (
 func TestRedecideAfterFirstRelease(t *testing.T) {
 	loc := mustLoc(t, "America/Caracas")
 	dir := t.TempDir()
-	st := openStore(t, dir, loc)
+	st := decidetest.OpenStore(t, dir, loc)
 	const day = "2026-11-27"
-	fill(t, st, loc, day,
-		machineSpec{name: "m-01", arepa: "reina-pepiada", days: 7},
-		machineSpec{name: "m-02", arepa: "reina-pepiada", days: 7, trend: 0.3},
+	decidetest.Fill(t, st, loc, day,
+		decidetest.Machine{Name: "m-01", Arepa: "reina-pepiada", Days: 7},
+		decidetest.Machine{Name: "m-02", Arepa: "reina-pepiada", Days: 7, Trend: 0.3},
 		// Seen, but no cooking in the last 7 days: unknown with or without a model.
-		machineSpec{name: "m-03", arepa: "reina-pepiada", days: 10, skip: 8})
-	rel := memRelease(t, dir, st, "reina-pepiada")
+		decidetest.Machine{Name: "m-03", Arepa: "reina-pepiada", Days: 10, Skip: 8})
+	rel := decidetest.Release(t, dir, st, "reina-pepiada")
 	var installed atomic.Pointer[modelsync.Release]
 	pub := &recPub{}
 	var puts []string
@@ -46,7 +48,7 @@ func TestRedecideAfterFirstRelease(t *testing.T) {
 	}
 	s.Tick(ctx, at)
 	d, err := s.Stored(day)
-	if err != nil || d == nil || d.Counts[LevelUnknown] != 3 {
+	if err != nil || d == nil || d.Counts[decide.LevelUnknown] != 3 {
 		t.Fatalf("first decision %+v, %v: want 3 unknown", d, err)
 	}
 	published := pub.count()
@@ -60,16 +62,16 @@ func TestRedecideAfterFirstRelease(t *testing.T) {
 	for _, a := range d.Actions {
 		switch a.Machine {
 		case "m-01", "m-02":
-			if a.Level == LevelUnknown || a.ModelRelease != rel.Number {
+			if a.Level == decide.LevelUnknown || a.ModelRelease != rel.Number {
 				t.Errorf("%s: %s release %d after the first release", a.Machine, a.Level, a.ModelRelease)
 			}
 		case "m-03":
-			if a.Level != LevelUnknown || a.ModelRelease != 0 || slices.Contains(a.Reasons, decision.ReasonNoRelease) {
+			if a.Level != decide.LevelUnknown || a.ModelRelease != 0 || slices.Contains(a.Reasons, decision.ReasonNoRelease) {
 				t.Errorf("m-03 changed: %+v", a)
 			}
 		}
 	}
-	if d.ModelRelease != rel.Number || d.Counts[LevelUnknown] != 1 {
+	if d.ModelRelease != rel.Number || d.Counts[decide.LevelUnknown] != 1 {
 		t.Errorf("day release %d counts %v", d.ModelRelease, d.Counts)
 	}
 	msgs := actionMsgs(pub)
@@ -77,7 +79,7 @@ func TestRedecideAfterFirstRelease(t *testing.T) {
 		msgs["budare/k-017/actions"] != 2 {
 		t.Fatalf("published after the release: %v", msgs)
 	}
-	var up Day
+	var up decide.Day
 	if len(puts) != 2 || json.Unmarshal(lastPut, &up) != nil || up.ModelRelease != rel.Number {
 		t.Fatalf("uploads %v: want the day uploaded again with release %d", puts, rel.Number)
 	}
@@ -97,11 +99,11 @@ func TestRedecideAfterFirstRelease(t *testing.T) {
 func TestRunRedecidesOnInstalled(t *testing.T) {
 	loc := time.UTC
 	dir := t.TempDir()
-	st := openStore(t, dir, loc)
+	st := decidetest.OpenStore(t, dir, loc)
 	now := time.Now().UTC()
 	today := now.Format(time.DateOnly)
-	fill(t, st, loc, today, machineSpec{name: "m-01", arepa: "reina-pepiada", days: 7})
-	rel := memRelease(t, dir, st, "reina-pepiada")
+	decidetest.Fill(t, st, loc, today, decidetest.Machine{Name: "m-01", Arepa: "reina-pepiada", Days: 7})
+	rel := decidetest.Release(t, dir, st, "reina-pepiada")
 	var installed atomic.Pointer[modelsync.Release]
 	pub := &recPub{}
 	s := newService(t, st, loc, nil, pub, nil)
@@ -118,7 +120,7 @@ func TestRunRedecidesOnInstalled(t *testing.T) {
 	sig <- struct{}{}
 	waitFor(t, "the re-decision", func() bool {
 		d, _ := s.Stored(today)
-		return d.Actions[0].ModelRelease == rel.Number && d.Actions[0].Level != LevelUnknown
+		return d.Actions[0].ModelRelease == rel.Number && d.Actions[0].Level != decide.LevelUnknown
 	})
 	cancel()
 	if err := <-done; err != nil {

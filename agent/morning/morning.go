@@ -1,4 +1,11 @@
-package decide
+// Package morning is the agent's start-of-day service: it runs the decision
+// of agent/decide once per local day at start_of_day, persists the day's
+// actions in the local store, publishes them retained on MQTT with the
+// kitchen summary, clears the actions of machines long unseen, uploads the
+// day to the central store, and decides again the machines left "unknown"
+// when the first model release arrives. Inspect summarises what it
+// persisted, for the inspect report.
+package morning
 
 import (
 	"context"
@@ -15,6 +22,9 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/budare/budare/agent/decide"
+	"github.com/budare/budare/agent/modelsync"
+	"github.com/budare/budare/agent/pubconn"
 	"github.com/budare/budare/agent/store"
 	"github.com/budare/budare/internal/action"
 	"github.com/budare/budare/internal/decision"
@@ -51,7 +61,7 @@ const keepDays = 35
 // dayDoc is one decided day and what has been done with it, in one
 // document so the decision and its bookkeeping commit together.
 type dayDoc struct {
-	Day *Day `json:"day"`
+	Day *decide.Day `json:"day"`
 	// Published lists machines whose action the broker acknowledged.
 	Published        map[string]bool `json:"published"`
 	SummaryPublished bool            `json:"summary_published"`
@@ -86,7 +96,7 @@ type clearedDoc struct {
 // its results out: retained MQTT actions, the kitchen summary, clearing of
 // long-unseen machines, and the upload to actions/<kitchen>/<day>.json.
 type Service struct {
-	Decider *Decider
+	Decider *decide.Decider
 	State   StateStore
 	// Pub publishes actions; nil means no broker (decisions are still made
 	// and persisted, and published once one is set).
@@ -196,7 +206,7 @@ func (s *Service) ensureMetrics() *metrics {
 	for _, r := range []string{"too_large", "dropped"} {
 		s.metrics.refused.WithLabelValues(r)
 	}
-	for _, l := range Levels {
+	for _, l := range decide.Levels {
 		s.metrics.decisions.WithLabelValues(l)
 	}
 	for _, st := range []string{"decide", "publish", "clear", "upload"} {
@@ -220,6 +230,14 @@ func (s *Service) log() *slog.Logger {
 }
 
 func (s *Service) loc() *time.Location { return s.Decider.Location }
+
+// release is the installed model release, nil for none.
+func (s *Service) release() *modelsync.Release {
+	if s.Decider.Models == nil {
+		return nil
+	}
+	return s.Decider.Models()
+}
 
 // DecisionTime returns the instant of day's start-of-day decision. Computed
 // from the local calendar day, so it is right on 23- and 25-hour DST days;
@@ -344,11 +362,9 @@ func (s *Service) ensureDay(ctx context.Context, day string, now time.Time) erro
 		return err
 	}
 	if doc == nil {
-		if rel := s.Decider.Models; rel != nil {
-			if r := rel(); r != nil && r.Expired(now) {
-				s.log().Warn("deciding with an expired model release: central has published nothing newer that this agent accepted",
-					"release", r.Number, "expired", r.Manifest.Expires)
-			}
+		if r := s.release(); r != nil && r.Expired(now) {
+			s.log().Warn("deciding with an expired model release: central has published nothing newer that this agent accepted",
+				"release", r.Number, "expired", r.Manifest.Expires)
 		}
 		t0 := time.Now()
 		d, err := s.Decider.Decide(ctx, day, now)
@@ -427,14 +443,6 @@ func (s *Service) loadDay(day string) (*dayDoc, error) {
 	return &doc, nil
 }
 
-// Topics.
-func actionTopic(kitchen, machine string) string {
-	return "budare/" + kitchen + "/" + machine + "/action"
-}
-
-// SummaryTopic is the kitchen summary's topic.
-func SummaryTopic(kitchen string) string { return "budare/" + kitchen + "/actions" }
-
 // publishDay publishes the day's unpublished actions and the summary,
 // recording progress so a restart does not publish them again. A message
 // the broker will not take (over its packet limit, or dropping the
@@ -460,8 +468,8 @@ func (s *Service) publishDay(ctx context.Context, day string, doc *dayDoc) error
 			perr = err
 			break
 		}
-		err = s.Pub.Publish(ctx, actionTopic(doc.Day.Kitchen, a.Machine), b, true)
-		if why := s.refusal(actionTopic(doc.Day.Kitchen, a.Machine), err); why != "" {
+		err = s.Pub.Publish(ctx, record.ActionTopic(doc.Day.Kitchen, a.Machine), b, true)
+		if why := s.refusal(record.ActionTopic(doc.Day.Kitchen, a.Machine), err); why != "" {
 			if doc.Refused == nil {
 				doc.Refused = map[string]string{}
 			}
@@ -479,9 +487,9 @@ func (s *Service) publishDay(ctx context.Context, day string, doc *dayDoc) error
 		changed = true
 	}
 	if perr == nil && !doc.SummaryPublished && doc.SummaryRefused == "" {
-		topic := SummaryTopic(doc.Day.Kitchen)
+		topic := record.SummaryTopic(doc.Day.Kitchen)
 		for {
-			limit := MaxPayload(topic, s.maxPacket())
+			limit := pubconn.MaxPayload(topic, s.maxPacket())
 			if s.summaryMax > 0 {
 				limit = min(limit, s.summaryMax)
 			}
@@ -503,7 +511,7 @@ func (s *Service) publishDay(ctx context.Context, day string, doc *dayDoc) error
 				perr = fmt.Errorf("publish summary: %w", err)
 				break
 			}
-			if errors.Is(err, ErrDropped) && len(b) >= 8<<10 {
+			if errors.Is(err, pubconn.ErrDropped) && len(b) >= 8<<10 {
 				// The broker's real limit is below mqtt.max_packet_size:
 				// try half the size.
 				s.summaryMax = len(b) / 2
@@ -540,7 +548,7 @@ func (s *Service) maxPacket() int {
 	if s.MaxPacket > 0 {
 		return s.MaxPacket
 	}
-	return DefaultMaxPacket
+	return pubconn.DefaultMaxPacket
 }
 
 // refusal classifies a publish error: "" for a transient one (retry
@@ -554,11 +562,11 @@ func (s *Service) refusal(topic string, err error) string {
 	case err == nil:
 		delete(s.drops, topic)
 		return ""
-	case errors.Is(err, ErrTooLarge):
+	case errors.Is(err, pubconn.ErrTooLarge):
 		s.metrics.refused.WithLabelValues("too_large").Inc()
 		s.fail("publish", err)
 		return err.Error()
-	case errors.Is(err, ErrDropped):
+	case errors.Is(err, pubconn.ErrDropped):
 		s.drops[topic]++
 		if s.drops[topic] < 2 {
 			return ""
@@ -594,7 +602,7 @@ func (s *Service) clearUnseen(ctx context.Context, day string, now time.Time) er
 	if days <= 0 {
 		days = 14
 	}
-	horizon, err := DayStart(day, -days, s.loc())
+	horizon, err := record.DayStart(day, -days, s.loc())
 	if err != nil {
 		return err
 	}
@@ -620,7 +628,7 @@ func (s *Service) clearUnseen(ctx context.Context, day string, now time.Time) er
 			return errors.New("no MQTT publisher")
 		}
 		// An empty retained message deletes the broker's retained action.
-		if err := s.Pub.Publish(ctx, actionTopic(s.Decider.Kitchen, m.Machine), nil, true); err != nil {
+		if err := s.Pub.Publish(ctx, record.ActionTopic(s.Decider.Kitchen, m.Machine), nil, true); err != nil {
 			s.fail("clear", err)
 			return fmt.Errorf("clear action of %s: %w", m.Machine, err)
 		}
@@ -632,9 +640,6 @@ func (s *Service) clearUnseen(ctx context.Context, day string, now time.Time) er
 	}
 	return nil
 }
-
-// ActionsKey is the object key of a day's actions.
-func ActionsKey(kitchen, day string) string { return "actions/" + kitchen + "/" + day + ".json" }
 
 // uploadPending uploads every decided day not yet uploaded, oldest first.
 // It reports whether some remain.
@@ -669,7 +674,7 @@ func (s *Service) uploadPending(ctx context.Context) bool {
 			continue
 		}
 		sum := sha256.Sum256(b)
-		if err := s.Put(ctx, ActionsKey(doc.Day.Kitchen, day), b, map[string]string{"sha256": hex.EncodeToString(sum[:])}); err != nil {
+		if err := s.Put(ctx, action.Key(doc.Day.Kitchen, day), b, map[string]string{"sha256": hex.EncodeToString(sum[:])}); err != nil {
 			s.fail("upload", err)
 			doc.UploadError = err.Error()
 			_ = s.State.PutState(StateDays, day, doc)
@@ -689,7 +694,7 @@ func (s *Service) uploadPending(ctx context.Context) bool {
 
 // prune forgets decided days older than keepDays.
 func (s *Service) prune(today string) {
-	cut, err := DayStart(today, -keepDays, s.loc())
+	cut, err := record.DayStart(today, -keepDays, s.loc())
 	if err != nil {
 		return
 	}
@@ -715,7 +720,7 @@ func (s *Service) prune(today string) {
 // RunDay decides day now if it is not decided yet (whatever the time of
 // day), publishes what is unpublished and uploads what is pending: what
 // `budare-agent decide` does by hand.
-func (s *Service) RunDay(ctx context.Context, day string, now time.Time) (*Day, error) {
+func (s *Service) RunDay(ctx context.Context, day string, now time.Time) (*decide.Day, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.ensureMetrics()
@@ -773,7 +778,7 @@ func Inspect(st StateStore) (Summary, error) {
 }
 
 // Stored returns the persisted decision of day, or nil.
-func (s *Service) Stored(day string) (*Day, error) {
+func (s *Service) Stored(day string) (*decide.Day, error) {
 	doc, err := s.loadDay(day)
 	if err != nil || doc == nil {
 		return nil, err
@@ -825,7 +830,7 @@ func (s *Service) RedecideWithoutModel(ctx context.Context, now time.Time) (int,
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.ensureMetrics()
-	rel := s.Decider.release()
+	rel := s.release()
 	if rel == nil {
 		return 0, nil
 	}
@@ -845,7 +850,7 @@ func (s *Service) RedecideWithoutModel(ctx context.Context, now time.Time) (int,
 	idx := map[string]int{}
 	var names []string
 	for i, a := range doc.Day.Actions {
-		if a.Level == LevelUnknown && a.ModelRelease == 0 && slices.Contains(a.Reasons, decision.ReasonNoRelease) {
+		if a.Level == decide.LevelUnknown && a.ModelRelease == 0 && slices.Contains(a.Reasons, decision.ReasonNoRelease) {
 			idx[a.Machine] = i
 			names = append(names, a.Machine)
 		}

@@ -1,4 +1,4 @@
-package decide
+package pubconn
 
 import (
 	"context"
@@ -34,7 +34,7 @@ func TestPublisherMutualTLS(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			m, err := NewMQTT(MQTTOptions{Broker: b.TLSURL, ClientID: "pub-" + tt.name[:4], TLS: tc, Kitchen: "k-1"})
+			m, err := New(Options{Broker: b.TLSURL, ClientID: "pub-" + tt.name[:4], TLS: tc, Kitchen: "k-1"})
 			if err != nil {
 				t.Fatal(err)
 			}

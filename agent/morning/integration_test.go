@@ -1,4 +1,4 @@
-package decide
+package morning
 
 import (
 	"context"
@@ -13,12 +13,15 @@ import (
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 
+	"github.com/budare/budare/agent/decide"
 	"github.com/budare/budare/agent/modelsync"
 	mst "github.com/budare/budare/agent/modelsync/modelsynctest"
+	"github.com/budare/budare/agent/pubconn"
 	"github.com/budare/budare/agent/store"
 	centralcfg "github.com/budare/budare/central/config"
 	"github.com/budare/budare/central/simulate"
 	"github.com/budare/budare/central/train"
+	"github.com/budare/budare/internal/action"
 	"github.com/budare/budare/internal/model"
 	"github.com/budare/budare/internal/objstore"
 	"github.com/budare/budare/internal/record"
@@ -169,20 +172,20 @@ func TestEndToEnd(t *testing.T) {
 	}
 
 	syncer, err := modelsync.New(modelsync.Options{Dir: filepath.Join(dir, "models"), PublicKey: pub, Source: os3, State: st,
-		Wanted: func(context.Context) ([]string, error) { return CookedArepas(st, day, loc) }})
+		Wanted: func(context.Context) ([]string, error) { return decide.CookedArepas(st, day, loc) }})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if o, err := syncer.Sync(ctx); err != nil || !o.Installed || o.Release != man.Release {
 		t.Fatalf("sync = %+v, %v; want release %d", o, err, man.Release)
 	}
-	cooked, _ := CookedArepas(st, day, loc)
+	cooked, _ := decide.CookedArepas(st, day, loc)
 	if got := syncer.Current().Arepas(); strings.Join(got, ",") != strings.Join(cooked, ",") {
 		t.Fatalf("installed %v, want the kitchen's types %v", got, cooked)
 	}
 
-	startAgent := func(id string) (*Service, *MQTT) {
-		mq, err := NewMQTT(MQTTOptions{Broker: broker.URL, ClientID: id, Kitchen: k.Name, Version: "test",
+	startAgent := func(id string) (*Service, *pubconn.Conn) {
+		mq, err := pubconn.New(pubconn.Options{Broker: broker.URL, ClientID: id, Kitchen: k.Name, Version: "test",
 			AgentStatus: true, Release: func() int64 { return syncer.Current().Number }})
 		if err != nil {
 			t.Fatal(err)
@@ -191,8 +194,8 @@ func TestEndToEnd(t *testing.T) {
 		if err := mq.WaitConnected(ctx); err != nil {
 			t.Fatal(err)
 		}
-		svc := &Service{Decider: &Decider{Kitchen: k.Name, Location: loc, Records: StoreRecords{st}, Models: syncer.Current,
-			Thresholds: Thresholds{Service: 0.7, Stop: 0.9}},
+		svc := &Service{Decider: &decide.Decider{Kitchen: k.Name, Location: loc, Records: decide.StoreRecords{Store: st}, Models: syncer.Current,
+			Thresholds: decide.Thresholds{Service: 0.7, Stop: 0.9}},
 			State: st, Pub: mq, StartOfDay: 5*time.Hour + 30*time.Minute, UnseenClearDays: 14,
 			Put: func(ctx context.Context, key string, data []byte, meta map[string]string) error {
 				err := os3.Put(ctx, key, data, meta)
@@ -212,7 +215,7 @@ func TestEndToEnd(t *testing.T) {
 	}
 	scored := 0
 	for _, a := range stored.Actions {
-		if a.Level != LevelUnknown {
+		if a.Level != decide.LevelUnknown {
 			scored++
 		}
 		t.Logf("%s %s risk %.3f %v %q", a.Machine, a.Level, a.Risk, a.ByArepa, a.Reasons)
@@ -222,17 +225,17 @@ func TestEndToEnd(t *testing.T) {
 	}
 
 	// A display subscribing afterwards gets every retained action.
-	disp := newDisplay(t, broker.URL, "display-1", "budare/"+k.Name+"/+/action", SummaryTopic(k.Name), StatusTopic(k.Name))
+	disp := newDisplay(t, broker.URL, "display-1", "budare/"+k.Name+"/+/action", record.SummaryTopic(k.Name), record.StatusTopic(k.Name))
 	waitFor(t, "retained actions", func() bool {
 		s := disp.snapshot()
 		return len(s) == sim.Machines+2
 	})
 	for _, want := range stored.Actions {
-		msgs := disp.snapshot()[actionTopic(k.Name, want.Machine)]
+		msgs := disp.snapshot()[record.ActionTopic(k.Name, want.Machine)]
 		if len(msgs) != 1 || !msgs[0].Retained() || msgs[0].Qos() != 1 {
 			t.Fatalf("%s: %d messages, want one retained at QoS 1", want.Machine, len(msgs))
 		}
-		var got Action
+		var got decide.Action
 		if err := json.Unmarshal(msgs[0].Payload(), &got); err != nil {
 			t.Fatal(err)
 		}
@@ -240,12 +243,12 @@ func TestEndToEnd(t *testing.T) {
 			t.Fatalf("%s: display got %+v, want %+v", want.Machine, got, want)
 		}
 	}
-	var status AgentStatus
-	if err := json.Unmarshal(disp.snapshot()[StatusTopic(k.Name)][0].Payload(), &status); err != nil ||
+	var status pubconn.AgentStatus
+	if err := json.Unmarshal(disp.snapshot()[record.StatusTopic(k.Name)][0].Payload(), &status); err != nil ||
 		status.State != "online" || status.ModelRelease != man.Release {
 		t.Fatalf("status %+v (%v), want online with release %d", status, err, man.Release)
 	}
-	if _, err := os3.Stat(ctx, ActionsKey(k.Name, day)); err != nil {
+	if _, err := os3.Stat(ctx, action.Key(k.Name, day)); err != nil {
 		t.Fatalf("actions not uploaded: %v", err)
 	}
 
@@ -254,7 +257,7 @@ func TestEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, "offline status", func() bool {
-		m := disp.snapshot()[StatusTopic(k.Name)]
+		m := disp.snapshot()[record.StatusTopic(k.Name)]
 		return len(m) >= 2 && strings.Contains(string(m[len(m)-1].Payload()), `"offline"`)
 	})
 	before := disp.snapshot()
@@ -262,13 +265,13 @@ func TestEndToEnd(t *testing.T) {
 	defer mq2.Close()
 	svc2.Tick(ctx, decideAt.Add(2*time.Hour))
 	waitFor(t, "online status after restart", func() bool {
-		m := disp.snapshot()[StatusTopic(k.Name)]
+		m := disp.snapshot()[record.StatusTopic(k.Name)]
 		return strings.Contains(string(m[len(m)-1].Payload()), `"online"`)
 	})
 	time.Sleep(300 * time.Millisecond) // let anything wrongly published arrive
 	after := disp.snapshot()
 	for topic, msgs := range after {
-		if strings.HasSuffix(topic, "/action") || topic == SummaryTopic(k.Name) {
+		if strings.HasSuffix(topic, "/action") || topic == record.SummaryTopic(k.Name) {
 			if len(msgs) != len(before[topic]) {
 				t.Fatalf("%s published again after restart", topic)
 			}

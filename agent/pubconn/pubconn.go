@@ -1,4 +1,11 @@
-package decide
+// Package pubconn is the agent's publishing MQTT connection: the one that
+// sends the morning's retained actions and holds the agent's status —
+// "online" on every (re)connection, the retained "offline" last will when it
+// dies, "offline" again on a clean stop. It keeps to the broker's packet
+// limit and tells a publish the broker refused (ErrTooLarge, ErrDropped)
+// from one to retry. Its TLS configuration is config.MQTTTLS, the same as
+// ingest's connection, and its failures are explained by mqttconn.Explain.
+package pubconn
 
 import (
 	"bytes"
@@ -15,6 +22,7 @@ import (
 	"github.com/eclipse/paho.mqtt.golang/packets"
 
 	"github.com/budare/budare/internal/mqttconn"
+	"github.com/budare/budare/internal/record"
 )
 
 // copyingStore keeps its own copy of each outbound packet. paho's resume
@@ -26,7 +34,7 @@ import (
 // reconnection, even with a clean session, so a packet the broker drops the
 // connection on (one over its max_packet_size) would be resent, and the
 // agent's last will fired, on every reconnection forever. A publish whose
-// connection is lost returns ErrDropped instead, and the decision service
+// connection is lost returns ErrDropped instead, and the morning service
 // republishes what the broker has not acknowledged.
 type copyingStore struct{ mqtt.Store }
 
@@ -42,8 +50,7 @@ func (s copyingStore) Put(key string, p packets.ControlPacket) {
 	s.Store.Put(key, p)
 }
 
-// The publisher uses its own MQTT connection, separate from ingest's
-// persistent subscriber session (whose acknowledgements are manual and
+// The connection is separate from ingest's persistent subscriber session (whose acknowledgements are manual and
 // ordered): client id "<client_id>-pub", clean session. With AgentStatus
 // set, the agent's last will (status "offline", retained) is on this
 // connection and every (re)connection publishes status "online"; on a clean
@@ -51,8 +58,8 @@ func (s copyingStore) Put(key string, p packets.ControlPacket) {
 // fire the will. `budare-agent decide` connects without AgentStatus, as
 // "<client_id>-decide", so running it by hand never marks the agent offline.
 
-// MQTTOptions configure the publisher's connection.
-type MQTTOptions struct {
+// Options configure the connection.
+type Options struct {
 	Broker   string // tcp://host:port
 	ClientID string // the connection's client id, e.g. "<client_id>-pub"
 	Username string
@@ -116,12 +123,9 @@ type AgentStatus struct {
 	Since        time.Time `json:"since,omitzero"`
 }
 
-// StatusTopic is the agent status topic.
-func StatusTopic(kitchen string) string { return "budare/" + kitchen + "/agent/status" }
-
-// MQTT publishes actions and the agent status.
-type MQTT struct {
-	opt    MQTTOptions
+// Conn publishes actions and the agent status.
+type Conn struct {
+	opt    Options
 	client mqtt.Client
 	log    *slog.Logger
 
@@ -130,8 +134,8 @@ type MQTT struct {
 	lost  chan struct{} // closed when the current connection is lost
 }
 
-// NewMQTT prepares the publisher; Start connects it.
-func NewMQTT(opt MQTTOptions) (*MQTT, error) {
+// New prepares the connection; Start connects it.
+func New(opt Options) (*Conn, error) {
 	if opt.PublishTimeout <= 0 {
 		opt.PublishTimeout = 10 * time.Second
 	}
@@ -144,7 +148,7 @@ func NewMQTT(opt MQTTOptions) (*MQTT, error) {
 	if opt.Logger == nil {
 		opt.Logger = slog.Default()
 	}
-	m := &MQTT{opt: opt, log: opt.Logger.With("component", "mqtt-pub"), lost: make(chan struct{})}
+	m := &Conn{opt: opt, log: opt.Logger.With("component", "mqtt-pub"), lost: make(chan struct{})}
 	o := mqtt.NewClientOptions().
 		AddBroker(opt.Broker).
 		SetClientID(opt.ClientID).
@@ -175,7 +179,7 @@ func NewMQTT(opt MQTTOptions) (*MQTT, error) {
 	})
 	if opt.AgentStatus {
 		will, _ := json.Marshal(AgentStatus{State: "offline", Version: opt.Version, ModelRelease: opt.Release()})
-		o.SetBinaryWill(StatusTopic(opt.Kitchen), will, 1, true)
+		o.SetBinaryWill(record.StatusTopic(opt.Kitchen), will, 1, true)
 	}
 	o.SetOnConnectHandler(func(mqtt.Client) {
 		go func() {
@@ -208,13 +212,13 @@ func NewMQTT(opt MQTTOptions) (*MQTT, error) {
 // Start connects in the background. With ConnectRetry the token completes
 // only once connected; it is not waited for, so a broker that is down does
 // not block the agent.
-func (m *MQTT) Start() { m.client.Connect() }
+func (m *Conn) Start() { m.client.Connect() }
 
 // IsConnected reports whether the connection is up.
-func (m *MQTT) IsConnected() bool { return m.client.IsConnectionOpen() }
+func (m *Conn) IsConnected() bool { return m.client.IsConnectionOpen() }
 
 // WaitConnected waits until the publisher is connected or ctx ends.
-func (m *MQTT) WaitConnected(ctx context.Context) error {
+func (m *Conn) WaitConnected(ctx context.Context) error {
 	for !m.client.IsConnectionOpen() {
 		select {
 		case <-ctx.Done():
@@ -226,12 +230,12 @@ func (m *MQTT) WaitConnected(ctx context.Context) error {
 }
 
 // MaxPacket is the broker's packet limit the publisher keeps to.
-func (m *MQTT) MaxPacket() int { return m.opt.MaxPacket }
+func (m *Conn) MaxPacket() int { return m.opt.MaxPacket }
 
 // Publish sends one QoS 1 message and waits for the broker's PUBACK. A
 // message over MaxPacket is not sent (ErrTooLarge); a connection lost
 // while waiting is ErrDropped.
-func (m *MQTT) Publish(ctx context.Context, topic string, payload []byte, retained bool) error {
+func (m *Conn) Publish(ctx context.Context, topic string, payload []byte, retained bool) error {
 	if n := PacketSize(topic, len(payload)); n > m.opt.MaxPacket {
 		return fmt.Errorf("publish %s: a %d-byte packet is %w (mqtt.max_packet_size %d)", topic, n, ErrTooLarge, m.opt.MaxPacket)
 	}
@@ -261,22 +265,22 @@ func (m *MQTT) Publish(ctx context.Context, topic string, payload []byte, retain
 
 // PublishStatus publishes the online status (retained), e.g. after a new
 // model release is installed.
-func (m *MQTT) PublishStatus(ctx context.Context) error {
+func (m *Conn) PublishStatus(ctx context.Context) error {
 	m.mu.Lock()
 	since := m.since
 	m.mu.Unlock()
 	b, _ := json.Marshal(AgentStatus{State: "online", Version: m.opt.Version, ModelRelease: m.opt.Release(), Since: since})
-	return m.Publish(ctx, StatusTopic(m.opt.Kitchen), b, true)
+	return m.Publish(ctx, record.StatusTopic(m.opt.Kitchen), b, true)
 }
 
 // Close publishes the offline status (a clean disconnect does not send the
 // will) when it holds the agent status, and disconnects.
-func (m *MQTT) Close() error {
+func (m *Conn) Close() error {
 	var err error
 	if m.opt.AgentStatus && m.client.IsConnectionOpen() {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		b, _ := json.Marshal(AgentStatus{State: "offline", Version: m.opt.Version, ModelRelease: m.opt.Release(), Since: time.Now().UTC()})
-		err = m.Publish(ctx, StatusTopic(m.opt.Kitchen), b, true)
+		err = m.Publish(ctx, record.StatusTopic(m.opt.Kitchen), b, true)
 		cancel()
 	}
 	m.client.Disconnect(500)

@@ -1,4 +1,4 @@
-package decide
+package morning
 
 import (
 	"context"
@@ -12,20 +12,24 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"github.com/budare/budare/agent/decide"
+	"github.com/budare/budare/agent/decide/decidetest"
+	"github.com/budare/budare/agent/pubconn"
 	"github.com/budare/budare/internal/action"
+	"github.com/budare/budare/internal/record"
 	"github.com/budare/budare/internal/testenv"
 )
 
 // bigDay is a decided day of n machines with realistic payloads: six arepa
 // types and three reasons each. Its v1 summary (the whole document) is
 // well over packaging's 256 KiB max_packet_size at 1,500 machines.
-func bigDay(kitchen, day string, n int) *Day {
+func bigDay(kitchen, day string, n int) *decide.Day {
 	at := time.Date(2026, 11, 27, 9, 30, 0, 0, time.UTC)
-	d := &Day{V: Version, Date: day, Kitchen: kitchen, ModelRelease: 9, DecidedAt: at, Counts: map[string]int{}}
-	levels := []string{LevelNone, LevelNone, LevelNone, LevelNone, LevelInspect, LevelNone, LevelUnknown, LevelService, LevelNone, LevelStop}
+	d := &decide.Day{V: decide.Version, Date: day, Kitchen: kitchen, ModelRelease: 9, DecidedAt: at, Counts: map[string]int{}}
+	levels := []string{decide.LevelNone, decide.LevelNone, decide.LevelNone, decide.LevelNone, decide.LevelInspect, decide.LevelNone, decide.LevelUnknown, decide.LevelService, decide.LevelNone, decide.LevelStop}
 	for i := range n {
 		l := levels[i%len(levels)]
-		a := Action{V: Version, Date: day, Kitchen: kitchen, Machine: fmt.Sprintf("m-%04d", i), Level: l,
+		a := decide.Action{V: decide.Version, Date: day, Kitchen: kitchen, Machine: fmt.Sprintf("m-%04d", i), Level: l,
 			Risk: float64(i%97) / 100, ByArepa: map[string]float64{}, ModelRelease: 9, DataDays: 7, DecidedAt: at}
 		for _, ar := range []string{"reina-pepiada", "domino", "pabellon", "catira", "peluda", "sifrina"} {
 			a.ByArepa[ar] = float64(i%89) / 100
@@ -41,8 +45,8 @@ func bigDay(kitchen, day string, n int) *Day {
 func statusWatch(d *display, kitchen string) func() []string {
 	return func() []string {
 		var out []string
-		for _, m := range d.snapshot()[StatusTopic(kitchen)] {
-			var s AgentStatus
+		for _, m := range d.snapshot()[record.StatusTopic(kitchen)] {
+			var s pubconn.AgentStatus
 			if json.Unmarshal(m.Payload(), &s) == nil {
 				out = append(out, s.State)
 			}
@@ -67,8 +71,8 @@ func TestLargeKitchenSummaryFitsShippedBroker(t *testing.T) {
 	}
 
 	disp := newAuthDisplay(t, broker.URL, "display-1", "display", "pw-display",
-		SummaryTopic(kitchen), StatusTopic(kitchen), "budare/"+kitchen+"/+/action")
-	mq, err := NewMQTT(MQTTOptions{Broker: broker.URL, ClientID: "budare-agent-k-017-pub", Username: "budare-agent",
+		record.SummaryTopic(kitchen), record.StatusTopic(kitchen), "budare/"+kitchen+"/+/action")
+	mq, err := pubconn.New(pubconn.Options{Broker: broker.URL, ClientID: "budare-agent-k-017-pub", Username: "budare-agent",
 		Password: "pw-agent", Kitchen: kitchen, Version: "test", AgentStatus: true})
 	if err != nil {
 		t.Fatal(err)
@@ -107,23 +111,23 @@ func TestLargeKitchenSummaryFitsShippedBroker(t *testing.T) {
 				n++
 			}
 		}
-		return n == 1500 && len(snap[SummaryTopic(kitchen)]) == 1
+		return n == 1500 && len(snap[record.SummaryTopic(kitchen)]) == 1
 	})
-	raw := disp.snapshot()[SummaryTopic(kitchen)][0].Payload()
+	raw := disp.snapshot()[record.SummaryTopic(kitchen)][0].Payload()
 	v1, _ := json.Marshal(d)
 	t.Logf("1,500 machines: whole day %d bytes, summary %d bytes", len(v1), len(raw))
-	if PacketSize(SummaryTopic(kitchen), len(raw)) > 256<<10 {
-		t.Fatalf("summary packet is %d bytes", PacketSize(SummaryTopic(kitchen), len(raw)))
+	if pubconn.PacketSize(record.SummaryTopic(kitchen), len(raw)) > 256<<10 {
+		t.Fatalf("summary packet is %d bytes", pubconn.PacketSize(record.SummaryTopic(kitchen), len(raw)))
 	}
 	var sum action.Summary
 	if err := json.Unmarshal(raw, &sum); err != nil {
 		t.Fatal(err)
 	}
 	if sum.V != action.SummaryVersion || sum.Machines != 1500 || sum.Omitted+len(sum.Actions) != 1500 ||
-		sum.Full != action.Key(kitchen, day) || sum.Counts[LevelStop] != 150 {
+		sum.Full != action.Key(kitchen, day) || sum.Counts[decide.LevelStop] != 150 {
 		t.Fatalf("summary v%d machines %d omitted %d listed %d full %q counts %v", sum.V, sum.Machines, sum.Omitted, len(sum.Actions), sum.Full, sum.Counts)
 	}
-	if sum.Actions[0].Level != LevelStop || sum.Actions[0].Reason == "" {
+	if sum.Actions[0].Level != decide.LevelStop || sum.Actions[0].Reason == "" {
 		t.Fatalf("summary starts with %+v, want a stop with its reason", sum.Actions[0])
 	}
 	for _, s := range states() {
@@ -152,8 +156,8 @@ func TestLargeKitchenSummaryFitsShippedBroker(t *testing.T) {
 func TestBrokerLimitBelowConfigured(t *testing.T) {
 	const kitchen, day = "k-017", "2026-11-27"
 	broker := testenv.Mosquitto(t, testenv.MosquittoOptions{Extra: []string{"max_packet_size 65536"}})
-	disp := newDisplay(t, broker.URL, "display-2", SummaryTopic(kitchen), StatusTopic(kitchen))
-	mq, err := NewMQTT(MQTTOptions{Broker: broker.URL, ClientID: "k-pub", Kitchen: kitchen, Version: "test",
+	disp := newDisplay(t, broker.URL, "display-2", record.SummaryTopic(kitchen), record.StatusTopic(kitchen))
+	mq, err := pubconn.New(pubconn.Options{Broker: broker.URL, ClientID: "k-pub", Kitchen: kitchen, Version: "test",
 		AgentStatus: true, MaxPacket: 256 << 10, PublishTimeout: 5 * time.Second})
 	if err != nil {
 		t.Fatal(err)
@@ -189,9 +193,9 @@ func TestBrokerLimitBelowConfigured(t *testing.T) {
 	if err != nil || !doc.SummaryPublished || doc.pendingPublish() != 0 {
 		t.Fatalf("summary published %v, pending %d (%v)", doc.SummaryPublished, doc.pendingPublish(), err)
 	}
-	waitFor(t, "the summary", func() bool { return len(disp.snapshot()[SummaryTopic(kitchen)]) == 1 })
+	waitFor(t, "the summary", func() bool { return len(disp.snapshot()[record.SummaryTopic(kitchen)]) == 1 })
 	var sum action.Summary
-	if err := json.Unmarshal(disp.snapshot()[SummaryTopic(kitchen)][0].Payload(), &sum); err != nil || sum.Omitted == 0 {
+	if err := json.Unmarshal(disp.snapshot()[record.SummaryTopic(kitchen)][0].Payload(), &sum); err != nil || sum.Omitted == 0 {
 		t.Fatalf("summary omitted %d (%v): want a cut summary", sum.Omitted, err)
 	}
 	if got := testutil.ToFloat64(svc.metrics.refused.WithLabelValues("dropped")); got != 1 {
@@ -259,7 +263,7 @@ func (p *limitPub) Publish(_ context.Context, topic string, payload []byte, _ bo
 	}
 	p.tries[topic]++
 	if len(payload) > p.max {
-		return fmt.Errorf("publish %s: %w", topic, ErrTooLarge)
+		return fmt.Errorf("publish %s: %w", topic, pubconn.ErrTooLarge)
 	}
 	p.ok++
 	return nil
@@ -295,9 +299,9 @@ func (h *testHealth) Report() (bool, []string) {
 func bigService(t *testing.T, pub Publisher) (*Service, StateStore, *testHealth) {
 	t.Helper()
 	loc := time.UTC
-	st := openStore(t, t.TempDir(), loc)
+	st := decidetest.OpenStore(t, t.TempDir(), loc)
 	h := &testHealth{}
-	return &Service{Decider: &Decider{Kitchen: "k-017", Location: loc, Records: StoreRecords{Store: st}},
+	return &Service{Decider: &decide.Decider{Kitchen: "k-017", Location: loc, Records: decide.StoreRecords{Store: st}},
 		State: st, Pub: pub, Health: h}, st, h
 }
 

@@ -1,15 +1,19 @@
-package decide
+package pubconn
 
 import (
 	"context"
 	"encoding/json"
 	"io"
 	"net"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	mqtt "github.com/eclipse/paho.mqtt.golang"
+
+	"github.com/budare/budare/internal/record"
 	"github.com/budare/budare/internal/testenv"
 )
 
@@ -59,13 +63,50 @@ func (p *proxy) cut() {
 	p.conns = nil
 }
 
+// subscribe collects the payloads published on topic, as a display does.
+func subscribe(t *testing.T, broker, topic string) func() [][]byte {
+	t.Helper()
+	var mu sync.Mutex
+	var got [][]byte
+	c := mqtt.NewClient(mqtt.NewClientOptions().AddBroker(broker).SetClientID("display-" + t.Name()).SetCleanSession(true))
+	if tok := c.Connect(); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+		t.Fatalf("display connect: %v", tok.Error())
+	}
+	t.Cleanup(func() { c.Disconnect(100) })
+	tok := c.Subscribe(topic, 1, func(_ mqtt.Client, m mqtt.Message) {
+		mu.Lock()
+		got = append(got, m.Payload())
+		mu.Unlock()
+	})
+	if !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+		t.Fatalf("subscribe %s: %v", topic, tok.Error())
+	}
+	return func() [][]byte {
+		mu.Lock()
+		defer mu.Unlock()
+		return slices.Clone(got)
+	}
+}
+
+// waitFor polls cond until it holds or the deadline passes.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
 // TestLastWillAndOnlineAgain: when the publisher's connection dies without
 // a DISCONNECT the broker publishes the retained "offline" will; when the
 // connection comes back the agent says "online" again.
 func TestLastWillAndOnlineAgain(t *testing.T) {
 	broker := testenv.Mosquitto(t)
 	px := newProxy(t, strings.TrimPrefix(broker.URL, "tcp://"))
-	mq, err := NewMQTT(MQTTOptions{Broker: "tcp://" + px.l.Addr().String(), ClientID: "k-1-pub", Kitchen: "k-1",
+	mq, err := New(Options{Broker: "tcp://" + px.l.Addr().String(), ClientID: "k-1-pub", Kitchen: "k-1",
 		Version: "v-test", AgentStatus: true, Release: func() int64 { return 4 }})
 	if err != nil {
 		t.Fatal(err)
@@ -77,12 +118,12 @@ func TestLastWillAndOnlineAgain(t *testing.T) {
 	if err := mq.WaitConnected(ctx); err != nil {
 		t.Fatal(err)
 	}
-	disp := newDisplay(t, broker.URL, "display-will", StatusTopic("k-1"))
+	statuses := subscribe(t, broker.URL, record.StatusTopic("k-1"))
 	states := func() []AgentStatus {
 		var out []AgentStatus
-		for _, m := range disp.snapshot()[StatusTopic("k-1")] {
+		for _, b := range statuses() {
 			var s AgentStatus
-			if json.Unmarshal(m.Payload(), &s) == nil {
+			if json.Unmarshal(b, &s) == nil {
 				out = append(out, s)
 			}
 		}

@@ -1,4 +1,4 @@
-package decide
+package morning
 
 import (
 	"context"
@@ -6,6 +6,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/budare/budare/agent/decide/decidetest"
+	"github.com/budare/budare/internal/record"
 )
 
 // clockKitchen is a store with two machines cooking for the week before
@@ -14,13 +17,13 @@ func clockKitchen(t *testing.T, zone string, days ...string) (*Service, *recPub,
 	t.Helper()
 	loc := mustLoc(t, zone)
 	dir := t.TempDir()
-	st := openStore(t, dir, loc)
+	st := decidetest.OpenStore(t, dir, loc)
 	for _, d := range days {
-		fill(t, st, loc, d,
-			machineSpec{name: "m-01", arepa: "reina-pepiada", days: 2},
-			machineSpec{name: "m-02", arepa: "reina-pepiada", days: 2, trend: 0.3})
+		decidetest.Fill(t, st, loc, d,
+			decidetest.Machine{Name: "m-01", Arepa: "reina-pepiada", Days: 2},
+			decidetest.Machine{Name: "m-02", Arepa: "reina-pepiada", Days: 2, Trend: 0.3})
 	}
-	rel := memRelease(t, dir, st, "reina-pepiada")
+	rel := decidetest.Release(t, dir, st, "reina-pepiada")
 	pub := &recPub{}
 	restart := func() *Service { return newService(t, st, loc, rel, pub, nil) }
 	return restart(), pub, restart
@@ -145,7 +148,7 @@ func TestStartOfDayInDSTGap(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.zone+" "+c.day, func(t *testing.T) {
-			prev, err := DayStart(c.day, -1, mustLoc(t, c.zone))
+			prev, err := record.DayStart(c.day, -1, mustLoc(t, c.zone))
 			if err != nil {
 				t.Fatal(err)
 			}
