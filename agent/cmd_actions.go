@@ -6,21 +6,19 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"slices"
 	"strings"
-	"sync"
 	"text/tabwriter"
 	"time"
 
-	paho "github.com/eclipse/paho.mqtt.golang"
-
+	"github.com/budare/budare/agent/daemon"
 	"github.com/budare/budare/internal/action"
 	"github.com/budare/budare/internal/record"
 )
 
-// cmdActions subscribes to the kitchen's action topics as a machine's
-// display does and prints the retained action of each machine: what a
-// display that connects now is shown.
+// cmdActions prints the retained action of each machine: what a display
+// that connects now is shown.
 func cmdActions(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("actions", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -34,61 +32,13 @@ func cmdActions(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err != nil {
 		return err
 	}
-	pw, err := cfg.MQTTPassword()
+	got, err := daemon.RetainedActions(ctx, cfg, *want, *timeout)
 	if err != nil {
 		return err
 	}
-	var mu sync.Mutex
-	got := map[string][]byte{}
-	o := paho.NewClientOptions().AddBroker(cfg.MQTT.Broker).SetClientID(fmt.Sprintf("%s-actions-%d", cfg.MQTT.ClientID, time.Now().UnixNano()%1e6)).
-		SetCleanSession(true).SetUsername(cfg.MQTT.Username).SetPassword(pw).SetConnectTimeout(*timeout)
-	c := paho.NewClient(o)
-	if tok := c.Connect(); !tok.WaitTimeout(*timeout) || tok.Error() != nil {
-		return fmt.Errorf("actions: connect to %s: %v", cfg.MQTT.Broker, tok.Error())
-	}
-	defer c.Disconnect(100)
-	topic := record.ActionFilter(cfg.Kitchen)
-	onMsg := func(_ paho.Client, m paho.Message) {
-		if !m.Retained() {
-			return
-		}
-		mu.Lock()
-		got[strings.Split(m.Topic(), "/")[2]] = m.Payload()
-		mu.Unlock()
-	}
-	tok := c.Subscribe(topic, 1, onMsg)
-	if !tok.WaitTimeout(*timeout) || tok.Error() != nil {
-		return fmt.Errorf("actions: subscribe %s: %v", topic, tok.Error())
-	}
-	// Retained messages arrive right after the subscription; a new one
-	// published later is not retained for this subscriber, so --want
-	// subscribes afresh until it is met.
-	deadline := time.Now().Add(*timeout)
-	for {
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(300 * time.Millisecond):
-		}
-		mu.Lock()
-		n := len(got)
-		mu.Unlock()
-		if n >= *want || time.Now().After(deadline) {
-			break
-		}
-		c.Unsubscribe(topic).WaitTimeout(*timeout)
-		c.Subscribe(topic, 1, onMsg).WaitTimeout(*timeout)
-	}
-	mu.Lock()
-	defer mu.Unlock()
-	machines := make([]string, 0, len(got))
-	for m := range got {
-		machines = append(machines, m)
-	}
-	slices.Sort(machines)
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintf(tw, "%s\tlevel\trisk\tday\treasons\n", topic)
-	for _, m := range machines {
+	fmt.Fprintf(tw, "%s\tlevel\trisk\tday\treasons\n", record.ActionFilter(cfg.Kitchen))
+	for _, m := range slices.Sorted(maps.Keys(got)) {
 		var a action.Action
 		if err := json.Unmarshal(got[m], &a); err != nil {
 			fmt.Fprintf(tw, "%s\t(unreadable: %v)\n", m, err)

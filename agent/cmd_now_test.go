@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -202,7 +203,7 @@ func TestUploadAndSyncNowAskTheRunningAgent(t *testing.T) {
 			Release int64 `json:"release"`
 		} `json:"models"`
 	}
-	if err := agentGet(context.Background(), mustLoad(t, e.cfgPath), "/inspect", 5*time.Second, &rep); err != nil {
+	if err := json.Unmarshal([]byte(get(t, "http://"+e.listen+"/inspect")), &rep); err != nil {
 		t.Fatal(err)
 	}
 	if got := rep.Models.Release; got != 5 {

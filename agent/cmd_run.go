@@ -10,9 +10,8 @@ import (
 	"runtime/debug"
 	"time"
 
-	"github.com/budare/budare/agent/broker"
 	"github.com/budare/budare/agent/config"
-	"github.com/budare/budare/agent/runner"
+	"github.com/budare/budare/agent/daemon"
 	"github.com/budare/budare/internal/logging"
 )
 
@@ -28,25 +27,6 @@ const memoryLimit = 24 << 20
 // memory limit capping the heap anyway, collecting less often cut the
 // agent's CPU per ingested message by a fifth (make bench) for ~3 MiB of RSS.
 const gcPercent = 300
-
-// subsystemServices is THE place where the agent's other subsystems plug in.
-// Each returns runner.Services built from the opened agent: a.Config,
-// a.Store, a.Registry (metrics), a.Health (report under your own name),
-// a.MQTT (Publish), a.HTTP (extra endpoints), a.Log. Services run side by
-// side with ingest until SIGTERM; one that returns an error stops the agent.
-func subsystemServices(a *runner.Agent) ([]runner.Service, error) {
-	var s []runner.Service
-	ds, err := decisionServices(a) // model sync loop + decision scheduler (agent/cmd_decide.go)
-	if err != nil {
-		return nil, err
-	}
-	s = append(s, ds...)
-	us, err := uploadServices(a) // daily windows upload loop (agent/cmd_upload.go)
-	if err != nil {
-		return nil, err
-	}
-	return append(s, us...), nil
-}
 
 // cmdRun ingests, uploads, syncs models and decides until SIGTERM.
 func cmdRun(ctx context.Context, args []string, _, stderr io.Writer) error {
@@ -73,36 +53,12 @@ func cmdRun(ctx context.Context, args []string, _, stderr io.Writer) error {
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(gcPercent)
 	}
-	if cfg.MQTT.Embedded != "" {
-		// Started first and closed last (defers run in reverse), so the
-		// agent's own clients find it up and leave it cleanly.
-		b, err := broker.Start(broker.Options{Addr: cfg.MQTT.Embedded, Dir: cfg.BrokerDir(), Logger: log.With("component", "broker")})
-		if err != nil {
-			return err
-		}
-		defer b.Close()
-		log.Info("embedded MQTT broker listening", "addr", b.Addr(), "dir", cfg.BrokerDir())
-	}
-	a, err := runner.Open(cfg, runner.Options{Version: version, Log: log, Sections: inspectSections(cfg),
-		StoreLockTimeout: *lockWait})
+	a, err := daemon.Open(cfg, daemon.Options{Version: version, Log: log, StoreLockTimeout: *lockWait})
 	if err != nil {
 		return err
 	}
-	defer a.Close()
-	more, err := subsystemServices(a)
-	if err != nil {
-		return err
-	}
-	log.Info("budare-agent starting", "version", version, "kitchen", cfg.Kitchen, "store", cfg.StorePath(),
-		"broker", cfg.MQTT.Broker, "listen", cfg.Listen)
-	err = runner.Run(ctx, log, append(a.Services(), more...)...)
-	if cerr := a.Close(); cerr != nil && err == nil {
-		err = cerr
-	}
-	if err == nil {
-		log.Info("budare-agent stopped cleanly")
-	}
-	return err
+	return a.Run(ctx) // closes a
+
 }
 
 // cmdCheckConfig validates the config file and prints each problem on one line.

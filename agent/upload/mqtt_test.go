@@ -10,17 +10,22 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/budare/budare/agent/config"
+	"github.com/budare/budare/agent/ingest"
 	"github.com/budare/budare/agent/runner"
+	"github.com/budare/budare/agent/store"
 	"github.com/budare/budare/internal/mqttpub"
 	"github.com/budare/budare/internal/objstore"
 	"github.com/budare/budare/internal/record"
 	"github.com/budare/budare/internal/testenv"
 )
 
-// agentRun is the agent's ingest plus this upload service, running in process.
+// agentRun is the agent's ingest plus this upload service, running in
+// process (the agent's assembly, agent/daemon, links this package).
 type agentRun struct {
-	a      *runner.Agent
+	st     *store.Store
 	svc    *Service
 	cancel context.CancelFunc
 	done   chan error
@@ -29,7 +34,17 @@ type agentRun struct {
 func startAgent(t *testing.T, cfg *config.Config) *agentRun {
 	t.Helper()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	a, err := runner.Open(cfg, runner.Options{Log: log, ReadyGrace: time.Second})
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	st, err := store.Open(cfg.StorePath(), store.Options{Location: cfg.Location, Timeout: 10 * time.Second, Verify: true, Log: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ing := ingest.New(st, ingest.Options{Kitchen: cfg.Kitchen, BatchMax: cfg.MQTT.BatchMax,
+		BatchWait: cfg.MQTT.BatchWait.Duration, Log: log})
+	mq, err := ingest.NewClient(ingest.ClientOptions{Broker: cfg.MQTT.Broker, ClientID: cfg.MQTT.ClientID,
+		Kitchen: cfg.Kitchen, Log: log}, ing.Handle)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -38,15 +53,22 @@ func startAgent(t *testing.T, cfg *config.Config) *agentRun {
 	ucfg.CloseDelay, ucfg.Interval = NoCloseDelay, 50*time.Millisecond
 	ucfg.MinBackoff, ucfg.MaxBackoff = 20*time.Millisecond, 200*time.Millisecond
 	ucfg.Logger = slog.New(slog.NewTextHandler(tWriter{t}, nil))
-	ucfg.ReportHealth = func(err error) { a.Health.Set("upload", err) }
-	svc, err := New(ucfg, a.Store, remote, a.Registry)
+	svc, err := New(ucfg, st, remote, prometheus.NewRegistry())
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	r := &agentRun{a: a, svc: svc, cancel: cancel, done: make(chan error, 1)}
-	services := append(a.Services(), runner.Service{Name: "upload", Run: svc.Run})
-	go func() { r.done <- runner.Run(ctx, log, services...) }()
+	r := &agentRun{st: st, svc: svc, cancel: cancel, done: make(chan error, 1)}
+	go func() {
+		r.done <- runner.Run(ctx, log,
+			runner.Service{Name: "ingest", Run: func(ctx context.Context) error {
+				mq.Start()
+				err := ing.Run(ctx)
+				mq.Close(500 * time.Millisecond)
+				return err
+			}},
+			runner.Service{Name: "upload", Run: svc.Run})
+	}()
 	return r
 }
 
@@ -62,7 +84,7 @@ func (r *agentRun) stop(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatal("agent did not stop")
 	}
-	if err := r.a.Close(); err != nil {
+	if err := r.st.Close(); err != nil {
 		t.Fatal(err)
 	}
 }
