@@ -10,7 +10,7 @@ type metrics struct {
 	pruned        prometheus.Counter
 	pending       prometheus.Gauge
 	oldestPending prometheus.Gauge
-	oldestAgeDays prometheus.Gauge
+	oldestAge prometheus.Gauge
 	lastSuccess   prometheus.Gauge
 	diskFree      prometheus.Gauge
 	diskLow       prometheus.Gauge
@@ -27,13 +27,13 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		merges: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "budare_agent_upload_merges_total", Help: "Uploads merged with the existing remote window (late records for a pruned day)."}),
 		pruned: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "budare_agent_upload_pruned_days_total", Help: "Local days deleted by retention after a verified upload."}),
+			Name: "budare_agent_upload_pruned_windows_total", Help: "Local days deleted by retention after their window's upload was verified."}),
 		pending: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "budare_agent_upload_pending_days", Help: "Closed local days not uploaded yet (or with late records)."}),
+			Name: "budare_agent_upload_pending_windows", Help: "Closed local days whose window is not uploaded yet (or has late records)."}),
 		oldestPending: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "budare_agent_upload_oldest_pending_day_timestamp_seconds", Help: "Start (unix time) of the oldest closed local day not uploaded yet; 0 when none."}),
-		oldestAgeDays: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "budare_agent_upload_oldest_pending_day_age_days", Help: "Age in days of the oldest closed local day not uploaded yet; 0 when none."}),
+		oldestAge: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "budare_agent_upload_oldest_pending_day_age_seconds", Help: "Age of the oldest closed local day not uploaded yet; 0 when none."}),
 		lastSuccess: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "budare_agent_upload_last_success_timestamp_seconds", Help: "Unix time of the last verified upload."}),
 		diskFree: prometheus.NewGauge(prometheus.GaugeOpts{
@@ -45,7 +45,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		return m, nil
 	}
 	for _, c := range []prometheus.Collector{m.bytes, m.objects, m.failures, m.merges, m.pruned,
-		m.pending, m.oldestPending, m.oldestAgeDays, m.lastSuccess, m.diskFree, m.diskLow} {
+		m.pending, m.oldestPending, m.oldestAge, m.lastSuccess, m.diskFree, m.diskLow} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}

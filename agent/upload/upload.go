@@ -559,10 +559,10 @@ func (s *Service) refresh(now time.Time) {
 	if oldest != "" {
 		from, _, _ := s.local.DayBounds(oldest)
 		s.m.oldestPending.Set(float64(from.Unix()))
-		s.m.oldestAgeDays.Set(now.Sub(from).Hours() / 24)
+		s.m.oldestAge.Set(now.Sub(from).Seconds())
 	} else {
 		s.m.oldestPending.Set(0)
-		s.m.oldestAgeDays.Set(0)
+		s.m.oldestAge.Set(0)
 	}
 	var free uint64
 	var low bool

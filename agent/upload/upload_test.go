@@ -442,7 +442,7 @@ func weekUploadedDayByDay(t *testing.T, h *harness) {
 	if got := metric(t, h.reg, "budare_agent_upload_bytes_total"); got <= 0 {
 		t.Fatalf("bytes uploaded metric %v", got)
 	}
-	if got := metric(t, h.reg, "budare_agent_upload_pending_days"); got != 0 {
+	if got := metric(t, h.reg, "budare_agent_upload_pending_windows"); got != 0 {
 		t.Fatalf("pending days metric %v, want 0", got)
 	}
 
@@ -545,7 +545,7 @@ func TestOutageWithRestartCatchesUpOldestFirst(t *testing.T) {
 	if ds := h.state(days[2]); ds.Status != StatePending || ds.Attempts != 0 {
 		t.Fatalf("%s was tried before the older %s: %+v", days[2], days[1], ds)
 	}
-	if got := metric(t, h.reg, "budare_agent_upload_pending_days"); got != 2 {
+	if got := metric(t, h.reg, "budare_agent_upload_pending_windows"); got != 2 {
 		t.Fatalf("pending days metric %v, want 2", got)
 	}
 	if got, want := metric(t, h.reg, "budare_agent_upload_oldest_pending_day_timestamp_seconds"), float64(h.at(days[1], 0).Unix()); got != want {
@@ -729,8 +729,8 @@ func TestRetentionNeverDeletesUnuploadedDays(t *testing.T) {
 	if got := metric(t, h.reg, "budare_agent_disk_nearly_full"); got != 1 {
 		t.Fatalf("disk nearly full metric %v", got)
 	}
-	if got := metric(t, h.reg, "budare_agent_upload_oldest_pending_day_age_days"); got < 24 {
-		t.Fatalf("oldest pending age %v days, want >= 24", got)
+	if got := metric(t, h.reg, "budare_agent_upload_oldest_pending_day_age_seconds"); got < 24*24*3600 {
+		t.Fatalf("oldest pending age %v s, want >= 24 days", got)
 	}
 
 	if err := h.minio.Start(ctx); err != nil {
