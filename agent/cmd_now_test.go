@@ -211,15 +211,6 @@ func TestUploadAndSyncNowAskTheRunningAgent(t *testing.T) {
 	}
 }
 
-func mustLoad(t *testing.T, path string) *config.Config {
-	t.Helper()
-	c, err := config.Load(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
-}
-
 func TestNowUsage(t *testing.T) {
 	for _, tc := range []struct {
 		args []string
