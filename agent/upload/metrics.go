@@ -10,7 +10,7 @@ type metrics struct {
 	pruned        prometheus.Counter
 	pending       prometheus.Gauge
 	oldestPending prometheus.Gauge
-	oldestAge prometheus.Gauge
+	oldestAge     prometheus.Gauge
 	lastSuccess   prometheus.Gauge
 	diskFree      prometheus.Gauge
 	diskLow       prometheus.Gauge
