@@ -18,10 +18,10 @@ import (
 	"github.com/budare/budare/agent/upload"
 )
 
-// Who acted for `upload now` and `sync now`.
+// Who acted for `upload now` and `sync now` (the results' Via).
 const (
-	ViaAgent = "the running agent"
-	ViaStore = "the store (agent not running)"
+	viaAgent = "the running agent"
+	viaStore = "the store (agent not running)"
 )
 
 // lockWait bounds the wait for the store's lock when no agent answered: a
@@ -33,7 +33,7 @@ const lockWait = 5 * time.Second
 type UploadResult struct {
 	upload.Result
 	Error string `json:"error,omitempty"`
-	Via   string `json:"-"` // ViaAgent or ViaStore
+	Via   string `json:"-"` // who acted: the running agent, or the store (agent not running)
 }
 
 // SyncResult is what `sync now` did; without Via it is POST /sync's JSON
@@ -44,7 +44,7 @@ type SyncResult struct {
 	Refused   bool              `json:"refused,omitempty"`
 	Error     string            `json:"error,omitempty"`
 	Status    *modelsync.Status `json:"status,omitempty"`
-	Via       string            `json:"-"` // ViaAgent or ViaStore
+	Via       string            `json:"-"` // who acted: the running agent, or the store (agent not running)
 }
 
 // UploadNow uploads the closed days now, forgetting any retry backoff:
@@ -56,7 +56,7 @@ func UploadNow(ctx context.Context, cfg *config.Config, timeout time.Duration, l
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	res := UploadResult{Via: ViaAgent}
+	res := UploadResult{Via: viaAgent}
 	err := askAgent(ctx, cfg, http.MethodPost, "/upload", timeout, &res)
 	var down *agentDown
 	if !errors.As(err, &down) {
@@ -76,7 +76,7 @@ func UploadNow(ctx context.Context, cfg *config.Config, timeout time.Duration, l
 		return UploadResult{}, err
 	}
 	r, err := svc.UploadNow(ctx)
-	return UploadResult{Result: r, Error: errText(err), Via: ViaStore}, nil
+	return UploadResult{Result: r, Error: errText(err), Via: viaStore}, nil
 }
 
 // SyncNow fetches the current model release now: through the running
@@ -85,7 +85,7 @@ func UploadNow(ctx context.Context, cfg *config.Config, timeout time.Duration, l
 func SyncNow(ctx context.Context, cfg *config.Config, timeout time.Duration, log *slog.Logger) (SyncResult, error) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	res := SyncResult{Via: ViaAgent}
+	res := SyncResult{Via: viaAgent}
 	err := askAgent(ctx, cfg, http.MethodPost, "/sync", timeout, &res)
 	var down *agentDown
 	if !errors.As(err, &down) {
@@ -113,7 +113,7 @@ func SyncNow(ctx context.Context, cfg *config.Config, timeout time.Duration, log
 		return SyncResult{}, err
 	}
 	res = syncNow(ctx, syncer)
-	res.Via = ViaStore
+	res.Via = viaStore
 	return res, nil
 }
 

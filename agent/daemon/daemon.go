@@ -7,10 +7,11 @@
 // the status, health, metrics and inspect endpoint (http.go). Run runs them
 // until the context ends (run.go).
 //
-// The commands that act on an agent — `decide`, `inspect`, `upload now`,
-// `sync now`, `actions` — are here too (commands.go, client.go): they ask
-// the running agent over its local HTTP endpoint and, when none answers,
-// open the store and act themselves with the same wiring.
+// The work of the commands that act on an agent — Decide, Inspect,
+// UploadNow, SyncNow (commands.go) — is here too: they ask the running agent
+// over its local HTTP endpoint (client.go) and, when none answers, open the
+// store and act themselves with the same wiring. RetainedActions
+// (actions.go) shows what a display sees.
 package daemon
 
 import (
@@ -140,12 +141,4 @@ func (a *Agent) Close() error {
 		a.broker = nil
 	}
 	return errors.Join(errs...)
-}
-
-// Addr is the HTTP endpoint's bound address, or nil when listen is empty.
-func (a *Agent) Addr() net.Addr {
-	if a.listener == nil {
-		return nil
-	}
-	return a.listener.Addr()
 }

@@ -50,8 +50,9 @@ func (s copyingStore) Put(key string, p packets.ControlPacket) {
 	s.Store.Put(key, p)
 }
 
-// The connection is separate from ingest's persistent subscriber session (whose acknowledgements are manual and
-// ordered): client id "<client_id>-pub", clean session. With AgentStatus
+// The connection is separate from ingest's persistent subscriber session
+// (whose acknowledgements are manual and ordered): client id
+// "<client_id>-pub", clean session. With AgentStatus
 // set, the agent's last will (status "offline", retained) is on this
 // connection and every (re)connection publishes status "online"; on a clean
 // stop Close publishes "offline" itself, since a clean disconnect does not
