@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus/testutil/promlint"
 
@@ -16,10 +17,9 @@ import (
 	"github.com/budare/budare/internal/testenv"
 )
 
-// openAgent assembles an agent on a temporary data dir with every
-// subsystem wired: its own embedded broker, a bucket in a directory, and a
-// release key.
-func openAgent(t *testing.T) *Agent {
+// agentConfig is an agent on a temporary data dir with every subsystem
+// wired: its own embedded broker, a bucket in a directory, and a release key.
+func agentConfig(t *testing.T) *config.Config {
 	t.Helper()
 	dir := t.TempDir()
 	port, err := testenv.FreePort()
@@ -45,7 +45,12 @@ func openAgent(t *testing.T) *Agent {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, err := Open(cfg, Options{Version: "test", Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	return cfg
+}
+
+func openAgent(t *testing.T, cfg *config.Config) *Agent {
+	t.Helper()
+	a, err := Open(cfg, Options{Version: "test", Log: slog.New(slog.NewTextHandler(io.Discard, nil)), StoreLockTimeout: 100 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -53,11 +58,25 @@ func openAgent(t *testing.T) *Agent {
 	return a
 }
 
+// Close gives back all Open took: the store's lock and the embedded
+// broker's port, so the same agent opens again at once (a restart).
+func TestCloseReleasesWhatOpenTook(t *testing.T) {
+	cfg := agentConfig(t)
+	a := openAgent(t, cfg)
+	if _, err := Open(cfg, Options{Log: slog.New(slog.DiscardHandler), StoreLockTimeout: 100 * time.Millisecond}); err == nil {
+		t.Fatal("a second agent opened on the same data_dir and broker address")
+	}
+	if err := a.Close(); err != nil {
+		t.Fatal(err)
+	}
+	openAgent(t, cfg)
+}
+
 // Every metric family the assembled agent serves on /metrics passes
 // promlint and lives in the budare_agent_ namespace (besides the Go
 // runtime's, the process's and the metrics handler's own).
 func TestMetricsPassPromlint(t *testing.T) {
-	a := openAgent(t)
+	a := openAgent(t, agentConfig(t))
 	mfs, err := a.registry.Gather()
 	if err != nil {
 		t.Fatal(err)
