@@ -10,9 +10,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/budare/budare/internal/inventory"
+
 	"github.com/budare/budare/central/score"
 	"github.com/budare/budare/central/simulate"
-	"github.com/budare/budare/central/train"
 	"github.com/budare/budare/internal/action"
 	"github.com/budare/budare/internal/objstore"
 	"github.com/budare/budare/internal/record"
@@ -86,7 +87,7 @@ func scorecardBucket(t *testing.T) string {
 			t.Fatal(err)
 		}
 	}
-	put(train.InventoryKey, []byte("kitchen,phase,timezone\nk1,1,America/Caracas\nk2,2,America/Bogota\n"))
+	put(inventory.Key, []byte("kitchen,phase,timezone\nk1,1,America/Caracas\nk2,2,America/Bogota\n"))
 	return dir
 }
 

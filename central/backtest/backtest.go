@@ -22,6 +22,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/budare/budare/internal/inventory"
+
 	"github.com/budare/budare/central/config"
 	"github.com/budare/budare/central/score"
 	"github.com/budare/budare/central/train"
@@ -111,19 +113,19 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if to.Before(from) {
 		return nil, fmt.Errorf("backtest: --to %s is before --from %s", o.To, o.From)
 	}
-	inv, err := o.Bucket.Get(ctx, train.InventoryKey, 0)
+	inv, err := o.Bucket.Get(ctx, inventory.Key, 0)
 	if err != nil {
 		return nil, fmt.Errorf("backtest: kitchen inventory: %w", err)
 	}
-	all, err := train.ParseKitchens(inv)
+	all, err := inventory.Decode(inv)
 	if err != nil {
 		return nil, fmt.Errorf("backtest: %w", err)
 	}
-	kitchens := train.FilterPhase(all, o.Phase)
+	kitchens := inventory.FilterPhase(all, o.Phase)
 	if len(kitchens) == 0 {
-		return nil, fmt.Errorf("backtest: no kitchen of phase %d in %s", o.Phase, train.InventoryKey)
+		return nil, fmt.Errorf("backtest: no kitchen of phase %d in %s", o.Phase, inventory.Key)
 	}
-	slices.SortFunc(kitchens, func(a, b train.Kitchen) int { return strings.Compare(a.Name, b.Name) })
+	slices.SortFunc(kitchens, func(a, b inventory.Kitchen) int { return strings.Compare(a.Name, b.Name) })
 	pub, priv, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
 		return nil, err
@@ -246,7 +248,7 @@ func retrain(ctx context.Context, ov *overlay, o Options, day string, priv ed255
 // history is one kitchen's records of the days before the morning being
 // decided, by local day and machine, each machine's records in time order.
 type history struct {
-	kitchen train.Kitchen
+	kitchen inventory.Kitchen
 	days    map[string]map[string][]record.Record
 }
 

@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/budare/budare/internal/inventory"
+
 	"github.com/budare/budare/internal/agentstatus"
 	"github.com/budare/budare/internal/record"
 	"github.com/budare/budare/internal/window"
@@ -59,7 +61,7 @@ func benchStore(b *testing.B) *fakeStore {
 		}
 		st.put(agentstatus.Key(name), sj)
 	}
-	st.put(InventoryKey, []byte(inv.String()))
+	st.put(inventory.Key, []byte(inv.String()))
 	// A kitchen-day of cooks: 20 machines × 48 cooks, plus an event.
 	for d := range benchDays {
 		day := seedNow.AddDate(0, 0, -d-1)

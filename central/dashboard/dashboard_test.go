@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/budare/budare/internal/inventory"
 )
 
 // newTestServer serves a seeded (or empty) fake store at a fixed clock.
@@ -104,7 +106,7 @@ func TestOverviewEmptyBucket(t *testing.T) {
 
 func TestOverviewWithoutInventory(t *testing.T) {
 	srv, st, _ := newTestServer(t, true)
-	st.del(InventoryKey)
+	st.del(inventory.Key)
 	var ov Overview
 	getJSON(t, srv, "/api/overview", &ov)
 	var names []string
@@ -115,9 +117,9 @@ func TestOverviewWithoutInventory(t *testing.T) {
 		t.Errorf("kitchens from actions/: %v", names)
 	}
 
-	st.put(InventoryKey, []byte("k-001,1,UTC\nk-001,1,UTC\n"))
+	st.put(inventory.Key, []byte("kitchen,phase,timezone\nk-001,1,UTC\nk-001,1,UTC\n"))
 	getJSON(t, srv, "/api/overview", &ov)
-	if len(ov.Kitchens) != 2 || len(ov.Notices) != 1 || !strings.Contains(ov.Notices[0], "listed twice") {
+	if len(ov.Kitchens) != 2 || len(ov.Notices) != 1 || !strings.Contains(ov.Notices[0], "repeats line 2") {
 		t.Errorf("bad inventory: kitchens %d notices %v", len(ov.Kitchens), ov.Notices)
 	}
 }

@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/budare/budare/internal/inventory"
+
 	"github.com/budare/budare/agent/decide"
 	"github.com/budare/budare/central/train"
 	"github.com/budare/budare/internal/agentstatus"
@@ -164,7 +166,7 @@ func seed(t testing.TB, put func(key string, b []byte)) { seedAt(t, put, seedNow
 // k-002 three hours old, none for k-003) and a backtest report.
 func seedAt(t testing.TB, put func(key string, b []byte), now time.Time) {
 	t.Helper()
-	put(InventoryKey, []byte("kitchen,phase,timezone\nk-001,1,America/Caracas\nk-002,1,Europe/Madrid\nk-003,2,UTC\n"))
+	put(inventory.Key, []byte("kitchen,phase,timezone\nk-001,1,America/Caracas\nk-002,1,Europe/Madrid\nk-003,2,UTC\n"))
 	days := make([]string, 7)
 	for i := range days {
 		days[i] = now.AddDate(0, 0, i-6).Format(time.DateOnly)

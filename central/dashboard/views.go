@@ -15,6 +15,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/budare/budare/internal/inventory"
+
 	"github.com/budare/budare/internal/objstore"
 	"github.com/budare/budare/internal/release"
 )
@@ -118,16 +120,16 @@ func (s *Server) loadOverview(ctx context.Context, now time.Time) (*Overview, er
 // no usable inventory, those that uploaded actions.
 func (s *Server) kitchens(ctx context.Context) ([]Kitchen, []string, error) {
 	var notes []string
-	b, err := s.store.Get(ctx, InventoryKey, maxInventory)
+	b, err := s.store.Get(ctx, inventory.Key, inventory.MaxBytes)
 	switch {
 	case err == nil:
-		inv, perr := ParseInventory(b)
+		inv, perr := parseInventory(b)
 		if perr == nil {
 			return inv, nil, nil
 		}
 		notes = append(notes, oneLine(perr.Error())+"; showing the kitchens that uploaded actions instead")
 	case isNotFound(err):
-		notes = append(notes, InventoryKey+" is missing; showing the kitchens that uploaded actions")
+		notes = append(notes, inventory.Key+" is missing; showing the kitchens that uploaded actions")
 	default:
 		return nil, nil, err // objstore errors name the key
 	}

@@ -10,7 +10,6 @@ import (
 	"cmp"
 	"compress/gzip"
 	"context"
-	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -18,6 +17,8 @@ import (
 	"slices"
 	"strconv"
 	"time"
+
+	"github.com/budare/budare/internal/inventory"
 
 	"github.com/budare/budare/internal/record"
 	"github.com/budare/budare/internal/window"
@@ -431,8 +432,7 @@ func round(x float64, digits int) float64 {
 
 // Keys of the other objects Write puts.
 const (
-	InventoryKey = "inventory/kitchens.csv"
-	TruthKey     = "simulate/ground-truth.json"
+	TruthKey = "simulate/ground-truth.json"
 )
 
 // EncodeWindow returns the gzip NDJSON window of recs, written with the
@@ -529,7 +529,7 @@ func Write(ctx context.Context, cfg Config, dst Putter, workers int) (*Truth, er
 	if genErr != nil {
 		return nil, genErr
 	}
-	if err := dst.Put(ctx, InventoryKey, Inventory(truth.Kitchens), nil); err != nil {
+	if err := dst.Put(ctx, inventory.Key, Inventory(truth.Kitchens), nil); err != nil {
 		return nil, err
 	}
 	tb, err := json.MarshalIndent(truth, "", " ")
@@ -544,12 +544,9 @@ func Write(ctx context.Context, cfg Config, dst Putter, workers int) (*Truth, er
 
 // Inventory returns kitchens.csv for the kitchens.
 func Inventory(ks []Kitchen) []byte {
-	var b bytes.Buffer
-	w := csv.NewWriter(&b)
-	_ = w.Write([]string{"kitchen", "phase", "timezone"})
-	for _, k := range ks {
-		_ = w.Write([]string{k.Name, strconv.Itoa(k.Phase), k.Timezone})
+	inv := make([]inventory.Kitchen, len(ks))
+	for i, k := range ks {
+		inv[i] = inventory.Kitchen{Name: k.Name, Phase: k.Phase, Timezone: k.Timezone}
 	}
-	w.Flush()
-	return b.Bytes()
+	return inventory.Encode(inv)
 }

@@ -21,6 +21,7 @@ import (
 
 	"github.com/budare/budare/central/config"
 	"github.com/budare/budare/internal/features"
+	"github.com/budare/budare/internal/inventory"
 	"github.com/budare/budare/internal/model"
 	"github.com/budare/budare/internal/progress"
 	"github.com/budare/budare/internal/record"
@@ -294,18 +295,18 @@ func runSpan(date string, t config.Train) (*Span, error) {
 // phaseKitchens returns the kitchens of a phase from the inventory, sorted
 // by name.
 func phaseKitchens(ctx context.Context, b Bucket, phase int) ([]Kitchen, error) {
-	inv, err := b.Get(ctx, InventoryKey, 0)
+	inv, err := b.Get(ctx, inventory.Key, 0)
 	if err != nil {
 		return nil, fmt.Errorf("kitchen inventory: %w", err)
 	}
-	all, err := ParseKitchens(inv)
+	all, err := inventory.Decode(inv)
 	if err != nil {
 		return nil, err
 	}
-	kitchens := FilterPhase(all, phase)
+	kitchens := inventory.FilterPhase(all, phase)
 	slices.SortFunc(kitchens, func(a, b Kitchen) int { return cmp.Compare(a.Name, b.Name) })
 	if len(kitchens) == 0 {
-		return nil, fmt.Errorf("no kitchen of phase %d in %s (%d kitchens listed)", phase, InventoryKey, len(all))
+		return nil, fmt.Errorf("no kitchen of phase %d in %s (%d kitchens listed)", phase, inventory.Key, len(all))
 	}
 	return kitchens, nil
 }
