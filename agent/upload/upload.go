@@ -19,7 +19,6 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -420,14 +419,7 @@ func (s *Service) uploadDay(ctx context.Context, di store.DayInfo, ds *DayState,
 	verified := ""
 	etag := info.ETag
 	if !(exists && strings.EqualFold(remoteSHA, w.SHA256)) {
-		meta := map[string]string{
-			window.MetaSHA256:        w.SHA256,
-			window.MetaContentSHA256: w.ContentSHA256,
-			window.MetaRecords:       strconv.Itoa(w.Records),
-			window.MetaKitchen:       s.cfg.Kitchen,
-			window.MetaDay:           di.Day,
-		}
-		if err := s.remote.Put(ctx, key, w.Data, meta); err != nil {
+		if err := s.remote.Put(ctx, key, w.Data, w.Meta(s.cfg.Kitchen, di.Day)); err != nil {
 			return err
 		}
 		s.m.bytes.Add(float64(len(w.Data)))
@@ -499,7 +491,7 @@ func (s *Service) mergedWindow(ctx context.Context, key, day, remoteSHA string) 
 	if err != nil {
 		return window.Window{}, fmt.Errorf("read day %s: %w", day, err)
 	}
-	lines, err := mergeLines(remote, local)
+	lines, err := window.Merge(remote, local)
 	if err != nil {
 		return window.Window{}, &dayError{fmt.Errorf("merge %s: %w", key, err)}
 	}

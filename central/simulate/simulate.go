@@ -458,11 +458,7 @@ func EncodeWindow(recs []record.Record, level int) ([]byte, map[string]string, e
 	if err != nil {
 		return nil, nil, err
 	}
-	return win.Data, map[string]string{
-		window.MetaSHA256:        win.SHA256,
-		window.MetaContentSHA256: win.ContentSHA256,
-		window.MetaRecords:       strconv.Itoa(win.Records),
-	}, nil
+	return win.Data, win.Meta("", ""), nil
 }
 
 // Putter is where Write puts objects (an objstore.Bucket).

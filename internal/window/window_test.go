@@ -3,6 +3,7 @@ package window
 import (
 	"bytes"
 	"compress/gzip"
+	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -67,5 +68,34 @@ func TestWindowIsDeterministicAndVerifiable(t *testing.T) {
 func TestNewEncoderRefusesABadLevel(t *testing.T) {
 	if _, err := NewEncoder(42); err == nil {
 		t.Fatal("gzip level 42 accepted")
+	}
+}
+func TestMergeIsAUnionInStoreOrder(t *testing.T) {
+	line := func(m, ts string, seq int) []byte {
+		b, _ := json.Marshal(map[string]any{"machine": m, "type": "cook", "ts": ts, "seq": seq})
+		return b
+	}
+	remote := [][]byte{line("m-01", "2026-11-26T08:00:00Z", 1), line("m-02", "2026-11-26T07:00:00Z", 5)}
+	local := [][]byte{
+		line("m-02", "2026-11-26T07:00:00Z", 5), // already remote
+		line("m-01", "2026-11-26T08:00:00Z", 0), // same ts, lower seq (machine rebooted)
+		line("m-01", "2026-11-26T06:00:00Z", 9),
+		line("m-10", "2026-11-26T01:00:00Z", 1),
+	}
+	got, err := Merge(remote, local)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := [][]byte{local[2], local[1], remote[0], remote[1], local[3]}
+	if len(got) != len(want) {
+		t.Fatalf("merged %d lines, want %d", len(got), len(want))
+	}
+	for i := range want {
+		if !bytes.Equal(got[i], want[i]) {
+			t.Fatalf("line %d: %s, want %s", i, got[i], want[i])
+		}
+	}
+	if _, err := Merge([][]byte{[]byte(`{"machine":"m-01"}`)}, nil); err == nil {
+		t.Fatal("merged a line without ts and seq")
 	}
 }
