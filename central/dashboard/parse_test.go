@@ -2,12 +2,11 @@ package dashboard
 
 import (
 	"encoding/json"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"unicode/utf8"
 
+	"github.com/budare/budare/internal/golden"
 	"github.com/budare/budare/internal/window"
 )
 
@@ -86,11 +85,7 @@ func TestCountLevels(t *testing.T) {
 // TestParseInventoryGolden reads the inventory golden file of
 // internal/inventory, the one the trainer's tests read too.
 func TestParseInventoryGolden(t *testing.T) {
-	b, err := os.ReadFile(filepath.Join("..", "..", "internal", "inventory", "testdata", "kitchens.csv"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, err := parseInventory(b)
+	got, err := parseInventory(golden.Read(t, golden.Contract(t, "inventory", "kitchens.csv")))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,21 +1,17 @@
 package inventory
 
 import (
-	"bytes"
-	"flag"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/budare/budare/internal/golden"
 	"github.com/budare/budare/internal/record"
 )
 
-var update = flag.Bool("update", false, "rewrite the golden files in testdata from the encoder")
-
-// GoldenPath is the golden inventory, also read by the tests of the trainer
+// goldenPath is the golden inventory, also read by the tests of the trainer
 // and the dashboard.
 var goldenPath = filepath.Join("testdata", "kitchens.csv")
 
@@ -38,20 +34,8 @@ func goldenKitchens(t *testing.T) []Kitchen {
 
 func TestGolden(t *testing.T) {
 	want := goldenKitchens(t)
-	enc := Encode(want)
-	if *update {
-		if err := os.WriteFile(goldenPath, enc, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	golden, err := os.ReadFile(goldenPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(enc, golden) {
-		t.Errorf("Encode =\n%s\nwant (%s)\n%s", enc, goldenPath, golden)
-	}
-	got, err := Decode(golden)
+	golden.Check(t, goldenPath, Encode(want))
+	got, err := Decode(golden.Read(t, goldenPath))
 	if err != nil {
 		t.Fatal(err)
 	}
