@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/budare/budare/internal/action"
 	"github.com/budare/budare/internal/inventory"
 )
 
@@ -126,7 +127,7 @@ func TestOverviewWithoutInventory(t *testing.T) {
 
 func TestOverviewBadKitchenFile(t *testing.T) {
 	srv, st, _ := newTestServer(t, true)
-	st.put(actionsKey("k-002", "2026-11-26"), []byte("{not json"))
+	st.put(action.Key("k-002", "2026-11-26"), []byte("{not json"))
 	var ov Overview
 	if code := getJSON(t, srv, "/api/overview", &ov); code != http.StatusOK {
 		t.Fatalf("one bad kitchen must not fail the page: %d", code)

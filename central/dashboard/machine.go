@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/budare/budare/internal/action"
 	"github.com/budare/budare/internal/objstore"
 	"github.com/budare/budare/internal/record"
 	"github.com/budare/budare/internal/release"
@@ -113,11 +114,11 @@ func (s *Server) handleMachine(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) machineView(ctx context.Context, kitchen, machine string, p *page) (*MachineView, error) {
 	v := &MachineView{Kitchen: kitchen, Machine: machine}
-	acts, err := s.listing(ctx, "actions/")
+	acts, err := s.listing(ctx, action.Prefix(""))
 	if err != nil {
 		return nil, err
 	}
-	prefix := "actions/" + kitchen + "/"
+	prefix := action.Prefix(kitchen)
 	byDate := map[string]objstore.Info{}
 	for _, o := range under(acts, prefix) {
 		if d, ok := strings.CutSuffix(strings.TrimPrefix(o.Key, prefix), ".json"); ok && dateRE.MatchString(d) {

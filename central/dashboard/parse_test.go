@@ -2,10 +2,13 @@ package dashboard
 
 import (
 	"encoding/json"
+	"fmt"
+	"maps"
 	"strings"
 	"testing"
 	"unicode/utf8"
 
+	"github.com/budare/budare/internal/action"
 	"github.com/budare/budare/internal/golden"
 	"github.com/budare/budare/internal/window"
 )
@@ -20,14 +23,17 @@ func TestParseActions(t *testing.T) {
 	}{
 		{name: "array", in: `[{"machine":"a","level":"none","risk":0.1},{"machine":"b","level":"stop","risk":0.9}]`,
 			machines: "b,a", levels: "stop,none"},
-		{name: "object", in: `{"date":"2026-11-26","kitchen":"k","actions":[{"machine":"a","level":"INSPECT "}]}`,
+		{name: "object", in: `{"date":"2026-11-26","kitchen":"k","actions":[{"machine":"a","level":"inspect"}]}`,
 			machines: "a", levels: "inspect"},
+		{name: "level kept as the agent wrote it", in: `{"actions":[{"machine":"a","level":"INSPECT "},{"machine":"b","level":"stop"}]}`,
+			machines: "b,a", levels: "stop,INSPECT "},
+		{name: "BOM", in: "\ufeff[{\"machine\":\"a\",\"level\":\"none\"}]", machines: "a", levels: "none"},
 		{name: "empty list", in: `[]`},
 		{name: "ties by risk then name", in: `[{"machine":"c","level":"service","risk":0.5},{"machine":"b","level":"service","risk":0.7},{"machine":"a","level":"service","risk":0.5}]`,
 			machines: "b,a,c", levels: "service,service,service"},
 		{name: "unknown before none", in: `[{"machine":"a","level":"none","risk":0.3},{"machine":"b","level":"unknown","risk":null}]`,
 			machines: "b,a", levels: "unknown,none"},
-		{name: "missing level is unknown", in: `[{"machine":"a"}]`, machines: "a", levels: "unknown"},
+		{name: "missing level kept missing", in: `[{"machine":"a"},{"machine":"b","level":"none"}]`, machines: "a,b", levels: ",none"},
 		{name: "level outside the contract kept", in: `[{"machine":"a","level":"explode"},{"machine":"b","level":"none"}]`,
 			machines: "a,b", levels: "explode,none"},
 		{name: "object without actions", in: `{"date":"2026-11-26"}`, err: "no \"actions\" array"},
@@ -203,10 +209,10 @@ func FuzzParseActions(f *testing.F) {
 			return
 		}
 		for i, a := range acts {
-			if a.Machine == "" || a.Level == "" {
-				t.Errorf("accepted action without machine or level: %+v", a)
+			if a.Machine == "" {
+				t.Errorf("accepted action without machine: %+v", a)
 			}
-			if i > 0 && severity(acts[i-1].Level) < severity(a.Level) {
+			if i > 0 && action.Urgency(acts[i-1].Level) < action.Urgency(a.Level) {
 				t.Errorf("not sorted worst first: %v before %v", acts[i-1].Level, a.Level)
 			}
 		}
@@ -309,4 +315,33 @@ func FuzzDaySummary(f *testing.F) {
 			t.Fatalf("%q: %d machines, ParseActions %d", b, d.Machines, len(acts))
 		}
 	})
+}
+
+// TestActionsGolden reads internal/action's golden day file, the one the
+// agent writes: every action as the agent decided it, worst first, and the
+// overview's light decoder counts the same levels.
+func TestActionsGolden(t *testing.T) {
+	b := golden.Read(t, golden.Contract(t, "action", "day.json"))
+	acts, err := ParseActions(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, a := range acts {
+		got = append(got, fmt.Sprintf("%s/%s/%g", a.Machine, a.Level, a.Risk))
+	}
+	if s, want := strings.Join(got, " "), "m-01/service/0.62 m-03/unknown/0 m-02/none/0.04"; s != want {
+		t.Errorf("ParseActions(golden) = %s, want %s", s, want)
+	}
+	d, err := parseDaySummary(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	day, err := action.DecodeDay(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !maps.Equal(d.Counts, day.Counts) || d.Release != day.ModelRelease || d.Machines != len(day.Actions) {
+		t.Errorf("day summary %+v, golden counts %v release %d", d, day.Counts, day.ModelRelease)
+	}
 }

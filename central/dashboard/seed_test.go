@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/budare/budare/internal/action"
 	"github.com/budare/budare/internal/inventory"
 
 	"github.com/budare/budare/agent/decide"
@@ -196,9 +197,9 @@ func seedAt(t testing.TB, put func(key string, b []byte), now time.Time) {
 			d.Counts[a.Level]++
 			d.Actions = append(d.Actions, a)
 		}
-		put(actionsKey("k-001", day), mustJSON(t, d))
+		put(action.Key("k-001", day), mustJSON(t, d))
 	}
-	put(actionsKey("k-002", days[6]), mustJSON(t, []map[string]any{
+	put(action.Key("k-002", days[6]), mustJSON(t, []map[string]any{
 		{"v": 1, "date": days[6], "kitchen": "k-002", "machine": "m-10", "level": "none", "risk": 0.1, "reasons": []string{}, "model_release": 12, "data_days": 7},
 		{"v": 1, "date": days[6], "kitchen": "k-002", "machine": "m-11", "level": "inspect", "risk": 0.45, "reasons": []string{"energy_wh level +9%"}, "model_release": 12, "data_days": 7},
 	}))

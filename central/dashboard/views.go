@@ -15,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/budare/budare/internal/action"
 	"github.com/budare/budare/internal/inventory"
 
 	"github.com/budare/budare/internal/objstore"
@@ -91,7 +92,7 @@ func (s *Server) loadOverview(ctx context.Context, now time.Time) (*Overview, er
 	}
 	ov.CurrentRelease = cur
 
-	all, err := s.listing(ctx, "actions/")
+	all, err := s.listing(ctx, action.Prefix(""))
 	if err != nil {
 		return nil, err
 	}
@@ -106,7 +107,7 @@ func (s *Server) loadOverview(ctx context.Context, now time.Time) (*Overview, er
 	}
 	// Worst kitchens first: that is where someone has to act today.
 	slices.SortStableFunc(ov.Kitchens, func(a, b KitchenSummary) int {
-		for _, l := range []string{"stop", "service", "inspect", "unknown"} {
+		for _, l := range []string{action.LevelStop, action.LevelService, action.LevelInspect, action.LevelUnknown} {
 			if d := b.Counts[l] - a.Counts[l]; d != 0 {
 				return d
 			}
@@ -133,7 +134,7 @@ func (s *Server) kitchens(ctx context.Context) ([]Kitchen, []string, error) {
 	default:
 		return nil, nil, err // objstore errors name the key
 	}
-	infos, err := s.listing(ctx, "actions/")
+	infos, err := s.listing(ctx, action.Prefix(""))
 	if err != nil {
 		return nil, nil, err
 	}
@@ -211,14 +212,16 @@ func parseDaySummary(b []byte) (daySummary, error) {
 		if a.Machine == "" {
 			return daySummary{}, fmt.Errorf("actions file: action %d has no machine", i)
 		}
-		d.Counts[countKey(cmpOr(strings.ToLower(strings.TrimSpace(a.Level)), "unknown"))]++
+		d.Counts[countKey(a.Level)]++
 		d.Release = max(d.Release, a.ModelRelease)
 	}
 	return d, nil
 }
 
 // alarms counts the machines at inspect or worse.
-func (d daySummary) alarms() int { return d.Counts["inspect"] + d.Counts["service"] + d.Counts["stop"] }
+func (d daySummary) alarms() int {
+	return d.Counts[action.LevelInspect] + d.Counts[action.LevelService] + d.Counts[action.LevelStop]
+}
 
 // sparkDays is how many days the overview's alarm sparkline covers.
 const sparkDays = 7
@@ -227,7 +230,7 @@ func (s *Server) summarize(ctx context.Context, k Kitchen, all []objstore.Info, 
 	sum := KitchenSummary{Kitchen: k.Kitchen, Phase: k.Phase, Timezone: k.Timezone, Counts: countLevels(nil),
 		Alarms: make([]int, sparkDays)}
 	// The kitchen's day files, oldest first (the listing is sorted).
-	prefix := "actions/" + k.Kitchen + "/"
+	prefix := action.Prefix(k.Kitchen)
 	files := under(all, prefix)
 	var latest objstore.Info
 	for _, o := range files {
@@ -316,7 +319,7 @@ func ageDays(date, tz string, now time.Time) int {
 }
 
 func (s *Server) readActions(ctx context.Context, kitchen, date string) ([]Action, error) {
-	key := actionsKey(kitchen, date)
+	key := action.Key(kitchen, date)
 	b, err := s.store.Get(ctx, key, maxActionsFile)
 	if err != nil {
 		return nil, err
@@ -379,7 +382,7 @@ func (s *Server) handleKitchen(w http.ResponseWriter, r *http.Request) {
 func (s *Server) kitchenView(ctx context.Context, kitchen, date string) (*KitchenView, int, error) {
 	v := &KitchenView{Kitchen: kitchen, Days: []string{}, Counts: countLevels(nil), Actions: []Action{},
 		HistoryDays: []string{}, History: map[string][]*HistoryCell{}, Notices: []string{}}
-	keys, err := s.store.List(ctx, "actions/"+kitchen+"/")
+	keys, err := s.store.List(ctx, action.Prefix(kitchen))
 	if err != nil {
 		return nil, storeStatus(err), err
 	}
