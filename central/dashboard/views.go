@@ -154,14 +154,7 @@ func (s *Server) kitchens(ctx context.Context) ([]Kitchen, []string, error) {
 
 // currentRelease reads models/current; 0 when there is none yet.
 func (s *Server) currentRelease(ctx context.Context) (int64, error) {
-	b, err := s.store.Get(ctx, release.CurrentKey, 64)
-	if isNotFound(err) {
-		return 0, nil
-	}
-	if err != nil {
-		return 0, err
-	}
-	return release.ParseCurrent(b)
+	return release.Current(ctx, s.store)
 }
 
 // daySummary is what the overview needs of a day's actions file.
@@ -537,18 +530,20 @@ func (s *Server) modelsView(ctx context.Context, want int64) (*ModelsView, int, 
 		return v, 0, nil // no release yet
 	}
 
+	// The dashboard shows releases, it does not trust them: no signature
+	// or expiry check, and no model file read here.
 	key := release.ManifestKey(v.Release)
-	b, err := s.store.Get(ctx, key, maxManifest)
-	if err != nil {
-		if isNotFound(err) {
-			return nil, http.StatusNotFound, fmt.Errorf("release %d: %s is missing", v.Release, key)
-		}
+	l, err := release.Load(ctx, s.store, release.Published(v.Release), release.LoadOptions{
+		Policy: release.Policy{Release: v.Release}, Arepas: []string{}, MaxManifestBytes: maxManifest})
+	switch {
+	case isNotFound(err):
+		return nil, http.StatusNotFound, fmt.Errorf("release %d: %s is missing", v.Release, key)
+	case release.IsRefusal(err):
+		return nil, http.StatusBadGateway, fmt.Errorf("%s: %w", key, err)
+	case err != nil:
 		return nil, storeStatus(err), err
 	}
-	m, err := release.Parse(b)
-	if err != nil {
-		return nil, http.StatusBadGateway, fmt.Errorf("%s: %w", key, err)
-	}
+	m := l.Manifest
 	v.Created, v.Expires, v.Phase, v.Note = &m.Created, &m.Expires, m.Phase, m.Note
 	v.Expired = !s.opt.Now().Before(m.Expires)
 
