@@ -28,6 +28,7 @@ import (
 	"github.com/budare/budare/agent/config"
 	"github.com/budare/budare/agent/store"
 	"github.com/budare/budare/internal/objstore"
+	"github.com/budare/budare/internal/record"
 	"github.com/budare/budare/internal/window"
 )
 
@@ -511,8 +512,10 @@ func (s *Service) mergedWindow(ctx context.Context, key, day, remoteSHA string) 
 // check and the deletion are one transaction, so a record that arrived
 // after the verified upload is never deleted.
 func (s *Service) retention(now time.Time, days []store.DayInfo) error {
-	t := now.In(s.cfg.Location)
-	cutoff := time.Date(t.Year(), t.Month(), t.Day()-s.cfg.RetentionDays, 0, 0, 0, 0, s.cfg.Location).Format(time.DateOnly)
+	cutoff, err := record.AddDays(record.LocalDay(now, s.cfg.Location), -s.cfg.RetentionDays)
+	if err != nil {
+		return err
+	}
 	for _, di := range days {
 		if di.Day >= cutoff {
 			break

@@ -285,12 +285,13 @@ func (h *history) load(ctx context.Context, b train.Bucket, d time.Time, n int) 
 // decide is the kitchen's morning: every machine seen in the last seenDays
 // days, decided by decision.Decide as the agent would.
 func (h *history) decide(day string, models map[string]*model.Model, rel int64, levels *release.Levels) action.Day {
-	d, _ := time.Parse(time.DateOnly, day)
 	loc := h.kitchen.Loc
 	if loc == nil {
 		loc = time.UTC
 	}
-	now := time.Date(d.Year(), d.Month(), d.Day(), 0, 0, 0, 0, loc).Add(decideAt)
+	// The agent's start of day: record.DayStart, also across a DST gap.
+	start, _ := record.DayStart(day, 0, loc)
+	now := start.Add(decideAt)
 	seen := map[string]bool{}
 	for _, byMachine := range h.days {
 		for m := range byMachine {
@@ -301,10 +302,14 @@ func (h *history) decide(day string, models map[string]*model.Model, rel int64, 
 	out := action.Day{V: action.Version, Date: day, Kitchen: h.kitchen.Name, ModelRelease: rel, DecidedAt: now.UTC(),
 		Counts: map[string]int{}, Actions: []action.Action{}}
 	th := decision.Resolve(decision.Thresholds{}, levels)
+	before := make([]string, window) // the days D-window .. D-1
+	for i := range window {
+		before[i], _ = record.AddDays(day, i-window)
+	}
 	for _, m := range slices.Sorted(maps.Keys(seen)) {
 		byDay := make([][]record.Record, window)
 		for i := range window {
-			byDay[i] = h.days[d.AddDate(0, 0, i-window).Format(time.DateOnly)][m]
+			byDay[i] = h.days[before[i]][m]
 		}
 		a := decision.Decide(decision.Input{Kitchen: h.kitchen.Name, Machine: m, Day: day, Days: byDay,
 			Models: models, Release: rel, Thresholds: th, Now: now})

@@ -17,6 +17,7 @@ import (
 
 	"github.com/budare/budare/internal/action"
 	"github.com/budare/budare/internal/inventory"
+	"github.com/budare/budare/internal/record"
 
 	"github.com/budare/budare/internal/objstore"
 	"github.com/budare/budare/internal/release"
@@ -280,35 +281,31 @@ func isDate(s string) bool {
 	return true
 }
 
+// kitchenLoc is a kitchen's time zone, UTC when unknown.
+func kitchenLoc(tz string) *time.Location {
+	if tz != "" {
+		if l, err := time.LoadLocation(tz); err == nil {
+			return l
+		}
+	}
+	return time.UTC
+}
+
 // kitchenToday is today's date in the kitchen's time zone (UTC when
 // unknown), as midnight UTC.
 func kitchenToday(tz string, now time.Time) time.Time {
-	loc := time.UTC
-	if tz != "" {
-		if l, err := time.LoadLocation(tz); err == nil {
-			loc = l
-		}
-	}
-	t := now.In(loc)
-	return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC)
+	d, _ := time.Parse(time.DateOnly, record.LocalDay(now, kitchenLoc(tz)))
+	return d
 }
 
 // ageDays is how many days date lies before today in the kitchen's time
 // zone (UTC when the zone is unknown).
 func ageDays(date, tz string, now time.Time) int {
-	loc := time.UTC
-	if tz != "" {
-		if l, err := time.LoadLocation(tz); err == nil {
-			loc = l
-		}
-	}
 	d, err := time.Parse(time.DateOnly, date)
 	if err != nil {
 		return 0
 	}
-	t := now.In(loc)
-	today := time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC)
-	return int(today.Sub(d).Hours() / 24)
+	return int(kitchenToday(tz, now).Sub(d).Hours() / 24)
 }
 
 func (s *Server) readActions(ctx context.Context, kitchen, date string) ([]Action, error) {
