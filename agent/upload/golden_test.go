@@ -2,40 +2,26 @@ package upload
 
 import (
 	"bytes"
-	"encoding/json"
 	"testing"
 	"time"
 
-	"github.com/budare/budare/internal/golden"
+	"github.com/budare/budare/internal/golden/contract"
 	"github.com/budare/budare/internal/objstore"
-	"github.com/budare/budare/internal/record"
 	"github.com/budare/budare/internal/window"
 )
 
 // TestWindowGolden: the records of internal/window's golden window, stored
-// and uploaded by this agent, give the golden bytes and checksums, and the
+// and uploaded by this agent, give the golden bytes and metadata, and the
 // golden window merged with the store's lines is the same window. The
 // trainer's tests read the same file.
 func TestWindowGolden(t *testing.T) {
-	var recs []record.Record
-	for _, n := range []string{"cook", "event"} {
-		var r record.Record
-		if err := json.Unmarshal(golden.Read(t, golden.Contract(t, "record", n+".line.json")), &r); err != nil {
-			t.Fatal(err)
-		}
-		recs = append(recs, r)
-	}
-	var meta map[string]string
-	if err := json.Unmarshal(golden.Read(t, golden.Contract(t, "window", "window.meta.json")), &meta); err != nil {
-		t.Fatal(err)
-	}
-	data := golden.Read(t, golden.Contract(t, "window", "window.ndjson.gz"))
-	const day = "2026-11-26"
+	recs := contract.Records(t)
+	data, meta := contract.Window(t)
+	day := meta[window.MetaDay]
 
 	h := newHarnessOn(t, time.UTC, time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC), nil, objstore.NewMem())
 	h.commit(recs)
-	s := h.service(7)
-	w, err := s.localWindow(day)
+	w, err := h.service(7).localWindow(day)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,20 +4,16 @@ import (
 	"context"
 	"testing"
 
-	"github.com/budare/budare/internal/golden"
+	"github.com/budare/budare/internal/golden/contract"
 	"github.com/budare/budare/internal/objstore"
-	"github.com/budare/budare/internal/release"
 )
 
 // TestGoldenRelease: the trainer reads internal/release's golden release
 // (the one the agent's tests install) as the current one, and its model as
 // the champion.
 func TestGoldenRelease(t *testing.T) {
-	pub, err := release.ParsePublicKey(golden.Read(t, golden.Contract(t, "release", "release.pub")))
-	if err != nil {
-		t.Fatal(err)
-	}
-	b := objstore.NewDir(golden.Contract(t, "release", "bucket"))
+	dir, pub := contract.Release(t)
+	b := objstore.NewDir(dir)
 	ctx := context.Background()
 	n, m, err := Current(ctx, b, pub)
 	if err != nil || n != 1 || m == nil || m.Levels == nil {

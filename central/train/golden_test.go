@@ -3,12 +3,11 @@ package train
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"reflect"
 	"strings"
 	"testing"
 
-	"github.com/budare/budare/internal/golden"
+	"github.com/budare/budare/internal/golden/contract"
 	"github.com/budare/budare/internal/objstore"
 	"github.com/budare/budare/internal/record"
 	"github.com/budare/budare/internal/window"
@@ -20,19 +19,8 @@ import (
 // match the Sha256 of its metadata.
 func TestReadWindowGolden(t *testing.T) {
 	ctx := context.Background()
-	var want []record.Record
-	for _, n := range []string{"cook", "event"} {
-		var r record.Record
-		if err := json.Unmarshal(golden.Read(t, golden.Contract(t, "record", n+".line.json")), &r); err != nil {
-			t.Fatal(err)
-		}
-		want = append(want, r)
-	}
-	var meta map[string]string
-	if err := json.Unmarshal(golden.Read(t, golden.Contract(t, "window", "window.meta.json")), &meta); err != nil {
-		t.Fatal(err)
-	}
-	data := golden.Read(t, golden.Contract(t, "window", "window.ndjson.gz"))
+	want := contract.Records(t)
+	data, meta := contract.Window(t)
 	kitchen, day := meta[window.MetaKitchen], meta[window.MetaDay]
 
 	b := objstore.NewMem()

@@ -53,8 +53,8 @@ func TestImportRules(t *testing.T) {
 		{"./central/...", []string{"agent"}},
 		{"./internal/...", []string{"agent", "central"}},
 		// What ships: the binaries never link the test helpers.
-		{"./agent", []string{"internal/testenv", "internal/golden", "agent/decide/decidetest", "agent/modelsync/modelsynctest"}},
-		{"./central", []string{"internal/testenv", "internal/golden"}},
+		{"./agent", []string{"internal/testenv", "internal/golden", "internal/golden/contract", "agent/decide/decidetest", "agent/modelsync/modelsynctest"}},
+		{"./central", []string{"internal/testenv", "internal/golden", "internal/golden/contract"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.pattern, func(t *testing.T) {
