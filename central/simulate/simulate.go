@@ -6,7 +6,6 @@
 package simulate
 
 import (
-	"bytes"
 	"cmp"
 	"compress/gzip"
 	"context"
@@ -436,21 +435,16 @@ const (
 )
 
 // EncodeWindow returns the gzip NDJSON window of recs, written with the
-// agent's window encoder, and its metadata.
+// agent's line and window encoders, and its metadata.
 func EncodeWindow(recs []record.Record, level int) ([]byte, map[string]string, error) {
 	w, err := window.NewEncoder(level)
 	if err != nil {
 		return nil, nil, err
 	}
-	var line bytes.Buffer
-	enc := json.NewEncoder(&line)
-	enc.SetEscapeHTML(false)
+	var line []byte
 	for i := range recs {
-		line.Reset()
-		if err := enc.Encode(&recs[i]); err != nil {
-			return nil, nil, fmt.Errorf("encode record: %w", err)
-		}
-		if err := w.Line(line.Bytes()); err != nil {
+		line = record.AppendLine(line[:0], &recs[i])
+		if err := w.Line(line); err != nil {
 			return nil, nil, err
 		}
 	}

@@ -44,6 +44,7 @@ func TestGolden(t *testing.T) {
 			}
 			linePath := filepath.Join("testdata", name+".line.json")
 			golden.Check(t, linePath, line)
+			golden.Check(t, linePath, AppendLine(nil, &want))
 			gl := golden.Read(t, linePath)
 			var ref Record
 			if err := json.Unmarshal(gl, &ref); err != nil || !reflect.DeepEqual(ref, want) {
