@@ -1,10 +1,7 @@
 package dashboard
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"maps"
 	"net/http"
@@ -165,41 +162,12 @@ type daySummary struct {
 	Release  int64
 }
 
-// levelOnly is the part of an action the overview counts: decoding only it
-// is several times cheaper than the whole action, and a cold overview
-// decodes a week of every kitchen's files.
-type levelOnly struct {
-	Machine      string `json:"machine"`
-	Level        string `json:"level"`
-	ModelRelease int64  `json:"model_release"`
-}
-
-// parseDaySummary counts a day file's levels, accepting what ParseActions
-// accepts (an object with "actions", or a bare array).
+// parseDaySummary counts a day file's levels, from its actions' briefs
+// (action.DecodeBriefs accepts what ParseActions accepts).
 func parseDaySummary(b []byte) (daySummary, error) {
-	b = bytes.TrimSpace(bytes.TrimPrefix(b, []byte("\xef\xbb\xbf")))
-	var list []levelOnly
-	var err error
-	switch {
-	case len(b) == 0:
-		return daySummary{}, errors.New("actions file is empty")
-	case b[0] == '[':
-		err = json.Unmarshal(b, &list)
-	case b[0] == '{':
-		var obj struct {
-			Actions *[]levelOnly `json:"actions"`
-		}
-		if err = json.Unmarshal(b, &obj); err == nil && obj.Actions == nil {
-			return daySummary{}, errors.New("actions file: object has no \"actions\" array")
-		}
-		if obj.Actions != nil {
-			list = *obj.Actions
-		}
-	default:
-		return daySummary{}, errors.New("actions file is neither a JSON array nor an object")
-	}
+	list, err := action.DecodeBriefs(b)
 	if err != nil {
-		return daySummary{}, fmt.Errorf("actions file: %w", err)
+		return daySummary{}, err
 	}
 	d := daySummary{Machines: len(list), Counts: countLevels(nil)}
 	for i, a := range list {

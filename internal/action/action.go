@@ -116,6 +116,50 @@ func EncodeDay(d *Day) ([]byte, error) { return json.MarshalIndent(d, "", " ") }
 // surrounding space are ignored). It returns what the file says, levels and
 // risks as written.
 func DecodeDay(b []byte) (*Day, error) {
+	doc, err := decodeDay[Action](b)
+	if err != nil {
+		return nil, err
+	}
+	d := &Day{V: doc.V, Date: doc.Date, Kitchen: doc.Kitchen, ModelRelease: doc.ModelRelease,
+		DecidedAt: doc.DecidedAt, Counts: doc.Counts, Actions: *doc.Actions}
+	if d.Date == "" && d.Kitchen == "" && len(d.Actions) > 0 {
+		// A bare array: the day is its actions'.
+		d.Date, d.Kitchen = d.Actions[0].Date, d.Actions[0].Kitchen
+	}
+	return d, nil
+}
+
+// Brief is the part of an action an overview of a large fleet needs:
+// decoding only it is several times cheaper than the whole action.
+type Brief struct {
+	Machine      string `json:"machine"`
+	Level        string `json:"level"`
+	ModelRelease int64  `json:"model_release"`
+}
+
+// DecodeBriefs reads the actions of a day file as DecodeDay does (it
+// accepts every file DecodeDay accepts), keeping only their Brief.
+func DecodeBriefs(b []byte) ([]Brief, error) {
+	doc, err := decodeDay[Brief](b)
+	if err != nil {
+		return nil, err
+	}
+	return *doc.Actions, nil
+}
+
+// dayDoc is Day with actions of type A.
+type dayDoc[A any] struct {
+	V            int            `json:"v"`
+	Date         string         `json:"date"`
+	Kitchen      string         `json:"kitchen"`
+	ModelRelease int64          `json:"model_release"`
+	DecidedAt    time.Time      `json:"decided_at"`
+	Counts       map[string]int `json:"counts"`
+	Actions      *[]A           `json:"actions"`
+}
+
+// decodeDay is the one grammar of a day file, for any shape of action.
+func decodeDay[A any](b []byte) (*dayDoc[A], error) {
 	if len(b) > MaxDayJSON {
 		return nil, fmt.Errorf("actions file larger than %d bytes", MaxDayJSON)
 	}
@@ -124,7 +168,7 @@ func DecodeDay(b []byte) (*Day, error) {
 	case len(b) == 0:
 		return nil, errors.New("actions file is empty")
 	case b[0] == '{':
-		var d Day
+		var d dayDoc[A]
 		if err := json.Unmarshal(b, &d); err != nil {
 			return nil, fmt.Errorf("actions file: %w", err)
 		}
@@ -133,15 +177,11 @@ func DecodeDay(b []byte) (*Day, error) {
 		}
 		return &d, nil
 	case b[0] == '[':
-		var list []Action
+		var list []A
 		if err := json.Unmarshal(b, &list); err != nil {
 			return nil, fmt.Errorf("actions file: %w", err)
 		}
-		d := Day{V: Version, Actions: list}
-		if len(list) > 0 {
-			d.Date, d.Kitchen = list[0].Date, list[0].Kitchen
-		}
-		return &d, nil
+		return &dayDoc[A]{V: Version, Actions: &list}, nil
 	}
 	return nil, errors.New("actions file is neither a JSON array nor an object")
 }

@@ -93,3 +93,29 @@ func TestDecodeDay(t *testing.T) {
 		})
 	}
 }
+
+// FuzzDecodeDay: day files are read from the bucket; DecodeBriefs accepts
+// every file DecodeDay accepts, with the same machines and levels.
+func FuzzDecodeDay(f *testing.F) {
+	f.Add([]byte(`{"v":1,"date":"2026-11-26","actions":[{"machine":"m-1","level":"stop","risk":0.9}]}`))
+	f.Add([]byte(`[{"machine":"a","level":"none","model_release":3}]`))
+	f.Add([]byte("\ufeff{\"actions\":null}"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		d, err := DecodeDay(b)
+		briefs, berr := DecodeBriefs(b)
+		if err != nil {
+			if strings.Contains(err.Error(), "\n") {
+				t.Errorf("error is not one line: %q", err)
+			}
+			return
+		}
+		if berr != nil || len(briefs) != len(d.Actions) {
+			t.Fatalf("DecodeDay accepts %q (%d actions), DecodeBriefs: %d, %v", b, len(d.Actions), len(briefs), berr)
+		}
+		for i, a := range d.Actions {
+			if briefs[i] != (Brief{a.Machine, a.Level, a.ModelRelease}) {
+				t.Fatalf("action %d: %+v, brief %+v", i, a, briefs[i])
+			}
+		}
+	})
+}
