@@ -116,17 +116,18 @@ func EncodeDay(d *Day) ([]byte, error) { return json.MarshalIndent(d, "", " ") }
 // surrounding space are ignored). It returns what the file says, levels and
 // risks as written.
 func DecodeDay(b []byte) (*Day, error) {
-	doc, err := decodeDay[Action](b)
+	var d Day
+	bare, err := decodeDay(b, &d, func(d *Day) *[]Action { return &d.Actions })
 	if err != nil {
 		return nil, err
 	}
-	d := &Day{V: doc.V, Date: doc.Date, Kitchen: doc.Kitchen, ModelRelease: doc.ModelRelease,
-		DecidedAt: doc.DecidedAt, Counts: doc.Counts, Actions: *doc.Actions}
-	if d.Date == "" && d.Kitchen == "" && len(d.Actions) > 0 {
-		// A bare array: the day is its actions'.
-		d.Date, d.Kitchen = d.Actions[0].Date, d.Actions[0].Kitchen
+	if bare {
+		d.V = Version
+		if len(d.Actions) > 0 {
+			d.Date, d.Kitchen = d.Actions[0].Date, d.Actions[0].Kitchen
+		}
 	}
-	return d, nil
+	return &d, nil
 }
 
 // Brief is the part of an action an overview of a large fleet needs:
@@ -140,50 +141,44 @@ type Brief struct {
 // DecodeBriefs reads the actions of a day file as DecodeDay does (it
 // accepts every file DecodeDay accepts), keeping only their Brief.
 func DecodeBriefs(b []byte) ([]Brief, error) {
-	doc, err := decodeDay[Brief](b)
-	if err != nil {
+	var doc briefDay
+	if _, err := decodeDay(b, &doc, func(d *briefDay) *[]Brief { return &d.Actions }); err != nil {
 		return nil, err
 	}
-	return *doc.Actions, nil
+	return doc.Actions, nil
 }
 
-// dayDoc is Day with actions of type A.
-type dayDoc[A any] struct {
-	V            int            `json:"v"`
-	Date         string         `json:"date"`
-	Kitchen      string         `json:"kitchen"`
-	ModelRelease int64          `json:"model_release"`
-	DecidedAt    time.Time      `json:"decided_at"`
-	Counts       map[string]int `json:"counts"`
-	Actions      *[]A           `json:"actions"`
+// briefDay is a day file with only the actions' briefs decoded.
+type briefDay struct {
+	Actions []Brief `json:"actions"`
 }
 
-// decodeDay is the one grammar of a day file, for any shape of action.
-func decodeDay[A any](b []byte) (*dayDoc[A], error) {
+// decodeDay is the one grammar of a day file, decoded into doc, whose
+// actions are at actions(doc), for any shape of action. bare says the file
+// was a bare array (only the actions are then set).
+func decodeDay[D, A any](b []byte, doc *D, actions func(*D) *[]A) (bare bool, err error) {
 	if len(b) > MaxDayJSON {
-		return nil, fmt.Errorf("actions file larger than %d bytes", MaxDayJSON)
+		return false, fmt.Errorf("actions file larger than %d bytes", MaxDayJSON)
 	}
 	b = bytes.TrimSpace(bytes.TrimPrefix(b, []byte("\xef\xbb\xbf")))
 	switch {
 	case len(b) == 0:
-		return nil, errors.New("actions file is empty")
+		return false, errors.New("actions file is empty")
 	case b[0] == '{':
-		var d dayDoc[A]
-		if err := json.Unmarshal(b, &d); err != nil {
-			return nil, fmt.Errorf("actions file: %w", err)
+		if err := json.Unmarshal(b, doc); err != nil {
+			return false, fmt.Errorf("actions file: %w", err)
 		}
-		if d.Actions == nil {
-			return nil, errors.New("actions file: object has no \"actions\" array")
+		if *actions(doc) == nil {
+			return false, errors.New("actions file: object has no \"actions\" array")
 		}
-		return &d, nil
+		return false, nil
 	case b[0] == '[':
-		var list []A
-		if err := json.Unmarshal(b, &list); err != nil {
-			return nil, fmt.Errorf("actions file: %w", err)
+		if err := json.Unmarshal(b, actions(doc)); err != nil {
+			return true, fmt.Errorf("actions file: %w", err)
 		}
-		return &dayDoc[A]{V: Version, Actions: &list}, nil
+		return true, nil
 	}
-	return nil, errors.New("actions file is neither a JSON array nor an object")
+	return false, errors.New("actions file is neither a JSON array nor an object")
 }
 
 // SummaryVersion is the version (field "v") of the kitchen summary published
