@@ -205,7 +205,7 @@ func (s *Server) machineView(ctx context.Context, kitchen, machine string, p *pa
 	v.Risk.Series = []chartSeries{risk}
 	slices.Reverse(v.Actions)
 	if lv := s.levels(ctx, v.Release); lv != nil {
-		v.Risk.HLines = []chartLine{{lv.Inspect, "inspect", "inspect"}, {lv.Service, "service", "service"}, {lv.Stop, "stop", "stop"}}
+		v.Risk.HLines = []chartLine{{lv.Inspect, action.LevelInspect, action.LevelInspect}, {lv.Service, action.LevelService, action.LevelService}, {lv.Stop, action.LevelStop, action.LevelStop}}
 		v.Risk.HLines = slices.DeleteFunc(v.Risk.HLines, func(l chartLine) bool { return l.Y > 1 })
 	}
 	for i, d := range dayData {
