@@ -9,7 +9,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/budare/budare/central/train"
+	"github.com/budare/budare/internal/inventory"
+
 	"github.com/budare/budare/internal/objstore"
 	"github.com/budare/budare/internal/release"
 	"github.com/budare/budare/internal/testenv"
@@ -88,11 +89,11 @@ func TestInitAgainstMinIO(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := st.Get(context.Background(), train.InventoryKey, 0)
+	b, err := st.Get(context.Background(), inventory.Key, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ks, err := train.ParseKitchens(b)
+	ks, err := inventory.Decode(b)
 	if err != nil || len(ks) != 2 || ks[1].Name != "k-003" {
 		t.Fatalf("trainer reads %+v, %v", ks, err)
 	}

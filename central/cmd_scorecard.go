@@ -12,6 +12,8 @@ import (
 	"slices"
 	"time"
 
+	"github.com/budare/budare/internal/inventory"
+
 	"github.com/budare/budare/central/config"
 	"github.com/budare/budare/central/jobreport"
 	"github.com/budare/budare/central/score"
@@ -114,26 +116,26 @@ func bucketName(sf *storeFlags, cfg *config.Config) string {
 // phaseKitchens returns the kitchens of phase in the inventory, or just
 // kitchen when one is given and in the phase.
 func phaseKitchens(ctx context.Context, b train.Bucket, phase int, kitchen string) ([]string, error) {
-	data, err := b.Get(ctx, train.InventoryKey, 0)
+	data, err := b.Get(ctx, inventory.Key, 0)
 	if err != nil {
 		return nil, fmt.Errorf("--phase needs the inventory: %w", err)
 	}
-	ks, err := train.ParseKitchens(data)
+	ks, err := inventory.Decode(data)
 	if err != nil {
 		return nil, err
 	}
 	names := []string{}
-	for _, k := range train.FilterPhase(ks, phase) {
+	for _, k := range inventory.FilterPhase(ks, phase) {
 		names = append(names, k.Name)
 	}
 	if kitchen != "" {
 		if !slices.Contains(names, kitchen) {
-			return nil, fmt.Errorf("kitchen %s is not in phase %d of %s", kitchen, phase, train.InventoryKey)
+			return nil, fmt.Errorf("kitchen %s is not in phase %d of %s", kitchen, phase, inventory.Key)
 		}
 		return []string{kitchen}, nil
 	}
 	if len(names) == 0 {
-		return nil, fmt.Errorf("no kitchen of phase %d in %s", phase, train.InventoryKey)
+		return nil, fmt.Errorf("no kitchen of phase %d in %s", phase, inventory.Key)
 	}
 	return names, nil
 }

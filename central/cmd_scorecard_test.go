@@ -10,9 +10,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/budare/budare/internal/inventory"
+
 	"github.com/budare/budare/central/score"
 	"github.com/budare/budare/central/simulate"
-	"github.com/budare/budare/central/train"
 	"github.com/budare/budare/internal/action"
 	"github.com/budare/budare/internal/objstore"
 	"github.com/budare/budare/internal/record"
@@ -43,7 +44,7 @@ func scorecardBucket(t *testing.T) string {
 	levels := map[byte]string{'.': action.LevelNone, 'i': action.LevelInspect, 's': action.LevelService,
 		'S': action.LevelStop, 'u': action.LevelUnknown}
 	for i := range 13 {
-		day, _ := score.AddDays("2026-11-01", i)
+		day, _ := record.AddDays("2026-11-01", i)
 		d := action.Day{V: action.Version, Date: day, Kitchen: "k1", Counts: map[string]int{}}
 		for _, m := range []string{"m1", "m2", "m3"} {
 			l := action.LevelNone
@@ -70,7 +71,7 @@ func scorecardBucket(t *testing.T) string {
 		"2026-11-12": {{Machine: "m2", Kind: record.KindFailure, Code: "MOTOR_STALL"}},
 	}
 	for i := range 12 {
-		day, _ := score.AddDays("2026-11-01", i)
+		day, _ := record.AddDays("2026-11-01", i)
 		ts, _ := time.Parse(time.DateOnly, day)
 		ts = ts.Add(9 * time.Hour)
 		recs := []record.Record{{Machine: "m1", Type: record.TypeCook, TS: ts, Seq: 1, Arepa: "reina", Metrics: map[string]float64{"plate_temp_c": 210}}}
@@ -86,7 +87,7 @@ func scorecardBucket(t *testing.T) string {
 			t.Fatal(err)
 		}
 	}
-	put(train.InventoryKey, []byte("kitchen,phase,timezone\nk1,1,America/Caracas\nk2,2,America/Bogota\n"))
+	put(inventory.Key, []byte("kitchen,phase,timezone\nk1,1,America/Caracas\nk2,2,America/Bogota\n"))
 	return dir
 }
 

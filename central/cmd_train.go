@@ -17,6 +17,7 @@ import (
 	"github.com/budare/budare/central/jobreport"
 	"github.com/budare/budare/central/train"
 	"github.com/budare/budare/internal/progress"
+	"github.com/budare/budare/internal/record"
 	"github.com/budare/budare/internal/release"
 )
 
@@ -186,7 +187,7 @@ func fixedClock(s string) (func() time.Time, error) {
 
 func runDate(s string, loc *time.Location) (string, error) {
 	if s == "" {
-		return time.Now().In(loc).Format(time.DateOnly), nil
+		return record.LocalDay(time.Now(), loc), nil
 	}
 	if _, err := time.Parse(time.DateOnly, s); err != nil {
 		return "", fmt.Errorf("--date %q is not yyyy-mm-dd", s)

@@ -5,13 +5,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/budare/budare/agent/store"
 	"github.com/budare/budare/internal/mqttpub"
 	"github.com/budare/budare/internal/record"
 )
 
 // FuzzFastLine checks fastLine against the reference path: whenever the
-// fast path answers, record.Decode accepts the payload and store.AppendLine
+// fast path answers, record.Decode accepts the payload and record.AppendLine
 // writes the very same line for it. The corpus
 // (testdata/fuzz/FuzzFastLine) starts from record's FuzzDecode corpus.
 func FuzzFastLine(f *testing.F) {
@@ -38,7 +37,7 @@ func FuzzFastLine(f *testing.F) {
 		if rerr != nil {
 			t.Fatalf("fast path accepted what record.Decode rejects (%v): %q", rerr, payload)
 		}
-		want := store.AppendLine(nil, &ref)
+		want := record.AppendLine(nil, &ref)
 		if !bytes.Equal(fast.JSON, want) {
 			t.Fatalf("fast line differs on %q:\nfast %s\nref  %s", payload, fast.JSON, want)
 		}

@@ -1,8 +1,8 @@
 package modelsync
 
 import (
-	"bytes"
 	"cmp"
+	"context"
 	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/hex"
@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/budare/budare/internal/model"
+	"github.com/budare/budare/internal/objstore"
 	"github.com/budare/budare/internal/release"
 )
 
@@ -243,50 +244,35 @@ func LoadInstalled(dir string, pub ed25519.PublicKey) (*Release, error) {
 	return nil, fmt.Errorf("installed release %s is damaged: %w", name, cerr)
 }
 
+// diskLayout is an installed release directory as a release.Source (an
+// objstore.Dir over it).
+var diskLayout = release.Layout{Manifest: manifestFile, Sig: sigFile,
+	Model: func(a string, _ release.Entry) string { return modelsSub + "/" + a + ".json" }}
+
 func loadDir(d string, pub ed25519.PublicKey) (*Release, error) {
-	raw, err := os.ReadFile(filepath.Join(d, manifestFile))
-	if err != nil {
-		return nil, err
-	}
-	sig, err := os.ReadFile(filepath.Join(d, sigFile))
-	if err != nil {
-		return nil, err
-	}
-	// The zero time is before any expiry: see LoadInstalled.
-	m, err := release.Verify(raw, sig, pub, time.Time{}, 0)
-	if err != nil {
-		return nil, err
-	}
-	r := &Release{Number: m.Release, Manifest: m, Models: map[string]*model.Model{},
-		files: map[string][]byte{}, raw: raw, sig: sig, Dir: d}
 	ents, err := os.ReadDir(filepath.Join(d, modelsSub))
 	if err != nil {
 		return nil, err
 	}
+	arepas := []string{}
 	for _, e := range ents {
-		a, ok := strings.CutSuffix(e.Name(), ".json")
-		if !ok {
-			continue
+		if a, ok := strings.CutSuffix(e.Name(), ".json"); ok {
+			arepas = append(arepas, a)
 		}
-		ent, listed := m.Models[a]
-		if !listed {
-			return nil, fmt.Errorf("model file %s is not in release %d", e.Name(), m.Release)
-		}
-		b, err := os.ReadFile(filepath.Join(d, modelsSub, e.Name()))
-		if err != nil {
-			return nil, err
-		}
-		if err := ent.Check(b); err != nil {
-			return nil, err
-		}
-		md, err := model.Decode(bytes.NewReader(b))
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", e.Name(), err)
-		}
-		r.Models[a] = md
-		r.files[a] = b
 	}
-	return r, nil
+	// The zero time is before any expiry: see LoadInstalled.
+	l, err := release.Load(context.Background(), objstore.NewDir(d), diskLayout,
+		release.LoadOptions{Policy: release.Policy{PublicKey: pub}, Arepas: arepas})
+	if err != nil {
+		return nil, err
+	}
+	for _, a := range arepas {
+		if _, listed := l.Manifest.Models[a]; !listed {
+			return nil, fmt.Errorf("model file %s.json is not in release %d", a, l.Manifest.Release)
+		}
+	}
+	return &Release{Number: l.Manifest.Release, Manifest: l.Manifest, Models: l.Models,
+		files: l.Files, raw: l.Raw, sig: l.Sig, Dir: d}, nil
 }
 
 func writeFileSync(path string, data []byte) error {

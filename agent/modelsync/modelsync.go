@@ -14,7 +14,6 @@
 package modelsync
 
 import (
-	"bytes"
 	"context"
 	"crypto/ed25519"
 	"errors"
@@ -416,12 +415,9 @@ func (s *Syncer) fetch(ctx context.Context, now time.Time, cur *Release, out *Ou
 	if err != nil {
 		return fmt.Errorf("read signature of release %d: %w", n, err)
 	}
-	m, err := release.Verify(raw, sig, s.opt.PublicKey, now, highest)
+	m, err := release.Policy{PublicKey: s.opt.PublicKey, Now: now, MinRelease: highest, Release: n}.Open(raw, sig)
 	if err != nil {
 		return &rejectErr{n, err}
-	}
-	if m.Release != n {
-		return &rejectErr{n, fmt.Errorf("%w: manifest %s says release %d", release.ErrMalformed, release.ManifestKey(n), m.Release)}
 	}
 	types := m.Arepas()
 	if wanted != nil {
@@ -450,12 +446,9 @@ func (s *Syncer) fetch(ctx context.Context, now time.Time, cur *Release, out *Ou
 			}
 			data = got
 		}
-		if err := e.Check(data); err != nil {
-			return &rejectErr{n, err}
-		}
-		md, err := model.Decode(bytes.NewReader(data))
+		md, err := release.DecodeModel(e, data)
 		if err != nil {
-			return &rejectErr{n, fmt.Errorf("%w: %s: %v", release.ErrMalformed, e.Key, err)}
+			return &rejectErr{n, err}
 		}
 		nr.Models[a] = md
 		nr.files[a] = data

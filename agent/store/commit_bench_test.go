@@ -51,7 +51,7 @@ func benchCommit(b *testing.B, encoded bool) {
 			r := record.Record{Machine: machines[m], Type: record.TypeCook,
 				TS: t0.Add(time.Duration(seq) * time.Second), Seq: seq, Arepa: "reina-pepiada", Metrics: metrics}
 			if encoded {
-				batch.Lines = append(batch.Lines, Line{Machine: r.Machine, TS: r.TS, Seq: r.Seq, JSON: AppendLine(nil, &r)})
+				batch.Lines = append(batch.Lines, Line{Machine: r.Machine, TS: r.TS, Seq: r.Seq, JSON: record.AppendLine(nil, &r)})
 			} else {
 				batch.Records = append(batch.Records, r)
 			}

@@ -196,7 +196,7 @@ type Batch struct {
 	Quarantine []Quarantined
 }
 
-// Line is a record already encoded as its window line (what AppendLine
+// Line is a record already encoded as its window line (what record.AppendLine
 // writes for it), with the fields the store files it under.
 type Line struct {
 	Machine string
@@ -213,11 +213,11 @@ type Result struct {
 	Days []string
 }
 
-// AppendRecord appends r's line (AppendLine) to arena and returns the grown
+// AppendRecord appends r's line (record.AppendLine) to arena and returns the grown
 // arena and r's Line, whose JSON is cut from it.
 func AppendRecord(arena []byte, r *record.Record) ([]byte, Line) {
 	start := len(arena)
-	arena = AppendLine(arena, r)
+	arena = record.AppendLine(arena, r)
 	return arena, Line{Machine: r.Machine, TS: r.TS, Seq: r.Seq, JSON: arena[start:len(arena):len(arena)]}
 }
 
@@ -402,7 +402,7 @@ func (s *Store) Scan(machine string, from, to time.Time, fn func(record.Record) 
 	})
 }
 
-// ScanLines is Scan handing over the stored lines (AppendLine's JSON) for a
+// ScanLines is Scan handing over the stored lines (record.AppendLine's JSON) for a
 // reader with its own decoder. A line is valid only until fn returns.
 func (s *Store) ScanLines(machine string, from, to time.Time, fn func(line []byte) error) error {
 	return s.db.View(func(tx *bolt.Tx) error {

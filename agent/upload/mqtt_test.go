@@ -20,6 +20,7 @@ import (
 	"github.com/budare/budare/internal/objstore"
 	"github.com/budare/budare/internal/record"
 	"github.com/budare/budare/internal/testenv"
+	"github.com/budare/budare/internal/window"
 )
 
 // agentRun is the agent's ingest plus this upload service, running in
@@ -240,7 +241,7 @@ retention_days = 14
 		lines := h.window(day)
 		seen := map[key]bool{}
 		for _, l := range lines {
-			k, err := keyOf(l)
+			k, err := window.IDOf(l)
 			if err != nil {
 				t.Fatal(err)
 			}

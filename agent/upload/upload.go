@@ -19,7 +19,6 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -29,6 +28,7 @@ import (
 	"github.com/budare/budare/agent/config"
 	"github.com/budare/budare/agent/store"
 	"github.com/budare/budare/internal/objstore"
+	"github.com/budare/budare/internal/record"
 	"github.com/budare/budare/internal/window"
 )
 
@@ -420,14 +420,7 @@ func (s *Service) uploadDay(ctx context.Context, di store.DayInfo, ds *DayState,
 	verified := ""
 	etag := info.ETag
 	if !(exists && strings.EqualFold(remoteSHA, w.SHA256)) {
-		meta := map[string]string{
-			window.MetaSHA256:        w.SHA256,
-			window.MetaContentSHA256: w.ContentSHA256,
-			window.MetaRecords:       strconv.Itoa(w.Records),
-			window.MetaKitchen:       s.cfg.Kitchen,
-			window.MetaDay:           di.Day,
-		}
-		if err := s.remote.Put(ctx, key, w.Data, meta); err != nil {
+		if err := s.remote.Put(ctx, key, w.Data, w.Meta(s.cfg.Kitchen, di.Day)); err != nil {
 			return err
 		}
 		s.m.bytes.Add(float64(len(w.Data)))
@@ -499,7 +492,7 @@ func (s *Service) mergedWindow(ctx context.Context, key, day, remoteSHA string) 
 	if err != nil {
 		return window.Window{}, fmt.Errorf("read day %s: %w", day, err)
 	}
-	lines, err := mergeLines(remote, local)
+	lines, err := window.Merge(remote, local)
 	if err != nil {
 		return window.Window{}, &dayError{fmt.Errorf("merge %s: %w", key, err)}
 	}
@@ -519,8 +512,10 @@ func (s *Service) mergedWindow(ctx context.Context, key, day, remoteSHA string) 
 // check and the deletion are one transaction, so a record that arrived
 // after the verified upload is never deleted.
 func (s *Service) retention(now time.Time, days []store.DayInfo) error {
-	t := now.In(s.cfg.Location)
-	cutoff := time.Date(t.Year(), t.Month(), t.Day()-s.cfg.RetentionDays, 0, 0, 0, 0, s.cfg.Location).Format(time.DateOnly)
+	cutoff, err := record.AddDays(record.LocalDay(now, s.cfg.Location), -s.cfg.RetentionDays)
+	if err != nil {
+		return err
+	}
 	for _, di := range days {
 		if di.Day >= cutoff {
 			break

@@ -293,14 +293,14 @@ func (h *harness) window(day string) [][]byte {
 // for byte as the store encodes it, and nothing else.
 func exactlyOnce(t *testing.T, what string, lines [][]byte, want []record.Record) {
 	t.Helper()
-	wantLines := map[lineKey][]byte{}
+	wantLines := map[window.RecordID][]byte{}
 	for _, r := range want {
 		b, _ := json.Marshal(r)
-		wantLines[lineKey{r.Machine, r.TS.UnixNano(), r.Seq}] = b
+		wantLines[window.RecordID{Machine: r.Machine, TS: r.TS.UnixNano(), Seq: r.Seq}] = b
 	}
-	seen := map[lineKey]bool{}
+	seen := map[window.RecordID]bool{}
 	for _, l := range lines {
-		k, err := keyOf(l)
+		k, err := window.IDOf(l)
 		if err != nil {
 			t.Fatalf("%s: %v", what, err)
 		}

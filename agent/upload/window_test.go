@@ -1,44 +1,12 @@
 package upload
 
 import (
-	"bytes"
 	"compress/gzip"
-	"encoding/json"
 	"testing"
 	"time"
 
 	"github.com/budare/budare/internal/window"
 )
-
-func TestMergeIsAUnionInStoreOrder(t *testing.T) {
-	line := func(m, ts string, seq int) []byte {
-		b, _ := json.Marshal(map[string]any{"machine": m, "type": "cook", "ts": ts, "seq": seq})
-		return b
-	}
-	remote := [][]byte{line("m-01", "2026-11-26T08:00:00Z", 1), line("m-02", "2026-11-26T07:00:00Z", 5)}
-	local := [][]byte{
-		line("m-02", "2026-11-26T07:00:00Z", 5), // already remote
-		line("m-01", "2026-11-26T08:00:00Z", 0), // same ts, lower seq (machine rebooted)
-		line("m-01", "2026-11-26T06:00:00Z", 9),
-		line("m-10", "2026-11-26T01:00:00Z", 1),
-	}
-	got, err := mergeLines(remote, local)
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := [][]byte{local[2], local[1], remote[0], remote[1], local[3]}
-	if len(got) != len(want) {
-		t.Fatalf("merged %d lines, want %d", len(got), len(want))
-	}
-	for i := range want {
-		if !bytes.Equal(got[i], want[i]) {
-			t.Fatalf("line %d: %s, want %s", i, got[i], want[i])
-		}
-	}
-	if _, err := mergeLines([][]byte{[]byte(`{"machine":"m-01"}`)}, nil); err == nil {
-		t.Fatal("merged a line without ts and seq")
-	}
-}
 
 func TestBackoffDoublesWithJitterUpToTheCap(t *testing.T) {
 	s := &Service{cfg: Config{MinBackoff: time.Second, MaxBackoff: 60 * time.Second}}
@@ -89,7 +57,7 @@ func FuzzDecodeWindow(f *testing.F) {
 		if err != nil {
 			return
 		}
-		merged, err := mergeLines(lines, nil)
+		merged, err := window.Merge(lines, nil)
 		if err != nil {
 			return
 		}

@@ -22,6 +22,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/budare/budare/internal/inventory"
+
 	"github.com/budare/budare/central/config"
 	"github.com/budare/budare/central/score"
 	"github.com/budare/budare/central/train"
@@ -111,19 +113,19 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if to.Before(from) {
 		return nil, fmt.Errorf("backtest: --to %s is before --from %s", o.To, o.From)
 	}
-	inv, err := o.Bucket.Get(ctx, train.InventoryKey, 0)
+	inv, err := o.Bucket.Get(ctx, inventory.Key, 0)
 	if err != nil {
 		return nil, fmt.Errorf("backtest: kitchen inventory: %w", err)
 	}
-	all, err := train.ParseKitchens(inv)
+	all, err := inventory.Decode(inv)
 	if err != nil {
 		return nil, fmt.Errorf("backtest: %w", err)
 	}
-	kitchens := train.FilterPhase(all, o.Phase)
+	kitchens := inventory.FilterPhase(all, o.Phase)
 	if len(kitchens) == 0 {
-		return nil, fmt.Errorf("backtest: no kitchen of phase %d in %s", o.Phase, train.InventoryKey)
+		return nil, fmt.Errorf("backtest: no kitchen of phase %d in %s", o.Phase, inventory.Key)
 	}
-	slices.SortFunc(kitchens, func(a, b train.Kitchen) int { return strings.Compare(a.Name, b.Name) })
+	slices.SortFunc(kitchens, func(a, b inventory.Kitchen) int { return strings.Compare(a.Name, b.Name) })
 	pub, priv, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
 		return nil, err
@@ -246,7 +248,7 @@ func retrain(ctx context.Context, ov *overlay, o Options, day string, priv ed255
 // history is one kitchen's records of the days before the morning being
 // decided, by local day and machine, each machine's records in time order.
 type history struct {
-	kitchen train.Kitchen
+	kitchen inventory.Kitchen
 	days    map[string]map[string][]record.Record
 }
 
@@ -283,12 +285,13 @@ func (h *history) load(ctx context.Context, b train.Bucket, d time.Time, n int) 
 // decide is the kitchen's morning: every machine seen in the last seenDays
 // days, decided by decision.Decide as the agent would.
 func (h *history) decide(day string, models map[string]*model.Model, rel int64, levels *release.Levels) action.Day {
-	d, _ := time.Parse(time.DateOnly, day)
 	loc := h.kitchen.Loc
 	if loc == nil {
 		loc = time.UTC
 	}
-	now := time.Date(d.Year(), d.Month(), d.Day(), 0, 0, 0, 0, loc).Add(decideAt)
+	// The agent's start of day: record.DayStart, also across a DST gap.
+	start, _ := record.DayStart(day, 0, loc)
+	now := start.Add(decideAt)
 	seen := map[string]bool{}
 	for _, byMachine := range h.days {
 		for m := range byMachine {
@@ -299,10 +302,14 @@ func (h *history) decide(day string, models map[string]*model.Model, rel int64, 
 	out := action.Day{V: action.Version, Date: day, Kitchen: h.kitchen.Name, ModelRelease: rel, DecidedAt: now.UTC(),
 		Counts: map[string]int{}, Actions: []action.Action{}}
 	th := decision.Resolve(decision.Thresholds{}, levels)
+	before := make([]string, window) // the days D-window .. D-1
+	for i := range window {
+		before[i], _ = record.AddDays(day, i-window)
+	}
 	for _, m := range slices.Sorted(maps.Keys(seen)) {
 		byDay := make([][]record.Record, window)
 		for i := range window {
-			byDay[i] = h.days[d.AddDate(0, 0, i-window).Format(time.DateOnly)][m]
+			byDay[i] = h.days[before[i]][m]
 		}
 		a := decision.Decide(decision.Input{Kitchen: h.kitchen.Name, Machine: m, Day: day, Days: byDay,
 			Models: models, Release: rel, Thresholds: th, Now: now})

@@ -1,10 +1,7 @@
 package dashboard
 
 import (
-	"bytes"
 	"cmp"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"regexp"
 	"slices"
@@ -14,33 +11,14 @@ import (
 	"github.com/budare/budare/internal/record"
 )
 
-// Levels a display shows, from most to least severe. "unknown" (too little
-// data or no model) sorts before "none" because it needs a person to look.
-var levels = []string{"stop", "service", "inspect", "unknown", "none"}
-
-// severity ranks a level for sorting: higher is worse. A level outside the
-// contract ranks with "unknown".
-func severity(level string) int {
-	switch level {
-	case "stop":
-		return 4
-	case "service":
-		return 3
-	case "inspect":
-		return 2
-	case "none":
-		return 0
-	}
-	return 1
-}
-
 // countKey is the overview bucket an action's level is counted in; a level
-// outside the contract is counted as unknown rather than dropped.
+// outside the contract is counted as unknown rather than dropped (the action
+// itself keeps the level the agent wrote).
 func countKey(level string) string {
-	if slices.Contains(levels, level) {
+	if action.Known(level) {
 		return level
 	}
-	return "unknown"
+	return action.LevelUnknown
 }
 
 // Action is one machine's maintenance action for a day, as the agent
@@ -49,63 +27,37 @@ func countKey(level string) string {
 // no risk figure then (hasRisk).
 type Action = action.Action
 
-// hasRisk reports whether an action carries a risk figure: the agent writes
-// risk 0 for "unknown", which is no figure, and showing 0.00 would read as
-// "healthy".
-func hasRisk(a Action) bool { return countKey(a.Level) != "unknown" }
+// hasRisk reports whether an action carries a risk figure: by the contract
+// the risk of an unknown level is no figure (the agent writes 0, and
+// showing 0.00 would read as "healthy"); any other level shows the risk the
+// agent wrote.
+func hasRisk(a Action) bool { return a.Level != action.LevelUnknown }
 
 // maxActionsFile bounds how much of one day's actions file is read: 200
 // machines take about 100 KiB, so this leaves room without trusting the store.
 const maxActionsFile = 16 << 20
 
-// ParseActions decodes a day's actions file: either a JSON array of action
-// payloads or an object with an "actions" array (and optional date and
-// kitchen that fill actions lacking them). Actions come back sorted worst
-// first. Any problem is one line naming what is wrong.
+// ParseActions decodes a day's actions file with action.DecodeDay: either a
+// JSON array of action payloads or the agent's object with an "actions"
+// array (whose date and kitchen fill actions lacking them). Actions come
+// back as the agent wrote them, sorted worst first. Any problem is one line
+// naming what is wrong.
 func ParseActions(b []byte) ([]Action, error) {
-	// A UTF-8 byte order mark, as some editors write, is not content.
-	b = bytes.TrimSpace(bytes.TrimPrefix(b, []byte("\xef\xbb\xbf")))
-	if len(b) == 0 {
-		return nil, errors.New("actions file is empty")
+	d, err := action.DecodeDay(b)
+	if err != nil {
+		return nil, err
 	}
-	var list []Action
-	switch b[0] {
-	case '[':
-		if err := json.Unmarshal(b, &list); err != nil {
-			return nil, fmt.Errorf("actions file: %w", err)
-		}
-	case '{':
-		var obj struct {
-			Date    string    `json:"date"`
-			Kitchen string    `json:"kitchen"`
-			Actions *[]Action `json:"actions"`
-		}
-		if err := json.Unmarshal(b, &obj); err != nil {
-			return nil, fmt.Errorf("actions file: %w", err)
-		}
-		if obj.Actions == nil {
-			return nil, errors.New("actions file: object has no \"actions\" array")
-		}
-		list = *obj.Actions
-		for i := range list {
-			if list[i].Date == "" {
-				list[i].Date = obj.Date
-			}
-			if list[i].Kitchen == "" {
-				list[i].Kitchen = obj.Kitchen
-			}
-		}
-	default:
-		return nil, errors.New("actions file is neither a JSON array nor an object")
-	}
+	list := d.Actions
 	for i := range list {
 		a := &list[i]
 		if a.Machine == "" {
 			return nil, fmt.Errorf("actions file: action %d has no machine", i)
 		}
-		a.Level = strings.ToLower(strings.TrimSpace(a.Level))
-		if a.Level == "" {
-			a.Level = "unknown"
+		if a.Date == "" {
+			a.Date = d.Date
+		}
+		if a.Kitchen == "" {
+			a.Kitchen = d.Kitchen
 		}
 	}
 	sortActions(list)
@@ -115,7 +67,7 @@ func ParseActions(b []byte) ([]Action, error) {
 func sortActions(list []Action) {
 	slices.SortStableFunc(list, func(a, b Action) int {
 		return cmp.Or(
-			cmp.Compare(severity(b.Level), severity(a.Level)),
+			cmp.Compare(action.Urgency(b.Level), action.Urgency(a.Level)),
 			cmp.Compare(riskOf(b), riskOf(a)),
 			strings.Compare(a.Machine, b.Machine))
 	})
@@ -130,8 +82,8 @@ func riskOf(a Action) float64 {
 
 // countLevels returns the number of actions per level, every level present.
 func countLevels(list []Action) map[string]int {
-	c := make(map[string]int, len(levels))
-	for _, l := range levels {
+	c := make(map[string]int, len(action.Levels))
+	for _, l := range action.Levels {
 		c[l] = 0
 	}
 	for _, a := range list {
@@ -146,13 +98,10 @@ func validName(s string) bool { return record.ValidName(s) == nil }
 
 var dateRE = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}$`)
 
-// actionsKey is the object key of a kitchen's actions for a day.
-func actionsKey(kitchen, date string) string { return "actions/" + kitchen + "/" + date + ".json" }
-
 // actionDates returns the dates of the keys under actions/<kitchen>/ that
 // name a day's actions file, newest first.
 func actionDates(kitchen string, keys []string) []string {
-	prefix := "actions/" + kitchen + "/"
+	prefix := action.Prefix(kitchen)
 	var out []string
 	for _, k := range keys {
 		rest, ok := strings.CutPrefix(k, prefix)

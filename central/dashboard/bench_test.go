@@ -13,6 +13,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/budare/budare/internal/action"
+	"github.com/budare/budare/internal/inventory"
+
 	"github.com/budare/budare/internal/agentstatus"
 	"github.com/budare/budare/internal/record"
 	"github.com/budare/budare/internal/window"
@@ -50,7 +53,7 @@ func benchStore(b *testing.B) *fakeStore {
 					day, name, m, levels[(m+d+k)%len(levels)], (m*7+d)%100)
 			}
 			sb.WriteString("]}")
-			st.put(actionsKey(name, day), []byte(sb.String()))
+			st.put(action.Key(name, day), []byte(sb.String()))
 		}
 		sj, err := json.Marshal(agentstatus.Status{V: 1, Kitchen: name, Agent: "1.0.0", At: seedNow.Add(-time.Duration(k) * time.Second),
 			Release: 12, LastWindow: seedNow.AddDate(0, 0, -1).Format(time.DateOnly), LastDecision: seedNow.Format(time.DateOnly), StoreBytes: 40 << 20})
@@ -59,7 +62,7 @@ func benchStore(b *testing.B) *fakeStore {
 		}
 		st.put(agentstatus.Key(name), sj)
 	}
-	st.put(InventoryKey, []byte(inv.String()))
+	st.put(inventory.Key, []byte(inv.String()))
 	// A kitchen-day of cooks: 20 machines × 48 cooks, plus an event.
 	for d := range benchDays {
 		day := seedNow.AddDate(0, 0, -d-1)
@@ -108,7 +111,7 @@ func BenchmarkPages(b *testing.B) {
 	b.Run("baseline-decode-latest-days", func(b *testing.B) {
 		files := make([][]byte, benchKitchens)
 		for k := range files {
-			files[k], _ = st.Get(context.Background(), actionsKey(fmt.Sprintf("k-%04d", k), seedNow.Format(time.DateOnly)), 0)
+			files[k], _ = st.Get(context.Background(), action.Key(fmt.Sprintf("k-%04d", k), seedNow.Format(time.DateOnly)), 0)
 		}
 		b.ResetTimer()
 		cpu0 := cpuTime(b)

@@ -7,6 +7,8 @@ import (
 	"math"
 	"strconv"
 	"strings"
+
+	"github.com/budare/budare/internal/action"
 )
 
 // Charts are drawn here as inline SVG: no script, no stylesheet of their
@@ -17,7 +19,8 @@ import (
 
 // colors maps the classes a chart uses to a fill/stroke colour.
 var colors = map[string]string{
-	"stop": "#b3261e", "service": "#e8710a", "inspect": "#c99a00", "none": "#2e7d32", "unknown": "#8a8f98",
+	action.LevelStop: "#b3261e", action.LevelService: "#e8710a", action.LevelInspect: "#c99a00",
+	action.LevelNone: "#2e7d32", action.LevelUnknown: "#8a8f98",
 	"failure": "#6d1b1b", "fault": "#d9480f", "maintenance": "#1c64f2",
 	"line": "#3b5bdb", "line2": "#9c36b5", "grid": "#e3e5e8", "axis": "#6b7280", "thr": "#c92a2a",
 }
@@ -196,12 +199,12 @@ func sparkSVG(vals []int) []byte {
 		x := float64(i) * (w / float64(max(len(vals), 1)))
 		switch {
 		case v < 0:
-			fmt.Fprintf(&b, `<rect x="%.1f" y="%.1f" width="%.0f" height="2" fill="%s"/>`, x, h-2, bw, colors["unknown"])
+			fmt.Fprintf(&b, `<rect x="%.1f" y="%.1f" width="%.0f" height="2" fill="%s"/>`, x, h-2, bw, colors[action.LevelUnknown])
 		case v == 0:
-			fmt.Fprintf(&b, `<rect x="%.1f" y="%.1f" width="%.0f" height="2" fill="%s"/>`, x, h-2, bw, colors["none"])
+			fmt.Fprintf(&b, `<rect x="%.1f" y="%.1f" width="%.0f" height="2" fill="%s"/>`, x, h-2, bw, colors[action.LevelNone])
 		default:
 			bh := math.Max(3, float64(v)/float64(top)*(h-1))
-			fmt.Fprintf(&b, `<rect x="%.1f" y="%.1f" width="%.0f" height="%.1f" fill="%s"/>`, x, h-bh, bw, bh, colors["service"])
+			fmt.Fprintf(&b, `<rect x="%.1f" y="%.1f" width="%.0f" height="%.1f" fill="%s"/>`, x, h-bh, bw, bh, colors[action.LevelService])
 		}
 	}
 	b.WriteString(`</svg>`)

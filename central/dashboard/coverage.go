@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/budare/budare/internal/objstore"
+	"github.com/budare/budare/internal/record"
 	"github.com/budare/budare/internal/window"
 )
 
@@ -89,12 +90,7 @@ func (s *Server) coverageView(ctx context.Context, n int, p *page) (*CoverageVie
 		v.Days = append(v.Days, yesterday.AddDate(0, 0, i-n+1).Format(time.DateOnly))
 	}
 	for _, k := range kitchens {
-		loc := time.UTC
-		if k.Timezone != "" {
-			if l, err := time.LoadLocation(k.Timezone); err == nil {
-				loc = l
-			}
-		}
+		loc := kitchenLoc(k.Timezone)
 		got := map[string]objstore.Info{}
 		for _, o := range under(infos, "windows/"+k.Kitchen+"/") {
 			got[o.Key] = o
@@ -103,12 +99,12 @@ func (s *Server) coverageView(ctx context.Context, n int, p *page) (*CoverageVie
 		for i, day := range v.Days {
 			c := CoverageCell{Day: day, State: "missing", Title: day + ": no window"}
 			if o, ok := got[window.Key(k.Kitchen, day)]; ok {
-				d, _ := time.ParseInLocation(time.DateOnly, day, loc)
-				due := d.AddDate(0, 0, 1).Add(s.opt.LateAfter)
+				end, _ := record.DayStart(day, 1, loc)
+				due := end.Add(s.opt.LateAfter)
 				c.State, c.Title = "ok", fmt.Sprintf("%s: uploaded %s", day, o.Modified.UTC().Format("2006-01-02 15:04Z"))
 				if o.Modified.After(due) {
 					c.State = "late"
-					c.Title += fmt.Sprintf(", %s after the day ended", o.Modified.Sub(d.AddDate(0, 0, 1)).Round(time.Minute))
+					c.Title += fmt.Sprintf(", %s after the day ended", o.Modified.Sub(end).Round(time.Minute))
 				}
 			}
 			switch c.State {

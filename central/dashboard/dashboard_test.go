@@ -9,6 +9,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/budare/budare/internal/action"
+	"github.com/budare/budare/internal/inventory"
 )
 
 // newTestServer serves a seeded (or empty) fake store at a fixed clock.
@@ -104,7 +107,7 @@ func TestOverviewEmptyBucket(t *testing.T) {
 
 func TestOverviewWithoutInventory(t *testing.T) {
 	srv, st, _ := newTestServer(t, true)
-	st.del(InventoryKey)
+	st.del(inventory.Key)
 	var ov Overview
 	getJSON(t, srv, "/api/overview", &ov)
 	var names []string
@@ -115,16 +118,16 @@ func TestOverviewWithoutInventory(t *testing.T) {
 		t.Errorf("kitchens from actions/: %v", names)
 	}
 
-	st.put(InventoryKey, []byte("k-001,1,UTC\nk-001,1,UTC\n"))
+	st.put(inventory.Key, []byte("kitchen,phase,timezone\nk-001,1,UTC\nk-001,1,UTC\n"))
 	getJSON(t, srv, "/api/overview", &ov)
-	if len(ov.Kitchens) != 2 || len(ov.Notices) != 1 || !strings.Contains(ov.Notices[0], "listed twice") {
+	if len(ov.Kitchens) != 2 || len(ov.Notices) != 1 || !strings.Contains(ov.Notices[0], "repeats line 2") {
 		t.Errorf("bad inventory: kitchens %d notices %v", len(ov.Kitchens), ov.Notices)
 	}
 }
 
 func TestOverviewBadKitchenFile(t *testing.T) {
 	srv, st, _ := newTestServer(t, true)
-	st.put(actionsKey("k-002", "2026-11-26"), []byte("{not json"))
+	st.put(action.Key("k-002", "2026-11-26"), []byte("{not json"))
 	var ov Overview
 	if code := getJSON(t, srv, "/api/overview", &ov); code != http.StatusOK {
 		t.Fatalf("one bad kitchen must not fail the page: %d", code)

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/budare/budare/internal/action"
 	"github.com/budare/budare/internal/objstore"
 	"github.com/budare/budare/internal/record"
 	"github.com/budare/budare/internal/release"
@@ -113,11 +114,11 @@ func (s *Server) handleMachine(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) machineView(ctx context.Context, kitchen, machine string, p *page) (*MachineView, error) {
 	v := &MachineView{Kitchen: kitchen, Machine: machine}
-	acts, err := s.listing(ctx, "actions/")
+	acts, err := s.listing(ctx, action.Prefix(""))
 	if err != nil {
 		return nil, err
 	}
-	prefix := "actions/" + kitchen + "/"
+	prefix := action.Prefix(kitchen)
 	byDate := map[string]objstore.Info{}
 	for _, o := range under(acts, prefix) {
 		if d, ok := strings.CutSuffix(strings.TrimPrefix(o.Key, prefix), ".json"); ok && dateRE.MatchString(d) {
@@ -204,7 +205,7 @@ func (s *Server) machineView(ctx context.Context, kitchen, machine string, p *pa
 	v.Risk.Series = []chartSeries{risk}
 	slices.Reverse(v.Actions)
 	if lv := s.levels(ctx, v.Release); lv != nil {
-		v.Risk.HLines = []chartLine{{lv.Inspect, "inspect", "inspect"}, {lv.Service, "service", "service"}, {lv.Stop, "stop", "stop"}}
+		v.Risk.HLines = []chartLine{{lv.Inspect, action.LevelInspect, action.LevelInspect}, {lv.Service, action.LevelService, action.LevelService}, {lv.Stop, action.LevelStop, action.LevelStop}}
 		v.Risk.HLines = slices.DeleteFunc(v.Risk.HLines, func(l chartLine) bool { return l.Y > 1 })
 	}
 	for i, d := range dayData {

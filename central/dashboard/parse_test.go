@@ -2,10 +2,14 @@ package dashboard
 
 import (
 	"encoding/json"
+	"fmt"
+	"maps"
 	"strings"
 	"testing"
 	"unicode/utf8"
 
+	"github.com/budare/budare/internal/action"
+	"github.com/budare/budare/internal/golden"
 	"github.com/budare/budare/internal/window"
 )
 
@@ -19,14 +23,17 @@ func TestParseActions(t *testing.T) {
 	}{
 		{name: "array", in: `[{"machine":"a","level":"none","risk":0.1},{"machine":"b","level":"stop","risk":0.9}]`,
 			machines: "b,a", levels: "stop,none"},
-		{name: "object", in: `{"date":"2026-11-26","kitchen":"k","actions":[{"machine":"a","level":"INSPECT "}]}`,
+		{name: "object", in: `{"date":"2026-11-26","kitchen":"k","actions":[{"machine":"a","level":"inspect"}]}`,
 			machines: "a", levels: "inspect"},
+		{name: "level kept as the agent wrote it", in: `{"actions":[{"machine":"a","level":"INSPECT "},{"machine":"b","level":"stop"}]}`,
+			machines: "b,a", levels: "stop,INSPECT "},
+		{name: "BOM", in: "\ufeff[{\"machine\":\"a\",\"level\":\"none\"}]", machines: "a", levels: "none"},
 		{name: "empty list", in: `[]`},
 		{name: "ties by risk then name", in: `[{"machine":"c","level":"service","risk":0.5},{"machine":"b","level":"service","risk":0.7},{"machine":"a","level":"service","risk":0.5}]`,
 			machines: "b,a,c", levels: "service,service,service"},
 		{name: "unknown before none", in: `[{"machine":"a","level":"none","risk":0.3},{"machine":"b","level":"unknown","risk":null}]`,
 			machines: "b,a", levels: "unknown,none"},
-		{name: "missing level is unknown", in: `[{"machine":"a"}]`, machines: "a", levels: "unknown"},
+		{name: "missing level kept missing", in: `[{"machine":"a"},{"machine":"b","level":"none"}]`, machines: "a,b", levels: ",none"},
 		{name: "level outside the contract kept", in: `[{"machine":"a","level":"explode"},{"machine":"b","level":"none"}]`,
 			machines: "a,b", levels: "explode,none"},
 		{name: "object without actions", in: `{"date":"2026-11-26"}`, err: "no \"actions\" array"},
@@ -81,37 +88,23 @@ func TestCountLevels(t *testing.T) {
 	}
 }
 
-func TestParseInventory(t *testing.T) {
-	tests := []struct {
-		name, in, want, err string
-	}{
-		{name: "header and comments", in: "kitchen,phase,timezone\n# closed for works\nk-1,1,America/Caracas\n\nk-2, 2 ,UTC\n", want: "k-1/1/America/Caracas k-2/2/UTC"},
-		{name: "no header, short rows", in: "k-1\nk-2,1\n", want: "k-1// k-2/1/"},
-		{name: "empty", in: "", want: ""},
-		{name: "duplicate", in: "k-1,1,UTC\nk-1,2,UTC\n", err: "line 2: kitchen \"k-1\" listed twice"},
-		{name: "bad name", in: "k-1,1,UTC\n../etc,1,UTC\n", err: "line 2: bad kitchen name"},
-		{name: "bad quote", in: "\"k-1,1\n", err: InventoryKey},
+// TestParseInventoryGolden reads the inventory golden file of
+// internal/inventory, the one the trainer's tests read too.
+func TestParseInventoryGolden(t *testing.T) {
+	got, err := parseInventory(golden.Read(t, golden.Contract(t, "inventory", "kitchens.csv")))
+	if err != nil {
+		t.Fatal(err)
 	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			got, err := ParseInventory([]byte(tc.in))
-			if tc.err != "" {
-				if err == nil || !strings.Contains(err.Error(), tc.err) {
-					t.Fatalf("err %v, want %q", err, tc.err)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			var parts []string
-			for _, k := range got {
-				parts = append(parts, k.Kitchen+"/"+k.Phase+"/"+k.Timezone)
-			}
-			if s := strings.Join(parts, " "); s != tc.want {
-				t.Errorf("got %q, want %q", s, tc.want)
-			}
-		})
+	var parts []string
+	for _, k := range got {
+		parts = append(parts, k.Kitchen+"/"+k.Phase+"/"+k.Timezone)
+	}
+	if s, want := strings.Join(parts, " "), "k-001/1/America/Caracas k-002/1/Europe/Madrid k-003/2/UTC"; s != want {
+		t.Errorf("got %q, want %q", s, want)
+	}
+	// The trainer's grammar: a file without the header is refused, not guessed.
+	if _, err := parseInventory([]byte("k-1,1,UTC\n")); err == nil {
+		t.Error("accepted an inventory without its header")
 	}
 }
 
@@ -216,33 +209,15 @@ func FuzzParseActions(f *testing.F) {
 			return
 		}
 		for i, a := range acts {
-			if a.Machine == "" || a.Level == "" {
-				t.Errorf("accepted action without machine or level: %+v", a)
+			if a.Machine == "" {
+				t.Errorf("accepted action without machine: %+v", a)
 			}
-			if i > 0 && severity(acts[i-1].Level) < severity(a.Level) {
+			if i > 0 && action.Urgency(acts[i-1].Level) < action.Urgency(a.Level) {
 				t.Errorf("not sorted worst first: %v before %v", acts[i-1].Level, a.Level)
 			}
 		}
 		if _, err := json.Marshal(acts); err != nil {
 			t.Errorf("accepted actions do not encode: %v", err)
-		}
-	})
-}
-
-func FuzzParseInventory(f *testing.F) {
-	f.Add([]byte("kitchen,phase,timezone\nk-1,1,UTC\n"))
-	f.Add([]byte("# c\nk-1\n\"k-2\",2,\"Europe/Madrid\"\n"))
-	f.Fuzz(func(t *testing.T, b []byte) {
-		ks, err := ParseInventory(b)
-		if err != nil {
-			return
-		}
-		seen := map[string]bool{}
-		for _, k := range ks {
-			if !validName(k.Kitchen) || seen[k.Kitchen] {
-				t.Errorf("accepted bad or duplicate kitchen %q", k.Kitchen)
-			}
-			seen[k.Kitchen] = true
 		}
 	})
 }
@@ -340,4 +315,33 @@ func FuzzDaySummary(f *testing.F) {
 			t.Fatalf("%q: %d machines, ParseActions %d", b, d.Machines, len(acts))
 		}
 	})
+}
+
+// TestActionsGolden reads internal/action's golden day file, the one the
+// agent writes: every action as the agent decided it, worst first, and the
+// overview's light decoder counts the same levels.
+func TestActionsGolden(t *testing.T) {
+	b := golden.Read(t, golden.Contract(t, "action", "day.json"))
+	acts, err := ParseActions(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, a := range acts {
+		got = append(got, fmt.Sprintf("%s/%s/%g", a.Machine, a.Level, a.Risk))
+	}
+	if s, want := strings.Join(got, " "), "m-01/service/0.62 m-03/unknown/0 m-02/none/0.04"; s != want {
+		t.Errorf("ParseActions(golden) = %s, want %s", s, want)
+	}
+	d, err := parseDaySummary(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	day, err := action.DecodeDay(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !maps.Equal(d.Counts, day.Counts) || d.Release != day.ModelRelease || d.Machines != len(day.Actions) {
+		t.Errorf("day summary %+v, golden counts %v release %d", d, day.Counts, day.ModelRelease)
+	}
 }

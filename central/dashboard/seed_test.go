@@ -13,6 +13,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/budare/budare/internal/action"
+	"github.com/budare/budare/internal/inventory"
+
 	"github.com/budare/budare/agent/decide"
 	"github.com/budare/budare/central/train"
 	"github.com/budare/budare/internal/agentstatus"
@@ -164,7 +167,7 @@ func seed(t testing.TB, put func(key string, b []byte)) { seedAt(t, put, seedNow
 // k-002 three hours old, none for k-003) and a backtest report.
 func seedAt(t testing.TB, put func(key string, b []byte), now time.Time) {
 	t.Helper()
-	put(InventoryKey, []byte("kitchen,phase,timezone\nk-001,1,America/Caracas\nk-002,1,Europe/Madrid\nk-003,2,UTC\n"))
+	put(inventory.Key, []byte("kitchen,phase,timezone\nk-001,1,America/Caracas\nk-002,1,Europe/Madrid\nk-003,2,UTC\n"))
 	days := make([]string, 7)
 	for i := range days {
 		days[i] = now.AddDate(0, 0, i-6).Format(time.DateOnly)
@@ -194,9 +197,9 @@ func seedAt(t testing.TB, put func(key string, b []byte), now time.Time) {
 			d.Counts[a.Level]++
 			d.Actions = append(d.Actions, a)
 		}
-		put(actionsKey("k-001", day), mustJSON(t, d))
+		put(action.Key("k-001", day), mustJSON(t, d))
 	}
-	put(actionsKey("k-002", days[6]), mustJSON(t, []map[string]any{
+	put(action.Key("k-002", days[6]), mustJSON(t, []map[string]any{
 		{"v": 1, "date": days[6], "kitchen": "k-002", "machine": "m-10", "level": "none", "risk": 0.1, "reasons": []string{}, "model_release": 12, "data_days": 7},
 		{"v": 1, "date": days[6], "kitchen": "k-002", "machine": "m-11", "level": "inspect", "risk": 0.45, "reasons": []string{"energy_wh level +9%"}, "model_release": 12, "data_days": 7},
 	}))

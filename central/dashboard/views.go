@@ -1,10 +1,7 @@
 package dashboard
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"maps"
 	"net/http"
@@ -14,6 +11,10 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/budare/budare/internal/action"
+	"github.com/budare/budare/internal/inventory"
+	"github.com/budare/budare/internal/record"
 
 	"github.com/budare/budare/internal/objstore"
 	"github.com/budare/budare/internal/release"
@@ -89,7 +90,7 @@ func (s *Server) loadOverview(ctx context.Context, now time.Time) (*Overview, er
 	}
 	ov.CurrentRelease = cur
 
-	all, err := s.listing(ctx, "actions/")
+	all, err := s.listing(ctx, action.Prefix(""))
 	if err != nil {
 		return nil, err
 	}
@@ -104,7 +105,7 @@ func (s *Server) loadOverview(ctx context.Context, now time.Time) (*Overview, er
 	}
 	// Worst kitchens first: that is where someone has to act today.
 	slices.SortStableFunc(ov.Kitchens, func(a, b KitchenSummary) int {
-		for _, l := range []string{"stop", "service", "inspect", "unknown"} {
+		for _, l := range []string{action.LevelStop, action.LevelService, action.LevelInspect, action.LevelUnknown} {
 			if d := b.Counts[l] - a.Counts[l]; d != 0 {
 				return d
 			}
@@ -118,20 +119,20 @@ func (s *Server) loadOverview(ctx context.Context, now time.Time) (*Overview, er
 // no usable inventory, those that uploaded actions.
 func (s *Server) kitchens(ctx context.Context) ([]Kitchen, []string, error) {
 	var notes []string
-	b, err := s.store.Get(ctx, InventoryKey, maxInventory)
+	b, err := s.store.Get(ctx, inventory.Key, inventory.MaxBytes)
 	switch {
 	case err == nil:
-		inv, perr := ParseInventory(b)
+		inv, perr := parseInventory(b)
 		if perr == nil {
 			return inv, nil, nil
 		}
 		notes = append(notes, oneLine(perr.Error())+"; showing the kitchens that uploaded actions instead")
 	case isNotFound(err):
-		notes = append(notes, InventoryKey+" is missing; showing the kitchens that uploaded actions")
+		notes = append(notes, inventory.Key+" is missing; showing the kitchens that uploaded actions")
 	default:
 		return nil, nil, err // objstore errors name the key
 	}
-	infos, err := s.listing(ctx, "actions/")
+	infos, err := s.listing(ctx, action.Prefix(""))
 	if err != nil {
 		return nil, nil, err
 	}
@@ -151,14 +152,7 @@ func (s *Server) kitchens(ctx context.Context) ([]Kitchen, []string, error) {
 
 // currentRelease reads models/current; 0 when there is none yet.
 func (s *Server) currentRelease(ctx context.Context) (int64, error) {
-	b, err := s.store.Get(ctx, release.CurrentKey, 64)
-	if isNotFound(err) {
-		return 0, nil
-	}
-	if err != nil {
-		return 0, err
-	}
-	return release.ParseCurrent(b)
+	return release.Current(ctx, s.store)
 }
 
 // daySummary is what the overview needs of a day's actions file.
@@ -168,55 +162,28 @@ type daySummary struct {
 	Release  int64
 }
 
-// levelOnly is the part of an action the overview counts: decoding only it
-// is several times cheaper than the whole action, and a cold overview
-// decodes a week of every kitchen's files.
-type levelOnly struct {
-	Machine      string `json:"machine"`
-	Level        string `json:"level"`
-	ModelRelease int64  `json:"model_release"`
-}
-
-// parseDaySummary counts a day file's levels, accepting what ParseActions
-// accepts (an object with "actions", or a bare array).
+// parseDaySummary counts a day file's levels, from its actions' briefs
+// (action.DecodeBriefs accepts what ParseActions accepts).
 func parseDaySummary(b []byte) (daySummary, error) {
-	b = bytes.TrimSpace(bytes.TrimPrefix(b, []byte("\xef\xbb\xbf")))
-	var list []levelOnly
-	var err error
-	switch {
-	case len(b) == 0:
-		return daySummary{}, errors.New("actions file is empty")
-	case b[0] == '[':
-		err = json.Unmarshal(b, &list)
-	case b[0] == '{':
-		var obj struct {
-			Actions *[]levelOnly `json:"actions"`
-		}
-		if err = json.Unmarshal(b, &obj); err == nil && obj.Actions == nil {
-			return daySummary{}, errors.New("actions file: object has no \"actions\" array")
-		}
-		if obj.Actions != nil {
-			list = *obj.Actions
-		}
-	default:
-		return daySummary{}, errors.New("actions file is neither a JSON array nor an object")
-	}
+	list, err := action.DecodeBriefs(b)
 	if err != nil {
-		return daySummary{}, fmt.Errorf("actions file: %w", err)
+		return daySummary{}, err
 	}
 	d := daySummary{Machines: len(list), Counts: countLevels(nil)}
 	for i, a := range list {
 		if a.Machine == "" {
 			return daySummary{}, fmt.Errorf("actions file: action %d has no machine", i)
 		}
-		d.Counts[countKey(cmpOr(strings.ToLower(strings.TrimSpace(a.Level)), "unknown"))]++
+		d.Counts[countKey(a.Level)]++
 		d.Release = max(d.Release, a.ModelRelease)
 	}
 	return d, nil
 }
 
 // alarms counts the machines at inspect or worse.
-func (d daySummary) alarms() int { return d.Counts["inspect"] + d.Counts["service"] + d.Counts["stop"] }
+func (d daySummary) alarms() int {
+	return d.Counts[action.LevelInspect] + d.Counts[action.LevelService] + d.Counts[action.LevelStop]
+}
 
 // sparkDays is how many days the overview's alarm sparkline covers.
 const sparkDays = 7
@@ -225,7 +192,7 @@ func (s *Server) summarize(ctx context.Context, k Kitchen, all []objstore.Info, 
 	sum := KitchenSummary{Kitchen: k.Kitchen, Phase: k.Phase, Timezone: k.Timezone, Counts: countLevels(nil),
 		Alarms: make([]int, sparkDays)}
 	// The kitchen's day files, oldest first (the listing is sorted).
-	prefix := "actions/" + k.Kitchen + "/"
+	prefix := action.Prefix(k.Kitchen)
 	files := under(all, prefix)
 	var latest objstore.Info
 	for _, o := range files {
@@ -282,39 +249,35 @@ func isDate(s string) bool {
 	return true
 }
 
+// kitchenLoc is a kitchen's time zone, UTC when unknown.
+func kitchenLoc(tz string) *time.Location {
+	if tz != "" {
+		if l, err := time.LoadLocation(tz); err == nil {
+			return l
+		}
+	}
+	return time.UTC
+}
+
 // kitchenToday is today's date in the kitchen's time zone (UTC when
 // unknown), as midnight UTC.
 func kitchenToday(tz string, now time.Time) time.Time {
-	loc := time.UTC
-	if tz != "" {
-		if l, err := time.LoadLocation(tz); err == nil {
-			loc = l
-		}
-	}
-	t := now.In(loc)
-	return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC)
+	d, _ := time.Parse(time.DateOnly, record.LocalDay(now, kitchenLoc(tz)))
+	return d
 }
 
 // ageDays is how many days date lies before today in the kitchen's time
 // zone (UTC when the zone is unknown).
 func ageDays(date, tz string, now time.Time) int {
-	loc := time.UTC
-	if tz != "" {
-		if l, err := time.LoadLocation(tz); err == nil {
-			loc = l
-		}
-	}
 	d, err := time.Parse(time.DateOnly, date)
 	if err != nil {
 		return 0
 	}
-	t := now.In(loc)
-	today := time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC)
-	return int(today.Sub(d).Hours() / 24)
+	return int(kitchenToday(tz, now).Sub(d).Hours() / 24)
 }
 
 func (s *Server) readActions(ctx context.Context, kitchen, date string) ([]Action, error) {
-	key := actionsKey(kitchen, date)
+	key := action.Key(kitchen, date)
 	b, err := s.store.Get(ctx, key, maxActionsFile)
 	if err != nil {
 		return nil, err
@@ -377,7 +340,7 @@ func (s *Server) handleKitchen(w http.ResponseWriter, r *http.Request) {
 func (s *Server) kitchenView(ctx context.Context, kitchen, date string) (*KitchenView, int, error) {
 	v := &KitchenView{Kitchen: kitchen, Days: []string{}, Counts: countLevels(nil), Actions: []Action{},
 		HistoryDays: []string{}, History: map[string][]*HistoryCell{}, Notices: []string{}}
-	keys, err := s.store.List(ctx, "actions/"+kitchen+"/")
+	keys, err := s.store.List(ctx, action.Prefix(kitchen))
 	if err != nil {
 		return nil, storeStatus(err), err
 	}
@@ -532,18 +495,20 @@ func (s *Server) modelsView(ctx context.Context, want int64) (*ModelsView, int, 
 		return v, 0, nil // no release yet
 	}
 
+	// The dashboard shows releases, it does not trust them: no signature
+	// or expiry check, and no model file read here.
 	key := release.ManifestKey(v.Release)
-	b, err := s.store.Get(ctx, key, maxManifest)
-	if err != nil {
-		if isNotFound(err) {
-			return nil, http.StatusNotFound, fmt.Errorf("release %d: %s is missing", v.Release, key)
-		}
+	l, err := release.Load(ctx, s.store, release.Published(v.Release), release.LoadOptions{
+		Policy: release.Policy{Release: v.Release}, Arepas: []string{}, MaxManifestBytes: maxManifest})
+	switch {
+	case isNotFound(err):
+		return nil, http.StatusNotFound, fmt.Errorf("release %d: %s is missing", v.Release, key)
+	case release.IsRefusal(err):
+		return nil, http.StatusBadGateway, fmt.Errorf("%s: %w", key, err)
+	case err != nil:
 		return nil, storeStatus(err), err
 	}
-	m, err := release.Parse(b)
-	if err != nil {
-		return nil, http.StatusBadGateway, fmt.Errorf("%s: %w", key, err)
-	}
+	m := l.Manifest
 	v.Created, v.Expires, v.Phase, v.Note = &m.Created, &m.Expires, m.Phase, m.Note
 	v.Expired = !s.opt.Now().Before(m.Expires)
 

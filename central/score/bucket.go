@@ -120,7 +120,7 @@ func FromBucket(ctx context.Context, b train.Bucket, q Query) (Report, error) {
 	}
 
 	// Windows of every kitchen scored, From..To+H-1.
-	end, err := AddDays(q.To, q.HorizonDays-1)
+	end, err := record.AddDays(q.To, q.HorizonDays-1)
 	if err != nil {
 		return Report{}, err
 	}
@@ -132,7 +132,7 @@ func FromBucket(ctx context.Context, b train.Bucket, q Query) (Report, error) {
 	}
 	var wins []win
 	for _, k := range slices.Sorted(maps.Keys(kitchens)) {
-		for d := q.From; d <= end; d, _ = AddDays(d, 1) {
+		for d := q.From; d <= end; d, _ = record.AddDays(d, 1) {
 			wins = append(wins, win{kitchen: k, day: d})
 		}
 	}
@@ -175,10 +175,10 @@ func (q *Query) period(latest string) error {
 		if latest == "" {
 			return fmt.Errorf("%w in %s", ErrNoActions, q.Bucket)
 		}
-		q.To, _ = AddDays(latest, -q.HorizonDays)
+		q.To, _ = record.AddDays(latest, -q.HorizonDays)
 	}
 	if q.From == "" {
-		q.From, _ = AddDays(q.To, -(DefaultPeriodDays - 1))
+		q.From, _ = record.AddDays(q.To, -(DefaultPeriodDays - 1))
 	}
 	if q.From > q.To {
 		return fmt.Errorf("the period %s..%s is empty (the latest actions are of %s, the horizon %d days)",

@@ -198,15 +198,6 @@ func dayString(n int) string {
 	return time.Unix(int64(n)*86400, 0).UTC().Format(time.DateOnly)
 }
 
-// AddDays returns day shifted by n days; day must be yyyy-mm-dd.
-func AddDays(day string, n int) (string, error) {
-	t, err := time.Parse(time.DateOnly, day)
-	if err != nil {
-		return "", err
-	}
-	return t.AddDate(0, 0, n).Format(time.DateOnly), nil
-}
-
 // Score scores the actions of days against failures. It is deterministic:
 // the order of days matters only for duplicate machine-days (the last wins).
 func Score(days []action.Day, failures []Failure, o Options) Report {

@@ -37,7 +37,7 @@ func days(t *testing.T, plans ...plan) []action.Day {
 			n = max(n, len(s))
 		}
 		for i := range n {
-			day, err := AddDays(p.start, i)
+			day, err := record.AddDays(p.start, i)
 			if err != nil {
 				t.Fatal(err)
 			}

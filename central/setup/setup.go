@@ -14,6 +14,8 @@ import (
 	"os"
 	"slices"
 
+	"github.com/budare/budare/internal/inventory"
+
 	"github.com/budare/budare/central/train"
 	"github.com/budare/budare/internal/record"
 	"github.com/budare/budare/internal/release"
@@ -29,8 +31,8 @@ type Bucket interface {
 // CheckInventory parses kitchens.csv with the trainer's reader and checks
 // every kitchen name against the kitchen rule the agent's config uses (record.CheckKitchen), so no kitchen is
 // listed that no agent could be configured as.
-func CheckInventory(data []byte) ([]train.Kitchen, error) {
-	ks, err := train.ParseKitchens(data)
+func CheckInventory(data []byte) ([]inventory.Kitchen, error) {
+	ks, err := inventory.Decode(data)
 	if err != nil {
 		return nil, err
 	}
@@ -47,7 +49,7 @@ func CheckInventory(data []byte) ([]train.Kitchen, error) {
 
 // InventoryResult says what UploadInventory did.
 type InventoryResult struct {
-	Kitchens []train.Kitchen
+	Kitchens []inventory.Kitchen
 	// Action is "uploaded" (there was none), "unchanged", "replaced" or
 	// "kept" (no file given: the bucket's inventory was checked).
 	Action           string
@@ -59,23 +61,23 @@ type InventoryResult struct {
 // and replace was not asked for.
 var ErrInventoryDiffers = errors.New("the bucket holds a different inventory")
 
-// UploadInventory checks data and puts it at train.InventoryKey. An
+// UploadInventory checks data and puts it at inventory.Key. An
 // identical inventory is left alone; a different one is replaced only when
 // replace is set, since dropping a kitchen drops it from training. With
 // data nil, the bucket's inventory is checked instead.
 func UploadInventory(ctx context.Context, b Bucket, data []byte, replace bool) (InventoryResult, error) {
 	var res InventoryResult
-	old, err := b.Get(ctx, train.InventoryKey, 0)
+	old, err := b.Get(ctx, inventory.Key, 0)
 	if err != nil && !train.IsNotFound(err) {
-		return res, fmt.Errorf("read %s: %w", train.InventoryKey, err)
+		return res, fmt.Errorf("read %s: %w", inventory.Key, err)
 	}
 	exists := err == nil
 	if data == nil {
 		if !exists {
-			return res, fmt.Errorf("the bucket has no %s yet: give --inventory FILE (kitchen,phase,timezone per line)", train.InventoryKey)
+			return res, fmt.Errorf("the bucket has no %s yet: give --inventory FILE (kitchen,phase,timezone per line)", inventory.Key)
 		}
 		if res.Kitchens, err = CheckInventory(old); err != nil {
-			return res, fmt.Errorf("the bucket's %s: %w", train.InventoryKey, err)
+			return res, fmt.Errorf("the bucket's %s: %w", inventory.Key, err)
 		}
 		res.Action = "kept"
 		return res, nil
@@ -91,7 +93,7 @@ func UploadInventory(ctx context.Context, b Bucket, data []byte, replace bool) (
 		return res, nil
 	default:
 		res.Action = "replaced"
-		prev, perr := train.ParseKitchens(old)
+		prev, perr := inventory.Decode(old)
 		if perr == nil {
 			res.PreviousKitchens = len(prev)
 			res.Added, res.Removed = diff(names(prev), names(res.Kitchens))
@@ -101,13 +103,13 @@ func UploadInventory(ctx context.Context, b Bucket, data []byte, replace bool) (
 				ErrInventoryDiffers, res.PreviousKitchens, res.Added, res.Removed)
 		}
 	}
-	if err := b.Put(ctx, train.InventoryKey, data, nil); err != nil {
-		return res, fmt.Errorf("upload %s: %w", train.InventoryKey, err)
+	if err := b.Put(ctx, inventory.Key, data, nil); err != nil {
+		return res, fmt.Errorf("upload %s: %w", inventory.Key, err)
 	}
 	return res, nil
 }
 
-func names(ks []train.Kitchen) []string {
+func names(ks []inventory.Kitchen) []string {
 	out := make([]string, len(ks))
 	for i, k := range ks {
 		out[i] = k.Name

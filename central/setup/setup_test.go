@@ -9,7 +9,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/budare/budare/central/train"
+	"github.com/budare/budare/internal/inventory"
+
 	"github.com/budare/budare/internal/objstore"
 	"github.com/budare/budare/internal/release"
 )
@@ -80,14 +81,14 @@ func TestUploadInventoryIsIdempotent(t *testing.T) {
 			t.Fatalf("step %d: added %v removed %v", i, res.Added, res.Removed)
 		}
 	}
-	got, err := b.Get(ctx, train.InventoryKey, 0)
+	got, err := b.Get(ctx, inventory.Key, 0)
 	if err != nil || string(got) != string(v2) {
 		t.Fatalf("bucket holds %q, %v; want the replacement", got, err)
 	}
 	if _, err := UploadInventory(ctx, b, []byte("kitchen,phase,timezone\nk-9,x,UTC\n"), true); err == nil {
 		t.Fatal("a bad inventory was accepted")
 	}
-	if got, _ := b.Get(ctx, train.InventoryKey, 0); string(got) != string(v2) {
+	if got, _ := b.Get(ctx, inventory.Key, 0); string(got) != string(v2) {
 		t.Fatal("a bad inventory replaced the good one")
 	}
 }

@@ -6,11 +6,9 @@
 package simulate
 
 import (
-	"bytes"
 	"cmp"
 	"compress/gzip"
 	"context"
-	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -18,6 +16,8 @@ import (
 	"slices"
 	"strconv"
 	"time"
+
+	"github.com/budare/budare/internal/inventory"
 
 	"github.com/budare/budare/internal/record"
 	"github.com/budare/budare/internal/window"
@@ -431,26 +431,20 @@ func round(x float64, digits int) float64 {
 
 // Keys of the other objects Write puts.
 const (
-	InventoryKey = "inventory/kitchens.csv"
-	TruthKey     = "simulate/ground-truth.json"
+	TruthKey = "simulate/ground-truth.json"
 )
 
 // EncodeWindow returns the gzip NDJSON window of recs, written with the
-// agent's window encoder, and its metadata.
+// agent's line and window encoders, and its metadata.
 func EncodeWindow(recs []record.Record, level int) ([]byte, map[string]string, error) {
 	w, err := window.NewEncoder(level)
 	if err != nil {
 		return nil, nil, err
 	}
-	var line bytes.Buffer
-	enc := json.NewEncoder(&line)
-	enc.SetEscapeHTML(false)
+	var line []byte
 	for i := range recs {
-		line.Reset()
-		if err := enc.Encode(&recs[i]); err != nil {
-			return nil, nil, fmt.Errorf("encode record: %w", err)
-		}
-		if err := w.Line(line.Bytes()); err != nil {
+		line = record.AppendLine(line[:0], &recs[i])
+		if err := w.Line(line); err != nil {
 			return nil, nil, err
 		}
 	}
@@ -458,11 +452,7 @@ func EncodeWindow(recs []record.Record, level int) ([]byte, map[string]string, e
 	if err != nil {
 		return nil, nil, err
 	}
-	return win.Data, map[string]string{
-		window.MetaSHA256:        win.SHA256,
-		window.MetaContentSHA256: win.ContentSHA256,
-		window.MetaRecords:       strconv.Itoa(win.Records),
-	}, nil
+	return win.Data, win.Meta("", ""), nil
 }
 
 // Putter is where Write puts objects (an objstore.Bucket).
@@ -529,7 +519,7 @@ func Write(ctx context.Context, cfg Config, dst Putter, workers int) (*Truth, er
 	if genErr != nil {
 		return nil, genErr
 	}
-	if err := dst.Put(ctx, InventoryKey, Inventory(truth.Kitchens), nil); err != nil {
+	if err := dst.Put(ctx, inventory.Key, Inventory(truth.Kitchens), nil); err != nil {
 		return nil, err
 	}
 	tb, err := json.MarshalIndent(truth, "", " ")
@@ -544,12 +534,9 @@ func Write(ctx context.Context, cfg Config, dst Putter, workers int) (*Truth, er
 
 // Inventory returns kitchens.csv for the kitchens.
 func Inventory(ks []Kitchen) []byte {
-	var b bytes.Buffer
-	w := csv.NewWriter(&b)
-	_ = w.Write([]string{"kitchen", "phase", "timezone"})
-	for _, k := range ks {
-		_ = w.Write([]string{k.Name, strconv.Itoa(k.Phase), k.Timezone})
+	inv := make([]inventory.Kitchen, len(ks))
+	for i, k := range ks {
+		inv[i] = inventory.Kitchen{Name: k.Name, Phase: k.Phase, Timezone: k.Timezone}
 	}
-	w.Flush()
-	return b.Bytes()
+	return inventory.Encode(inv)
 }

@@ -6,19 +6,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
-
-	"github.com/budare/budare/central/simulate"
 )
-
-// formatKitchens writes ks as kitchens.csv with the simulator's writer, the
-// one that fills buckets for the trainer.
-func formatKitchens(ks []Kitchen) []byte {
-	sk := make([]simulate.Kitchen, len(ks))
-	for i, k := range ks {
-		sk[i] = simulate.Kitchen{Name: k.Name, Phase: k.Phase, Timezone: k.Timezone}
-	}
-	return simulate.Inventory(sk)
-}
 
 func TestParseTypes(t *testing.T) {
 	tests := []struct {
@@ -126,66 +114,6 @@ func TestShard(t *testing.T) {
 	}
 }
 
-func TestParseKitchens(t *testing.T) {
-	tests := []struct {
-		name    string
-		in      string
-		want    int
-		wantErr string
-	}{
-		{"ok", "kitchen,phase,timezone\nk-1,1,America/Caracas\nk-2,2,Europe/Madrid\n", 2, ""},
-		{"column order and extra columns", "timezone,kitchen,city,phase\nUTC,k-1,Caracas,1\n", 1, ""},
-		{"BOM and spaces", "\ufeffkitchen, phase, timezone\nk-1, 1, UTC\n", 1, ""},
-		{"comments and blank lines", "kitchen,phase,timezone\n# closed\n\nk-1,1,UTC\n", 1, ""},
-		{"empty", "", 0, "empty"},
-		{"header only", "kitchen,phase,timezone\n", 0, ""},
-		{"missing column", "kitchen,timezone\nk-1,UTC\n", 0, "lacks column \"phase\""},
-		{"bad phase", "kitchen,phase,timezone\nk-1,one,UTC\n", 0, "line 2: phase \"one\""},
-		{"bad zone", "kitchen,phase,timezone\nk-1,1,Mars/Olympus\n", 0, "line 2: timezone"},
-		{"empty zone", "kitchen,phase,timezone\nk-1,1,\n", 0, "timezone is empty"},
-		{"duplicate", "kitchen,phase,timezone\nk-1,1,UTC\nk-1,2,UTC\n", 0, "line 3: kitchen \"k-1\" repeats line 2"},
-		{"slash in name", "kitchen,phase,timezone\na/b,1,UTC\n", 0, "not allowed"},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			got, err := ParseKitchens([]byte(tc.in))
-			if tc.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
-					t.Fatalf("ParseKitchens error = %v, want %q", err, tc.wantErr)
-				}
-				return
-			}
-			if err != nil || len(got) != tc.want {
-				t.Fatalf("ParseKitchens = %d kitchens, %v; want %d", len(got), err, tc.want)
-			}
-		})
-	}
-}
-
-func TestFilterPhase(t *testing.T) {
-	ks, err := ParseKitchens([]byte("kitchen,phase,timezone\nk-1,1,UTC\nk-2,2,UTC\nk-3,1,America/Caracas\nk-4,0,UTC\n"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	names := func(ks []Kitchen) []string {
-		var out []string
-		for _, k := range ks {
-			out = append(out, k.Name)
-		}
-		return out
-	}
-	for phase, want := range map[int][]string{1: {"k-1", "k-3"}, 2: {"k-2"}, 0: {"k-4"}, 3: nil} {
-		if got := names(FilterPhase(ks, phase)); !slices.Equal(got, want) {
-			t.Errorf("phase %d: %q, want %q", phase, got, want)
-		}
-	}
-	// Round trip through the writer.
-	again, err := ParseKitchens(formatKitchens(ks))
-	if err != nil || !slices.Equal(names(again), names(ks)) {
-		t.Fatalf("kitchens.csv round trip = %q, %v", names(again), err)
-	}
-}
-
 func FuzzParseTypes(f *testing.F) {
 	f.Add([]byte("reina-pepiada\n# c\n domino \n"))
 	f.Add([]byte("a\na\n"))
@@ -205,26 +133,6 @@ func FuzzParseTypes(f *testing.F) {
 		again, err := ParseTypes([]byte(strings.Join(ts, "\n")))
 		if err != nil || !slices.Equal(again, ts) {
 			t.Fatalf("round trip: %q, %v", again, err)
-		}
-	})
-}
-
-func FuzzParseKitchens(f *testing.F) {
-	f.Add([]byte("kitchen,phase,timezone\nk-1,1,UTC\n"))
-	f.Add([]byte("kitchen,phase,timezone\nk-1,1,America/Caracas\nk-2,2,Europe/Madrid\n"))
-	f.Fuzz(func(t *testing.T, b []byte) {
-		ks, err := ParseKitchens(b)
-		if err != nil {
-			return
-		}
-		for _, k := range ks {
-			if k.Loc == nil || k.Phase < 0 || ValidType(k.Name) != nil {
-				t.Fatalf("ParseKitchens accepted a bad row %+v", k)
-			}
-		}
-		again, err := ParseKitchens(formatKitchens(ks))
-		if err != nil || len(again) != len(ks) {
-			t.Fatalf("round trip: %d kitchens, %v; want %d", len(again), err, len(ks))
 		}
 	})
 }

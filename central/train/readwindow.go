@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/budare/budare/internal/objstore"
 	"github.com/budare/budare/internal/record"
 	"github.com/budare/budare/internal/window"
 )
@@ -11,18 +12,28 @@ import (
 // ReadWindow reads one kitchen's window of a local day and calls fn for
 // every valid cook or event record, in window order. A missing window is not
 // an error: found is false. Lines that are not records are counted in bad and
-// skipped; a window that is not gzip NDJSON is an error.
+// skipped; a window that is not gzip NDJSON, or whose bytes do not match the
+// SHA-256 of its metadata (when the bucket gives metadata), is an error.
 func ReadWindow(ctx context.Context, b Bucket, kitchen, day string, fn func(*record.Record)) (found bool, bad int, err error) {
-	data, err := b.Get(ctx, window.Key(kitchen, day), 0)
+	key := window.Key(kitchen, day)
+	var (
+		data []byte
+		info objstore.Info
+	)
+	if ig, ok := b.(infoGetter); ok {
+		data, info, err = ig.GetInfo(ctx, key, 0)
+	} else {
+		data, err = b.Get(ctx, key, 0)
+	}
 	if IsNotFound(err) {
 		return false, 0, nil
 	}
 	if err != nil {
 		return false, 0, err
 	}
-	err = eachRecord(data, nil, nil, fn, func(int, error) { bad++ })
+	err = eachVerifiedRecord(data, info.MetaValue(window.MetaSHA256), nil, nil, fn, func(int, error) { bad++ })
 	if err != nil {
-		return true, bad, fmt.Errorf("window %s: %w", window.Key(kitchen, day), err)
+		return true, bad, fmt.Errorf("window %s: %w", key, err)
 	}
 	return true, bad, nil
 }

@@ -1,9 +1,7 @@
 package train
 
 import (
-	"bufio"
 	"bytes"
-	"compress/gzip"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -279,37 +277,32 @@ func (d *lineDecoder) decode(line []byte) (record.Record, error) {
 // and bad for every line that is not one. Lines skip reports true for are
 // not decoded. dec nil is a fresh fast decoder.
 func eachRecord(data []byte, dec *lineDecoder, skip func([]byte) bool, fn func(*record.Record), bad func(line int, err error)) error {
-	zr, err := gzip.NewReader(bytes.NewReader(data))
-	if err != nil {
-		return fmt.Errorf("not gzip: %w", err)
-	}
-	defer zr.Close()
+	return eachVerifiedRecord(data, "", dec, skip, fn, bad)
+}
+
+// eachVerifiedRecord is eachRecord on a window that must first match its
+// recorded SHA-256 (window.MetaSHA256; "" checks nothing).
+func eachVerifiedRecord(data []byte, wantSHA256 string, dec *lineDecoder, skip func([]byte) bool, fn func(*record.Record), bad func(line int, err error)) error {
 	if dec == nil {
 		dec = &lineDecoder{}
 	}
-	sc := bufio.NewScanner(zr)
-	sc.Buffer(make([]byte, 0, 64<<10), 4<<20)
-	for n := 1; sc.Scan(); n++ {
-		line := sc.Bytes()
-		if len(bytes.TrimSpace(line)) == 0 || (skip != nil && skip(line)) {
-			continue
+	return window.Each(data, wantSHA256, func(n int, line []byte) error {
+		if skip != nil && skip(line) {
+			return nil
 		}
 		r, err := dec.decode(line)
 		if err != nil {
 			bad(n, err)
-			continue
+			return nil
 		}
 		if r.Machine == "" || r.TS.IsZero() || (r.Type != record.TypeCook && r.Type != record.TypeEvent) ||
 			(r.Type == record.TypeCook && r.Arepa == "") {
 			bad(n, fmt.Errorf("not a cook or event record of a machine"))
-			continue
+			return nil
 		}
 		fn(&r)
-	}
-	if err := sc.Err(); err != nil {
-		return fmt.Errorf("read: %w", err)
-	}
-	return nil
+		return nil
+	})
 }
 
 func sortedKeys[V any](m map[string]V) []string {

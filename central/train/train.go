@@ -17,10 +17,10 @@ import (
 	"runtime"
 	"slices"
 	"sync"
-	"time"
 
 	"github.com/budare/budare/central/config"
 	"github.com/budare/budare/internal/features"
+	"github.com/budare/budare/internal/inventory"
 	"github.com/budare/budare/internal/model"
 	"github.com/budare/budare/internal/progress"
 	"github.com/budare/budare/internal/record"
@@ -294,18 +294,18 @@ func runSpan(date string, t config.Train) (*Span, error) {
 // phaseKitchens returns the kitchens of a phase from the inventory, sorted
 // by name.
 func phaseKitchens(ctx context.Context, b Bucket, phase int) ([]Kitchen, error) {
-	inv, err := b.Get(ctx, InventoryKey, 0)
+	inv, err := b.Get(ctx, inventory.Key, 0)
 	if err != nil {
 		return nil, fmt.Errorf("kitchen inventory: %w", err)
 	}
-	all, err := ParseKitchens(inv)
+	all, err := inventory.Decode(inv)
 	if err != nil {
 		return nil, err
 	}
-	kitchens := FilterPhase(all, phase)
+	kitchens := inventory.FilterPhase(all, phase)
 	slices.SortFunc(kitchens, func(a, b Kitchen) int { return cmp.Compare(a.Name, b.Name) })
 	if len(kitchens) == 0 {
-		return nil, fmt.Errorf("no kitchen of phase %d in %s (%d kitchens listed)", phase, InventoryKey, len(all))
+		return nil, fmt.Errorf("no kitchen of phase %d in %s (%d kitchens listed)", phase, inventory.Key, len(all))
 	}
 	return kitchens, nil
 }
@@ -439,30 +439,19 @@ feed:
 // is reported and the challenger wins.
 func loadChampions(ctx context.Context, b Bucket, pub ed25519.PublicKey, types []string) (int64, map[string]*champion, error) {
 	out := map[string]*champion{}
-	cur, m, err := Current(ctx, b, pub)
-	if err != nil || m == nil {
+	cur, err := release.Current(ctx, b)
+	if err != nil || cur == 0 {
 		return cur, out, err
 	}
+	l, err := release.Load(ctx, b, release.Published(cur), release.LoadOptions{
+		Policy: release.Policy{PublicKey: pub, Release: cur}, Arepas: types, Partial: true})
+	if err != nil {
+		return cur, out, fmt.Errorf("release %d: %w", cur, err)
+	}
 	for _, a := range types {
-		e, ok := m.Models[a]
-		if !ok {
-			continue
+		if e, ok := l.Manifest.Models[a]; ok {
+			out[a] = &champion{entry: e, model: l.Models[a], err: l.Errs[a]}
 		}
-		c := &champion{entry: e}
-		out[a] = c
-		data, err := b.Get(ctx, e.Key, 0)
-		if err != nil {
-			if !IsNotFound(err) {
-				return 0, nil, fmt.Errorf("champion model %s: %w", e.Key, err)
-			}
-			c.err = err
-			continue
-		}
-		if err := e.Check(data); err != nil {
-			c.err = err
-			continue
-		}
-		c.model, c.err = model.Decode(bytesReader(data))
 	}
 	return cur, out, nil
 }
@@ -472,16 +461,9 @@ func loadChampions(ctx context.Context, b Bucket, pub ed25519.PublicKey, types [
 // number is still returned with the error. With pub set, the manifest's signature must verify
 // (expiry is not checked: an expired champion can still be beaten or kept).
 func Current(ctx context.Context, b Bucket, pub ed25519.PublicKey) (int64, *release.Manifest, error) {
-	data, err := b.Get(ctx, release.CurrentKey, 0)
-	if IsNotFound(err) {
-		return 0, nil, nil
-	}
-	if err != nil {
-		return 0, nil, fmt.Errorf("current release: %w", err)
-	}
-	n, err := release.ParseCurrent(data)
-	if err != nil {
-		return 0, nil, err
+	n, err := release.Current(ctx, b)
+	if err != nil || n == 0 {
+		return n, nil, err
 	}
 	m, err := LoadManifest(ctx, b, n, pub)
 	if err != nil {
@@ -492,27 +474,12 @@ func Current(ctx context.Context, b Bucket, pub ed25519.PublicKey) (int64, *rele
 
 // LoadManifest reads release n and, with pub set, checks its signature.
 func LoadManifest(ctx context.Context, b Bucket, n int64, pub ed25519.PublicKey) (*release.Manifest, error) {
-	mb, err := b.Get(ctx, release.ManifestKey(n), 0)
+	l, err := release.Load(ctx, b, release.Published(n), release.LoadOptions{
+		Policy: release.Policy{PublicKey: pub, Release: n}, Arepas: []string{}})
 	if err != nil {
 		return nil, fmt.Errorf("release %d: %w", n, err)
 	}
-	if pub != nil {
-		sig, err := b.Get(ctx, release.SigKey(n), 0)
-		if err != nil {
-			return nil, fmt.Errorf("release %d signature: %w", n, err)
-		}
-		// A far-past "now" skips only the expiry check.
-		m, err := release.Verify(mb, sig, pub, time.Time{}, 0)
-		if err != nil {
-			return nil, fmt.Errorf("release %d: %w", n, err)
-		}
-		return m, nil
-	}
-	m, err := release.Parse(mb)
-	if err != nil {
-		return nil, fmt.Errorf("release %d: %w", n, err)
-	}
-	return m, nil
+	return l.Manifest, nil
 }
 
 // dataset cuts the rows whose day is in [from, to] out of a row set.

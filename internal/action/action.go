@@ -5,6 +5,7 @@
 package action
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -84,28 +85,100 @@ func Prefix(kitchen string) string {
 // MaxDayJSON is the largest day file DecodeDay accepts.
 const MaxDayJSON = 16 << 20
 
+// Known reports whether l is one of the contract's levels.
+func Known(l string) bool {
+	switch l {
+	case LevelUnknown, LevelNone, LevelInspect, LevelService, LevelStop:
+		return true
+	}
+	return false
+}
+
+// Urgency orders levels for people: stop 3, service 2, inspect 1, unknown
+// (and any level outside the contract) 0, none -1. Unknown comes before none
+// because someone should look at why the machine could not be judged.
+func Urgency(l string) int {
+	if l == LevelNone {
+		return -1
+	}
+	return Severity(l)
+}
+
+// Encode is the payload of one machine's action, as the agent publishes it
+// on ActionTopic.
+func Encode(a *Action) ([]byte, error) { return json.Marshal(a) }
+
+// EncodeDay is the day file the agent uploads to Key(d.Kitchen, d.Date).
+func EncodeDay(d *Day) ([]byte, error) { return json.MarshalIndent(d, "", " ") }
+
 // DecodeDay reads a day file: the agent's object with an "actions" array, or
-// a bare JSON array of action payloads.
+// a bare JSON array of action payloads (a UTF-8 byte order mark and
+// surrounding space are ignored). It returns what the file says, levels and
+// risks as written.
 func DecodeDay(b []byte) (*Day, error) {
-	if len(b) > MaxDayJSON {
-		return nil, fmt.Errorf("actions file larger than %d bytes", MaxDayJSON)
-	}
 	var d Day
-	if err := json.Unmarshal(b, &d); err == nil {
-		if d.Actions == nil {
-			return nil, errors.New("actions file: no \"actions\" array")
+	bare, err := decodeDay(b, &d, func(d *Day) *[]Action { return &d.Actions })
+	if err != nil {
+		return nil, err
+	}
+	if bare {
+		d.V = Version
+		if len(d.Actions) > 0 {
+			d.Date, d.Kitchen = d.Actions[0].Date, d.Actions[0].Kitchen
 		}
-		return &d, nil
-	}
-	var list []Action
-	if err := json.Unmarshal(b, &list); err != nil {
-		return nil, fmt.Errorf("actions file: %w", err)
-	}
-	d = Day{V: Version, Actions: list}
-	if len(list) > 0 {
-		d.Date, d.Kitchen = list[0].Date, list[0].Kitchen
 	}
 	return &d, nil
+}
+
+// Brief is the part of an action an overview of a large fleet needs:
+// decoding only it is several times cheaper than the whole action.
+type Brief struct {
+	Machine      string `json:"machine"`
+	Level        string `json:"level"`
+	ModelRelease int64  `json:"model_release"`
+}
+
+// DecodeBriefs reads the actions of a day file as DecodeDay does (it
+// accepts every file DecodeDay accepts), keeping only their Brief.
+func DecodeBriefs(b []byte) ([]Brief, error) {
+	var doc briefDay
+	if _, err := decodeDay(b, &doc, func(d *briefDay) *[]Brief { return &d.Actions }); err != nil {
+		return nil, err
+	}
+	return doc.Actions, nil
+}
+
+// briefDay is a day file with only the actions' briefs decoded.
+type briefDay struct {
+	Actions []Brief `json:"actions"`
+}
+
+// decodeDay is the one grammar of a day file, decoded into doc, whose
+// actions are at actions(doc), for any shape of action. bare says the file
+// was a bare array (only the actions are then set).
+func decodeDay[D, A any](b []byte, doc *D, actions func(*D) *[]A) (bare bool, err error) {
+	if len(b) > MaxDayJSON {
+		return false, fmt.Errorf("actions file larger than %d bytes", MaxDayJSON)
+	}
+	b = bytes.TrimSpace(bytes.TrimPrefix(b, []byte("\xef\xbb\xbf")))
+	switch {
+	case len(b) == 0:
+		return false, errors.New("actions file is empty")
+	case b[0] == '{':
+		if err := json.Unmarshal(b, doc); err != nil {
+			return false, fmt.Errorf("actions file: %w", err)
+		}
+		if *actions(doc) == nil {
+			return false, errors.New("actions file: object has no \"actions\" array")
+		}
+		return false, nil
+	case b[0] == '[':
+		if err := json.Unmarshal(b, actions(doc)); err != nil {
+			return true, fmt.Errorf("actions file: %w", err)
+		}
+		return true, nil
+	}
+	return false, errors.New("actions file is neither a JSON array nor an object")
 }
 
 // SummaryVersion is the version (field "v") of the kitchen summary published
@@ -160,7 +233,7 @@ func MarshalSummary(d *Day, maxBytes int) ([]byte, *Summary, error) {
 	}
 	sort.SliceStable(s.Actions, func(i, j int) bool {
 		a, b := s.Actions[i], s.Actions[j]
-		if ra, rb := summaryRank(a.Level), summaryRank(b.Level); ra != rb {
+		if ra, rb := Urgency(a.Level), Urgency(b.Level); ra != rb {
 			return ra > rb
 		}
 		if a.Risk != b.Risk {
@@ -207,16 +280,4 @@ func MarshalSummary(d *Day, maxBytes int) ([]byte, *Summary, error) {
 		}
 	}
 	return nil, nil, fmt.Errorf("summary of %s: even without entries it is %d bytes, limit %d", d.Date, len(b), maxBytes)
-}
-
-// summaryRank orders levels for the summary: what needs a person first,
-// unknown (someone should look why) before none.
-func summaryRank(l string) int {
-	if l == LevelUnknown {
-		return 0
-	}
-	if l == LevelNone {
-		return -1
-	}
-	return Severity(l)
 }

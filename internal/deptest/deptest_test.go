@@ -57,8 +57,8 @@ func TestImportRules(t *testing.T) {
 		{"./central/...", []string{"agent"}, nil},
 		{"./internal/...", []string{"agent", "central"}, nil},
 		// What ships: the binaries never link the test helpers.
-		{"./agent", []string{"internal/testenv", "agent/decide/decidetest", "agent/modelsync/modelsynctest"}, nil},
-		{"./central", []string{"internal/testenv"}, nil},
+		{"./agent", []string{"internal/testenv", "internal/golden", "internal/golden/contract", "agent/decide/decidetest", "agent/modelsync/modelsynctest"}, nil},
+		{"./central", []string{"internal/testenv", "internal/golden", "internal/golden/contract"}, nil},
 		// The agent is assembled in one place, which only its main links.
 		{"./agent/...", []string{"agent/daemon"}, []string{"agent"}},
 		// runner only runs services; what they are is the assembly's.

@@ -26,11 +26,11 @@ type PayloadLine struct {
 // with plain ASCII strings, plain decimal numbers and no surprises — and
 // writes its window line straight from the payload's bytes: no metrics map,
 // no float parsing or formatting. That is several times cheaper than
-// Decode followed by store.AppendLine, which remain the reference
+// Decode followed by AppendLine, which remain the reference
 // and the only judge of bad input.
 //
 // ok is true only when Decode would accept the payload and
-// store.AppendLine would write exactly l.JSON for it (FuzzFastLine checks
+// AppendLine would write exactly l.JSON for it (FuzzFastLine checks
 // both); on anything unusual (escapes, non-ASCII, unknown or repeated keys,
 // nulls, exponents, more than 15 digits, any validation failure) ok is false
 // and the caller takes the reference path, which also classifies the error.

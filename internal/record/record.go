@@ -441,6 +441,15 @@ func DayStart(day string, offset int, loc *time.Location) (time.Time, error) {
 	return WallTime(d.Year(), d.Month(), d.Day()+offset, 0, 0, loc), nil
 }
 
+// AddDays returns local day (yyyy-mm-dd) shifted by n calendar days.
+func AddDays(day string, n int) (string, error) {
+	d, err := time.Parse(time.DateOnly, day)
+	if err != nil {
+		return "", fmt.Errorf("day %q: want yyyy-mm-dd", day)
+	}
+	return d.AddDate(0, 0, n).Format(time.DateOnly), nil
+}
+
 // LocalDay returns the calendar day of t in loc as yyyy-mm-dd.
 func LocalDay(t time.Time, loc *time.Location) string {
 	return t.In(loc).Format(time.DateOnly)

@@ -42,3 +42,25 @@ func TestWallTimeAndDayStart(t *testing.T) {
 		t.Error("accepted a bad day")
 	}
 }
+
+func TestAddDays(t *testing.T) {
+	tests := []struct {
+		day  string
+		n    int
+		want string
+	}{
+		{"2026-11-26", 0, "2026-11-26"},
+		{"2026-11-26", -7, "2026-11-19"},
+		{"2026-12-31", 1, "2027-01-01"},
+		{"2028-03-01", -1, "2028-02-29"},
+		{"2026-03-08", 1, "2026-03-09"}, // a DST change in the Americas: days, not 24 h
+	}
+	for _, tc := range tests {
+		if got, err := AddDays(tc.day, tc.n); err != nil || got != tc.want {
+			t.Errorf("AddDays(%s, %d) = %s, %v; want %s", tc.day, tc.n, got, err, tc.want)
+		}
+	}
+	if _, err := AddDays("26/11/2026", 1); err == nil {
+		t.Error("AddDays accepted a day that is not yyyy-mm-dd")
+	}
+}

@@ -2,20 +2,28 @@
 // to the trainer: windows/<kitchen>/<yyyy-mm-dd>.ndjson.gz, one record per
 // line (a JSON record.Record), a deterministic gzip stream, and its checksums
 // in the object's metadata. The agent's uploader and the simulator write it
-// with the same Encoder, so the two can never drift apart.
+// with the same Encoder, so the two can never drift apart; the trainer reads
+// it with Each (verified, streaming) and the uploader merges a remote window
+// with its store's lines with Merge.
 package window
 
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"compress/gzip"
 	"crypto/md5"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"hash"
 	"io"
+	"slices"
+	"strconv"
 	"strings"
+	"time"
 )
 
 // Key is where a kitchen's local day is stored.
@@ -105,30 +113,142 @@ func (e *Encoder) Finish() (Window, error) {
 	}, nil
 }
 
-// Decode verifies a downloaded window against its SHA-256 (hex, of the
-// gzip bytes; skipped when empty) and returns its lines.
-func Decode(data []byte, wantSHA256 string) ([][]byte, error) {
-	if wantSHA256 != "" {
-		sum := sha256.Sum256(data)
-		if got := hex.EncodeToString(sum[:]); !strings.EqualFold(got, wantSHA256) {
-			return nil, fmt.Errorf("window checksum mismatch: sha256 %s, metadata says %s", got, wantSHA256)
-		}
+// Meta is the object metadata a window is stored with: its checksums and
+// record count, and the kitchen and day when given (the simulator leaves
+// them out).
+func (w Window) Meta(kitchen, day string) map[string]string {
+	m := map[string]string{
+		MetaSHA256:        w.SHA256,
+		MetaContentSHA256: w.ContentSHA256,
+		MetaRecords:       strconv.Itoa(w.Records),
+	}
+	if kitchen != "" {
+		m[MetaKitchen] = kitchen
+	}
+	if day != "" {
+		m[MetaDay] = day
+	}
+	return m
+}
+
+// MaxLine is the longest line a reader accepts.
+const MaxLine = 4 << 20
+
+// Check verifies a downloaded window against its SHA-256 (hex, of the gzip
+// bytes, as in MetaSHA256); an empty wantSHA256 checks nothing.
+func Check(data []byte, wantSHA256 string) error {
+	if wantSHA256 == "" {
+		return nil
+	}
+	sum := sha256.Sum256(data)
+	if got := hex.EncodeToString(sum[:]); !strings.EqualFold(got, wantSHA256) {
+		return fmt.Errorf("window checksum mismatch: sha256 %s, metadata says %s", got, wantSHA256)
+	}
+	return nil
+}
+
+// Each verifies data with Check, then calls fn for every line that is not
+// blank, with its number in the file (from 1, blank lines counted). line is
+// only valid during the call: the reader reuses its buffer, so reading a
+// window allocates nothing per line. An error from fn stops the reading and
+// is returned as it is.
+func Each(data []byte, wantSHA256 string, fn func(n int, line []byte) error) error {
+	if err := Check(data, wantSHA256); err != nil {
+		return err
 	}
 	zr, err := gzip.NewReader(bytes.NewReader(data))
 	if err != nil {
-		return nil, fmt.Errorf("window is not gzip: %w", err)
+		return fmt.Errorf("window is not gzip: %w", err)
 	}
-	var lines [][]byte
+	defer zr.Close()
 	sc := bufio.NewScanner(zr)
-	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
-	for sc.Scan() {
-		if len(bytes.TrimSpace(sc.Bytes())) == 0 {
+	sc.Buffer(make([]byte, 0, 64<<10), MaxLine)
+	for n := 1; sc.Scan(); n++ {
+		line := sc.Bytes()
+		if len(bytes.TrimSpace(line)) == 0 {
 			continue
 		}
-		lines = append(lines, bytes.Clone(sc.Bytes()))
+		if err := fn(n, line); err != nil {
+			return err
+		}
 	}
 	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("read window: %w", err)
+		return fmt.Errorf("read window: %w", err)
+	}
+	return nil
+}
+
+// Decode verifies a downloaded window against its SHA-256 (hex, of the
+// gzip bytes; skipped when empty) and returns its lines.
+func Decode(data []byte, wantSHA256 string) ([][]byte, error) {
+	var lines [][]byte
+	err := Each(data, wantSHA256, func(_ int, line []byte) error {
+		lines = append(lines, bytes.Clone(line))
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	return lines, nil
+}
+
+// RecordID identifies a record in a window: (machine, ts, seq), as the
+// agent's store keys it.
+type RecordID struct {
+	Machine string
+	TS      int64 // unix ns
+	Seq     int64
+}
+
+// Compare orders IDs as the store and a window do: machine name, then
+// time, then seq.
+func (a RecordID) Compare(b RecordID) int {
+	return cmp.Or(cmp.Compare(a.Machine, b.Machine), cmp.Compare(a.TS, b.TS), cmp.Compare(a.Seq, b.Seq))
+}
+
+// IDOf reads the identity of a window line.
+func IDOf(line []byte) (RecordID, error) {
+	var r struct {
+		Machine string    `json:"machine"`
+		TS      time.Time `json:"ts"`
+		Seq     *int64    `json:"seq"`
+	}
+	if err := json.Unmarshal(line, &r); err != nil {
+		return RecordID{}, fmt.Errorf("window line is not a record: %w", err)
+	}
+	if r.Machine == "" || r.TS.IsZero() || r.Seq == nil {
+		return RecordID{}, errors.New("window line lacks machine, ts or seq")
+	}
+	return RecordID{r.Machine, r.TS.UnixNano(), *r.Seq}, nil
+}
+
+// Merge returns the union of two sets of window lines, one line per
+// RecordID (local's where both have it), in the store's order, so a merged
+// window is byte-identical to the one an unpruned store would have produced.
+func Merge(remote, local [][]byte) ([][]byte, error) {
+	type kl struct {
+		k RecordID
+		l []byte
+	}
+	seen := make(map[RecordID]bool, len(remote)+len(local))
+	all := make([]kl, 0, len(remote)+len(local))
+	for _, set := range [][][]byte{local, remote} {
+		for _, l := range set {
+			k, err := IDOf(l)
+			if err != nil {
+				return nil, err
+			}
+			if seen[k] {
+				continue
+			}
+			seen[k] = true
+			all = append(all, kl{k, l})
+		}
+	}
+	slices.SortFunc(all, func(a, b kl) int { return a.k.Compare(b.k) })
+	out := make([][]byte, len(all))
+	for i := range all {
+		out[i] = all[i].l
+	}
+	return out, nil
 }

@@ -1,4 +1,4 @@
-package store
+package record
 
 import (
 	"bytes"
@@ -6,8 +6,6 @@ import (
 	"math"
 	"testing"
 	"time"
-
-	"github.com/budare/budare/internal/record"
 )
 
 // FuzzAppendLine checks that the store's window line encoder writes exactly
@@ -21,15 +19,15 @@ func FuzzAppendLine(f *testing.F) {
 		if math.IsNaN(v) || math.IsInf(v, 0) || seq < 0 {
 			return // Decode never accepts these
 		}
-		r := record.Record{Machine: machine, TS: time.Unix(0, ns).UTC(), Seq: seq}
+		r := Record{Machine: machine, TS: time.Unix(0, ns).UTC(), Seq: seq}
 		if r.TS.Year() < 2000 || r.TS.Year() > 9999 {
 			return
 		}
 		if cook {
-			r.Type, r.Arepa = record.TypeCook, arepa
+			r.Type, r.Arepa = TypeCook, arepa
 			r.Metrics = map[string]float64{metric: v, metric + "_b": -v, "z": v / 3, "a": float64(seq)}
 		} else {
-			r.Type, r.Kind, r.Code, r.Note = record.TypeEvent, kind, code, note
+			r.Type, r.Kind, r.Code, r.Note = TypeEvent, kind, code, note
 		}
 		want, err := json.Marshal(r)
 		if err != nil {

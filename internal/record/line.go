@@ -1,4 +1,4 @@
-package store
+package record
 
 import (
 	"encoding/json"
@@ -6,14 +6,13 @@ import (
 	"slices"
 	"strconv"
 	"time"
-
-	"github.com/budare/budare/internal/record"
 )
 
-// AppendLine appends r's window line, byte for byte what json.Marshal(r)
-// produces (FuzzAppendLine checks it), without reflection or a sorted copy
-// of the metrics map.
-func AppendLine(b []byte, r *record.Record) []byte {
+// AppendLine appends r's stored and window line, byte for byte what
+// json.Marshal(r) produces (FuzzAppendLine checks it), without reflection or
+// a sorted copy of the metrics map. The agent's store and the simulator
+// write lines with it; FastWindowLine and encoding/json read them.
+func AppendLine(b []byte, r *Record) []byte {
 	b = append(b, `{"machine":`...)
 	b = appendString(b, r.Machine)
 	b = append(b, `,"type":`...)
