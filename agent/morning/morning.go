@@ -463,7 +463,7 @@ func (s *Service) publishDay(ctx context.Context, day string, doc *dayDoc) error
 		if doc.Published[a.Machine] || doc.Refused[a.Machine] != "" {
 			continue
 		}
-		b, err := json.Marshal(a)
+		b, err := action.Encode(&a)
 		if err != nil {
 			perr = err
 			break
@@ -669,7 +669,7 @@ func (s *Service) uploadPending(ctx context.Context) bool {
 		if err != nil || doc == nil {
 			continue
 		}
-		b, err := json.MarshalIndent(doc.Day, "", " ")
+		b, err := action.EncodeDay(doc.Day)
 		if err != nil {
 			continue
 		}
