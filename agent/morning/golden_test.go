@@ -49,7 +49,7 @@ func TestGoldenDay(t *testing.T) {
 	}
 	for topic, file := range map[string]string{
 		record.ActionTopic(day.Kitchen, day.Actions[0].Machine): "action.json",
-		record.SummaryTopic(day.Kitchen):                         "summary.json",
+		record.SummaryTopic(day.Kitchen):                        "summary.json",
 	} {
 		if want := golden.Read(t, golden.Contract(t, "action", file)); !bytes.Equal(got[topic], want) {
 			t.Errorf("%s:\n%s\nwant (%s):\n%s", topic, got[topic], file, want)
