@@ -183,6 +183,9 @@ type DecideOptions struct {
 // store, persists the day, publishes it on a connection of its own (never
 // the agent's status) and uploads it, as the agent does at start of day.
 func Decide(ctx context.Context, cfg *config.Config, o DecideOptions) (*decide.Day, error) {
+	if o.Log == nil {
+		o.Log = slog.Default()
+	}
 	path := cfg.StorePath()
 	if _, err := os.Stat(path); err != nil {
 		return nil, fmt.Errorf("no store at %s (has the agent run yet?): %w", path, err)

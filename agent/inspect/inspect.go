@@ -7,7 +7,7 @@
 //
 // Extension point: a subsystem adds a Section (a name and a function that
 // reads what it needs from the store or data_dir). The agent lists its
-// sections in one place (agent/cmd_inspect.go, inspectSections); each
+// sections in one place (agent/daemon/http.go, sections); each
 // section's value appears in the JSON under its name, at the top level.
 package inspect
 

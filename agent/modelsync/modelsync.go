@@ -29,14 +29,12 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/budare/budare/internal/model"
-	"github.com/budare/budare/internal/objstore"
 	"github.com/budare/budare/internal/release"
 )
 
 // Limits on what is downloaded before it is verified.
 const (
 	maxManifest = 4 << 20
-	maxSig      = 4 << 10
 	maxCurrent  = 64
 )
 
@@ -407,52 +405,26 @@ func (s *Syncer) fetch(ctx context.Context, now time.Time, cur *Release, out *Ou
 	if cur != nil && cur.Number == n && (wanted == nil || covers(cur, wanted)) {
 		return nil // nothing new
 	}
-	raw, err := src.Get(ctx, release.ManifestKey(n), maxManifest)
+	var held func(string, release.Entry) []byte
+	if cur != nil {
+		held = func(a string, e release.Entry) []byte { return reuse(cur, a, e) }
+	}
+	// Sizes are checked first, from the signed manifest: nothing of a
+	// release with an oversized model is downloaded.
+	l, err := release.Load(ctx, src, release.Published(n), release.LoadOptions{
+		Policy:           release.Policy{PublicKey: s.opt.PublicKey, Now: now, MinRelease: highest, Release: n},
+		Arepas:           wanted,
+		MaxManifestBytes: maxManifest,
+		MaxModelBytes:    s.opt.MaxModelBytes,
+		Reuse:            held,
+	})
 	if err != nil {
-		return fmt.Errorf("read manifest of release %d: %w", n, err)
-	}
-	sig, err := src.Get(ctx, release.SigKey(n), maxSig)
-	if err != nil {
-		return fmt.Errorf("read signature of release %d: %w", n, err)
-	}
-	m, err := release.Policy{PublicKey: s.opt.PublicKey, Now: now, MinRelease: highest, Release: n}.Open(raw, sig)
-	if err != nil {
-		return &rejectErr{n, err}
-	}
-	types := m.Arepas()
-	if wanted != nil {
-		types = slices.DeleteFunc(types, func(a string) bool { return !slices.Contains(wanted, a) })
-	}
-	// Sizes first, from the signed manifest: nothing of a release with an
-	// oversized model is downloaded.
-	for _, a := range types {
-		if e := m.Models[a]; e.Size > s.opt.MaxModelBytes {
-			return &rejectErr{n, fmt.Errorf("%w: %s is %d bytes in the manifest, above the limit of %d; not downloaded",
-				release.ErrTooLarge, e.Key, e.Size, s.opt.MaxModelBytes)}
-		}
-	}
-	nr := &Release{Number: n, Manifest: m, Models: map[string]*model.Model{},
-		files: map[string][]byte{}, raw: raw, sig: sig}
-	for _, a := range types {
-		e := m.Models[a]
-		data := reuse(cur, a, e)
-		if data == nil {
-			got, err := src.Get(ctx, e.Key, e.Size+1)
-			if err != nil && !errors.Is(err, objstore.ErrTooLarge) {
-				return fmt.Errorf("read model %s of release %d: %w", e.Key, n, err)
-			}
-			if err != nil {
-				return &rejectErr{n, fmt.Errorf("%w: %s is larger than the manifest's %d bytes", release.ErrHash, e.Key, e.Size)}
-			}
-			data = got
-		}
-		md, err := release.DecodeModel(e, data)
-		if err != nil {
+		if release.IsRefusal(err) {
 			return &rejectErr{n, err}
 		}
-		nr.Models[a] = md
-		nr.files[a] = data
+		return fmt.Errorf("release %d: %w", n, err)
 	}
+	nr := &Release{Number: n, Manifest: l.Manifest, Models: l.Models, files: l.Files, raw: l.Raw, sig: l.Sig}
 	dir, err := install(s.opt.Dir, nr, now)
 	if err != nil {
 		return fmt.Errorf("install release %d: %w", n, err)
@@ -467,7 +439,7 @@ func (s *Syncer) fetch(ctx context.Context, now time.Time, cur *Release, out *Ou
 	s.releaseG.Set(float64(n))
 	cleanup(s.opt.Dir, filepath.Base(dir))
 	out.Installed, out.Release = true, n
-	s.log.Info("model release installed", "release", n, "arepas", nr.Arepas(), "expires", m.Expires)
+	s.log.Info("model release installed", "release", n, "arepas", nr.Arepas(), "expires", nr.Manifest.Expires)
 	if s.opt.OnSwap != nil {
 		s.opt.OnSwap(nr)
 	}

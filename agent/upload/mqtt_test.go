@@ -47,6 +47,7 @@ func startAgent(t *testing.T, cfg *config.Config) *agentRun {
 	mq, err := ingest.NewClient(ingest.ClientOptions{Broker: cfg.MQTT.Broker, ClientID: cfg.MQTT.ClientID,
 		Kitchen: cfg.Kitchen, Log: log}, ing.Handle)
 	if err != nil {
+		st.Close() // stop closes it once the agent runs
 		t.Fatal(err)
 	}
 	remote := connectCfg(t, cfg)
@@ -56,6 +57,7 @@ func startAgent(t *testing.T, cfg *config.Config) *agentRun {
 	ucfg.Logger = slog.New(slog.NewTextHandler(tWriter{t}, nil))
 	svc, err := New(ucfg, st, remote, prometheus.NewRegistry())
 	if err != nil {
+		st.Close()
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())

@@ -30,8 +30,8 @@ type Action = action.Action
 // hasRisk reports whether an action carries a risk figure: by the contract
 // the risk of an unknown level is no figure (the agent writes 0, and
 // showing 0.00 would read as "healthy"); any other level shows the risk the
-// agent wrote.
-func hasRisk(a Action) bool { return a.Level != action.LevelUnknown }
+// agent wrote. An action without a level is no judgement either.
+func hasRisk(a Action) bool { return a.Level != "" && a.Level != action.LevelUnknown }
 
 // maxActionsFile bounds how much of one day's actions file is read: 200
 // machines take about 100 KiB, so this leaves room without trusting the store.

@@ -305,5 +305,6 @@ func (s *Server) levels(ctx context.Context, rel int64) *release.Levels {
 // manifest never changes).
 func (s *Server) manifest(ctx context.Context, rel int64) (*release.Manifest, error) {
 	key := release.ManifestKey(rel)
-	return cachedRead(ctx, s, "manifest", objstore.Info{Key: key, ETag: "immutable"}, maxManifest, release.Parse)
+	open := func(raw []byte) (*release.Manifest, error) { return release.Policy{Release: rel}.Open(raw, nil) }
+	return cachedRead(ctx, s, "manifest", objstore.Info{Key: key, ETag: "immutable"}, maxManifest, open)
 }

@@ -16,7 +16,6 @@ import (
 	"github.com/budare/budare/internal/action"
 	"github.com/budare/budare/internal/inventory"
 
-	"github.com/budare/budare/agent/decide"
 	"github.com/budare/budare/central/train"
 	"github.com/budare/budare/internal/agentstatus"
 	"github.com/budare/budare/internal/model"
@@ -155,7 +154,7 @@ var seedK001 = []seedMachine{
 }
 
 // seed fills a store with what the agent and the trainer write: an
-// inventory, a week of k-001's actions (decide.Day, the agent's file), a
+// inventory, a week of k-001's actions (action.Day, the agent's file), a
 // day of k-002 as a bare JSON array, nothing for k-003, and two signed
 // model releases with cards (train.Card). In release 12 domino gets a new
 // model and reina-pepiada keeps release 11's.
@@ -181,12 +180,12 @@ func seedAt(t testing.TB, put func(key string, b []byte), now time.Time) {
 		`"report":{"chain":{"machine_days":56,"positive":6,"pr_auc":0.412,"roc_auc":0.861,"service":{"precision":0.5,"recall":0.33},"inspect":{"precision":0.3,"recall":0.66},"failures":2}}}`))
 	for i, day := range days {
 		decided := now.AddDate(0, 0, i-6).Add(-3 * time.Hour)
-		d := decide.Day{V: 1, Date: day, Kitchen: "k-001", ModelRelease: 12, DecidedAt: decided, Counts: map[string]int{}}
+		d := action.Day{V: 1, Date: day, Kitchen: "k-001", ModelRelease: 12, DecidedAt: decided, Counts: map[string]int{}}
 		for _, m := range seedK001 {
 			if m.levels[i] == "" {
 				continue
 			}
-			a := decide.Action{V: 1, Date: day, Kitchen: "k-001", Machine: m.machine, Level: m.levels[i],
+			a := action.Action{V: 1, Date: day, Kitchen: "k-001", Machine: m.machine, Level: m.levels[i],
 				Reasons: m.reasons, ModelRelease: 12, DataDays: 7, DecidedAt: decided}
 			if m.risk >= 0 {
 				a.Risk = m.risk

@@ -440,7 +440,9 @@ feed:
 func loadChampions(ctx context.Context, b Bucket, pub ed25519.PublicKey, types []string) (int64, map[string]*champion, error) {
 	out := map[string]*champion{}
 	cur, err := release.Current(ctx, b)
-	if err != nil || cur == 0 {
+	if err != nil || cur == 0 || len(types) == 0 {
+		// No types (a shard given none): read no model; release.Load reads
+		// every model of the release when Arepas is nil.
 		return cur, out, err
 	}
 	l, err := release.Load(ctx, b, release.Published(cur), release.LoadOptions{

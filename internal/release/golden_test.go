@@ -132,6 +132,9 @@ func TestLoadRefuses(t *testing.T) {
 		{"manifest of another release", publish(mf, 2), LoadOptions{Policy: Policy{PublicKey: pub, Release: 1}}, ErrMalformed},
 		{"model bytes changed", publish(append(mf[:len(mf)-2:len(mf)-2], "} "...), 1), LoadOptions{Policy: Policy{PublicKey: pub}}, ErrHash},
 		{"model larger", publish(append(mf[:len(mf):len(mf)], ' '), 1), LoadOptions{Policy: Policy{PublicKey: pub}}, ErrHash},
+		{"model above the limit", publish(mf, 1), LoadOptions{Policy: Policy{PublicKey: pub}, MaxModelBytes: int64(len(mf) - 1)}, ErrTooLarge},
+		{"held bytes changed", publish(mf, 1), LoadOptions{Policy: Policy{PublicKey: pub},
+			Reuse: func(string, Entry) []byte { return append(mf[:len(mf)-1:len(mf)-1], ' ') }}, ErrHash},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -157,4 +160,31 @@ func TestLoadRefuses(t *testing.T) {
 			t.Fatalf("Load = %v", err)
 		}
 	})
+}
+
+// TestLoadReuse: held bytes that check are used instead of a download.
+func TestLoadReuse(t *testing.T) {
+	ctx := context.Background()
+	src := objstore.NewDir(filepath.Join("testdata", "bucket"))
+	held, err := src.Get(ctx, ModelKey("domino", goldenRelease), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	empty := objstore.NewMem() // the model is not there: only Reuse can give it
+	for _, key := range []string{ManifestKey(goldenRelease), SigKey(goldenRelease)} {
+		b, err := src.Get(ctx, key, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := empty.Put(ctx, key, b, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pub := goldenKey().Public().(ed25519.PublicKey)
+	asked := 0
+	l, err := Load(ctx, empty, Published(goldenRelease), LoadOptions{Policy: Policy{PublicKey: pub},
+		Reuse: func(a string, e Entry) []byte { asked++; return held }})
+	if err != nil || asked != 1 || l.Models["domino"] == nil {
+		t.Fatalf("Load with held model: %v (asked %d)", err, asked)
+	}
 }

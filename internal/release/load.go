@@ -109,6 +109,13 @@ type LoadOptions struct {
 	Arepas []string
 	// MaxManifestBytes bounds the manifest and its signature (0: no bound).
 	MaxManifestBytes int64
+	// MaxModelBytes refuses the release (ErrTooLarge) before any model is
+	// read when the signed manifest gives a wanted model more bytes
+	// (0: no bound): a gateway never downloads what it would refuse.
+	MaxModelBytes int64
+	// Reuse returns bytes already held for a model (a previous release's
+	// file), or nil to read it; what it returns is checked like a download.
+	Reuse func(arepa string, e Entry) []byte
 	// Partial loads what it can: a model that is missing or does not check
 	// or decode is left out and its error kept in Loaded.Errs, instead of
 	// failing the release. Errors reading the source still fail.
@@ -139,12 +146,30 @@ func Load(ctx context.Context, src Source, layout Layout, opt LoadOptions) (*Loa
 	if arepas == nil {
 		arepas = m.Arepas()
 	}
+	if opt.MaxModelBytes > 0 {
+		for _, a := range arepas {
+			if e, ok := m.Models[a]; ok && e.Size > opt.MaxModelBytes {
+				return nil, fmt.Errorf("%w: %s is %d bytes in the manifest, above the limit of %d; not downloaded",
+					ErrTooLarge, e.Key, e.Size, opt.MaxModelBytes)
+			}
+		}
+	}
 	for _, a := range arepas {
 		e, ok := m.Models[a]
 		if !ok {
 			continue
 		}
-		data, md, err := loadModel(ctx, src, layout.Model(a, e), e)
+		var (
+			data []byte
+			md   *model.Model
+			err  error
+		)
+		if held := reuse(opt.Reuse, a, e); held != nil {
+			data = held
+			md, err = DecodeModel(e, data)
+		} else {
+			data, md, err = loadModel(ctx, src, layout.Model(a, e), e)
+		}
 		if err != nil {
 			if opt.Partial && (IsRefusal(err) || errors.Is(err, objstore.ErrNotFound)) {
 				l.Errs[a] = err
@@ -155,6 +180,13 @@ func Load(ctx context.Context, src Source, layout Layout, opt LoadOptions) (*Loa
 		l.Models[a], l.Files[a] = md, data
 	}
 	return l, nil
+}
+
+func reuse(f func(string, Entry) []byte, a string, e Entry) []byte {
+	if f == nil {
+		return nil
+	}
+	return f(a, e)
 }
 
 func loadModel(ctx context.Context, src Source, key string, e Entry) ([]byte, *model.Model, error) {
