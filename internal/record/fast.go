@@ -85,7 +85,7 @@ func FastPayloadLine(machine, typ string, p []byte, now time.Time, buf []byte) (
 			arepa, ok = s.raw()
 		case string(key) == "metrics":
 			f = fMetrics
-			ok = s.metrics(&m)
+			ok = s.numbers(m.add(&s))
 		case string(key) == "kind":
 			f = fKind
 			kind, ok = s.raw()
@@ -271,7 +271,15 @@ type scanner struct {
 	class uint8 // of the last string raw read
 }
 
+// ws skips whitespace. The stored lines have none, so the common case is
+// one comparison, inlined.
 func (s *scanner) ws() {
+	if s.i < len(s.p) && s.p[s.i] <= ' ' {
+		s.skipWS()
+	}
+}
+
+func (s *scanner) skipWS() {
 	for s.i < len(s.p) {
 		switch s.p[s.i] {
 		case ' ', '\t', '\n', '\r':
@@ -303,20 +311,21 @@ func (s *scanner) raw() ([]byte, bool) {
 	if !s.byte('"') {
 		return nil, false
 	}
-	start := s.i
+	// In locals, not through s: the loop is most of the decoders' time.
+	p, start := s.p, s.i
 	var class uint8
-	for ; s.i < len(s.p); s.i++ {
-		c := s.p[s.i]
-		// Letters and most punctuation first: one comparison for most bytes.
-		if c > '>' && c < 0x7f && c != '\\' {
+	for i := start; i < len(p); i++ {
+		c := p[i]
+		// Letters and most punctuation, then digits, first: few comparisons
+		// for most bytes.
+		if c > '>' && c < 0x7f && c != '\\' || c >= '0' && c <= ';' {
 			continue
 		}
 		switch {
 		case c == '"':
-			v := s.p[start:s.i]
-			s.i++
+			s.i = i + 1
 			s.class = class
-			return v, true
+			return p[start:i], true
 		case c < 0x20, c >= 0x7f, c == '\\':
 			return nil, false
 		case c == ' ', c == '/', c == '+', c == '#':
@@ -356,8 +365,10 @@ func (s *scanner) uint() (int64, bool) {
 	return n, true
 }
 
-// metrics reads an object of plain decimal numbers into m.
-func (s *scanner) metrics(m *metrics) bool {
+// numbers reads an object of numbers (metrics), calling each with every
+// name and number token in turn; false from each, or anything but such an
+// object, is false.
+func (s *scanner) numbers(each func(name, tok []byte) bool) bool {
 	if !s.byte('{') {
 		return false
 	}
@@ -366,27 +377,34 @@ func (s *scanner) metrics(m *metrics) bool {
 	}
 	for {
 		k, ok := s.raw()
-		if !ok || !s.byte(':') || m.n == maxMetrics {
+		if !ok || !s.byte(':') {
 			return false
 		}
-		m.class |= s.class
 		tok, ok := s.number()
-		if !ok {
+		if !ok || !each(k, tok) {
 			return false
 		}
-		v, ok := canonical(tok)
-		if !ok {
-			return false
-		}
-		m.kv[m.n].k, m.kv[m.n].v = k, v
-		m.n++
 		if s.byte(',') {
 			continue
 		}
-		if s.byte('}') {
-			return true
+		return s.byte('}')
+	}
+}
+
+// add returns the numbers callback that keeps each metric in m with its
+// canonical value (see canonical), and the character classes of its name
+// (s.class, of the last string read); false when m is full or a value is
+// not that simple.
+func (m *metrics) add(s *scanner) func(name, tok []byte) bool {
+	return func(name, tok []byte) bool {
+		v, ok := canonical(tok)
+		if !ok || m.n == maxMetrics {
+			return false
 		}
-		return false
+		m.class |= s.class
+		m.kv[m.n].k, m.kv[m.n].v = name, v
+		m.n++
+		return true
 	}
 }
 
