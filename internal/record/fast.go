@@ -44,31 +44,21 @@ func FastPayloadLine(machine, typ string, p []byte, now time.Time, buf []byte) (
 		return l, buf, false
 	}
 	var (
-		seen                        uint16
+		seen                        fields
 		v, seq                      int64
 		ts, arepa, kind, code, note []byte
 		textClass                   uint8
 		m                           metrics
 	)
-	const (
-		fV = 1 << iota
-		fTS
-		fSeq
-		fArepa
-		fMetrics
-		fKind
-		fCode
-		fNote
-	)
 	for first := true; ; first = false {
-		if first && s.byte('}') {
-			break
-		}
-		key, ok := s.raw()
-		if !ok || !s.byte(':') {
+		key, end, ok := s.member(first)
+		if !ok {
 			return l, buf, false
 		}
-		var f uint16
+		if end {
+			break
+		}
+		var f fields
 		// string(key) == "..." compares without allocating.
 		switch {
 		case string(key) == "v":
@@ -100,17 +90,9 @@ func FastPayloadLine(machine, typ string, p []byte, now time.Time, buf []byte) (
 		default:
 			return l, buf, false
 		}
-		if !ok || seen&f != 0 {
+		if !ok || !seen.once(f) {
 			return l, buf, false
 		}
-		seen |= f
-		if s.byte(',') {
-			continue
-		}
-		if s.byte('}') {
-			break
-		}
-		return l, buf, false
 	}
 	if !s.end() || seen&(fV|fTS|fSeq) != fV|fTS|fSeq || v != 1 {
 		return l, buf, false
@@ -372,23 +354,56 @@ func (s *scanner) numbers(each func(name, tok []byte) bool) bool {
 	if !s.byte('{') {
 		return false
 	}
-	if s.byte('}') {
-		return true
-	}
-	for {
-		k, ok := s.raw()
-		if !ok || !s.byte(':') {
-			return false
+	for first := true; ; first = false {
+		k, end, ok := s.member(first)
+		if !ok || end {
+			return ok
 		}
 		tok, ok := s.number()
 		if !ok || !each(k, tok) {
 			return false
 		}
-		if s.byte(',') {
-			continue
-		}
-		return s.byte('}')
 	}
+}
+
+// member reads the name of an object's next member and the colon after it,
+// or the object's end (end true). first is true for the first member, right
+// after '{'; the others follow a ','. ok is false on anything else.
+func (s *scanner) member(first bool) (name []byte, end, ok bool) {
+	if s.byte('}') {
+		return nil, true, true
+	}
+	if !first && !s.byte(',') {
+		return nil, false, false
+	}
+	name, ok = s.raw()
+	return name, false, ok && s.byte(':')
+}
+
+// fields is a set of the known members of a payload or a window line, for
+// refusing a repeated one.
+type fields uint16
+
+const (
+	fMachine fields = 1 << iota
+	fType
+	fV
+	fTS
+	fSeq
+	fArepa
+	fMetrics
+	fKind
+	fCode
+	fNote
+)
+
+// once adds f to the set, reporting false if it was there already.
+func (seen *fields) once(f fields) bool {
+	if *seen&f != 0 {
+		return false
+	}
+	*seen |= f
+	return true
 }
 
 // add returns the numbers callback that keeps each metric in m with its

@@ -46,27 +46,16 @@ func FastWindowLine(line []byte, names *Names) (r Record, ok bool) {
 	if !s.byte('{') {
 		return r, false
 	}
-	const (
-		fMachine = 1 << iota
-		fType
-		fTS
-		fSeq
-		fArepa
-		fMetrics
-		fKind
-		fCode
-		fNote
-	)
-	var seen uint16
+	var seen fields
 	for first := true; ; first = false {
-		if first && s.byte('}') {
+		key, end, ok := s.member(first)
+		if !ok {
+			return Record{}, false
+		}
+		if end {
 			break
 		}
-		key, ok := s.raw()
-		if !ok || !s.byte(':') {
-			return r, false
-		}
-		var f uint16
+		var f fields
 		switch string(key) {
 		case "machine":
 			f, ok = fMachine, s.str(names, &r.Machine)
@@ -101,17 +90,9 @@ func FastWindowLine(line []byte, names *Names) (r Record, ok bool) {
 		default:
 			return Record{}, false
 		}
-		if !ok || seen&f != 0 {
+		if !ok || !seen.once(f) {
 			return Record{}, false
 		}
-		seen |= f
-		if s.byte(',') {
-			continue
-		}
-		if s.byte('}') {
-			break
-		}
-		return Record{}, false
 	}
 	if !s.end() {
 		return Record{}, false
