@@ -357,12 +357,7 @@ func (c *commit) bucket(machine string) (*machineBucket, error) {
 
 // machineGot counts a new record of l's machine.
 func (c *commit) machineGot(l *Line) {
-	mi := c.machines[l.Machine]
-	if mi == nil {
-		mi = &MachineInfo{Machine: l.Machine}
-		getJSON(c.tx.Bucket(bMachines), []byte(l.Machine), mi)
-		c.machines[l.Machine] = mi
-	}
+	mi := loadInfo(c.tx.Bucket(bMachines), c.machines, l.Machine, func(m string) *MachineInfo { return &MachineInfo{Machine: m} })
 	mi.Records++
 	if mi.First.IsZero() || l.TS.Before(mi.First) {
 		mi.First = l.TS
@@ -378,28 +373,34 @@ func (c *commit) dayGot(ts time.Time) {
 		c.day = record.LocalDay(ts, c.s.loc)
 		c.dayFrom, c.dayTo, _ = c.s.DayBounds(c.day)
 	}
-	di := c.days[c.day]
-	if di == nil {
-		di = &DayInfo{Day: c.day}
-		getJSON(c.tx.Bucket(bDays), []byte(c.day), di)
-		c.days[c.day] = di
-	}
+	di := loadInfo(c.tx.Bucket(bDays), c.days, c.day, func(d string) *DayInfo { return &DayInfo{Day: d} })
 	di.Records++
 	di.Version++
+}
+
+// loadInfo returns the info of key (a machine's, a day's): the one in
+// loaded, or else the one stored in b, or else fresh(key), kept in loaded
+// for saveInfo.
+func loadInfo[T any](b *bolt.Bucket, loaded map[string]*T, key string, fresh func(string) *T) *T {
+	if v := loaded[key]; v != nil {
+		return v
+	}
+	v := fresh(key)
+	getJSON(b, []byte(key), v)
+	loaded[key] = v
+	return v
 }
 
 // saveInfo writes the machines' and days' info and the counters the
 // transaction changed; c.res.Days gets the days.
 func (c *commit) saveInfo() error {
-	for m, mi := range c.machines {
-		if err := putJSON(c.tx.Bucket(bMachines), []byte(m), mi); err != nil {
-			return err
-		}
+	if err := saveInfo(c.tx.Bucket(bMachines), c.machines); err != nil {
+		return err
 	}
-	for d, di := range c.days {
-		if err := putJSON(c.tx.Bucket(bDays), []byte(d), di); err != nil {
-			return err
-		}
+	if err := saveInfo(c.tx.Bucket(bDays), c.days); err != nil {
+		return err
+	}
+	for d := range c.days {
 		c.res.Days = append(c.res.Days, d)
 	}
 	meta := c.tx.Bucket(bMeta)
@@ -407,6 +408,16 @@ func (c *commit) saveInfo() error {
 		return err
 	}
 	return addCounter(meta, kDuplicates, uint64(c.res.Duplicates))
+}
+
+// saveInfo stores each info in b under its key.
+func saveInfo[T any](b *bolt.Bucket, infos map[string]*T) error {
+	for k, v := range infos {
+		if err := putJSON(b, []byte(k), v); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (s *Store) quarantine(tx *bolt.Tx, qs []Quarantined) error {
