@@ -40,9 +40,6 @@ func FastPayloadLine(machine, typ string, p []byte, now time.Time, buf []byte) (
 		return l, buf, false
 	}
 	s := scanner{p: p}
-	if !s.byte('{') {
-		return l, buf, false
-	}
 	var (
 		seen                        fields
 		v, seq                      int64
@@ -75,7 +72,7 @@ func FastPayloadLine(machine, typ string, p []byte, now time.Time, buf []byte) (
 			arepa, ok = s.raw()
 		case string(key) == "metrics":
 			f = fMetrics
-			ok = s.numbers(m.add(&s))
+			ok = s.metrics(&m)
 		case string(key) == "kind":
 			f = fKind
 			kind, ok = s.raw()
@@ -347,33 +344,53 @@ func (s *scanner) uint() (int64, bool) {
 	return n, true
 }
 
-// numbers reads an object of numbers (metrics), calling each with every
-// name and number token in turn; false from each, or anything but such an
-// object, is false.
-func (s *scanner) numbers(each func(name, tok []byte) bool) bool {
-	if !s.byte('{') {
-		return false
-	}
+// metrics reads a metrics object into m: the names, with their character
+// classes, and the values as encoding/json writes them (see canonical);
+// false when m is full or a value is not that simple.
+func (s *scanner) metrics(m *metrics) bool {
 	for first := true; ; first = false {
-		k, end, ok := s.member(first)
+		k, tok, end, ok := s.numberMember(first)
 		if !ok || end {
 			return ok
 		}
-		tok, ok := s.number()
-		if !ok || !each(k, tok) {
+		v, ok := canonical(tok)
+		if !ok || m.n == maxMetrics {
 			return false
 		}
+		m.class |= s.class
+		m.kv[m.n].k, m.kv[m.n].v = k, v
+		m.n++
 	}
 }
 
-// member reads the name of an object's next member and the colon after it,
-// or the object's end (end true). first is true for the first member, right
-// after '{'; the others follow a ','. ok is false on anything else.
-func (s *scanner) member(first bool) (name []byte, end, ok bool) {
-	if s.byte('}') {
-		return nil, true, true
+// numberMember is member for an object of numbers (a metrics object): the
+// next member's name and number token.
+func (s *scanner) numberMember(first bool) (name, tok []byte, end, ok bool) {
+	name, end, ok = s.member(first)
+	if ok && !end {
+		tok, ok = s.number()
 	}
-	if !first && !s.byte(',') {
+	return name, tok, end, ok
+}
+
+// member reads an object's '{' (first) or the ',' after a member, then the
+// next member's name and the colon after it; or the object's '}' (end
+// true). ok is false on anything else.
+func (s *scanner) member(first bool) (name []byte, end, ok bool) {
+	if first && !s.byte('{') {
+		return nil, false, false
+	}
+	s.ws()
+	if s.i == len(s.p) {
+		return nil, false, false
+	}
+	switch c := s.p[s.i]; {
+	case c == '}':
+		s.i++
+		return nil, true, true
+	case c == ',' && !first:
+		s.i++
+	case c != '"' || !first:
 		return nil, false, false
 	}
 	name, ok = s.raw()
@@ -404,23 +421,6 @@ func (seen *fields) once(f fields) bool {
 	}
 	*seen |= f
 	return true
-}
-
-// add returns the numbers callback that keeps each metric in m with its
-// canonical value (see canonical), and the character classes of its name
-// (s.class, of the last string read); false when m is full or a value is
-// not that simple.
-func (m *metrics) add(s *scanner) func(name, tok []byte) bool {
-	return func(name, tok []byte) bool {
-		v, ok := canonical(tok)
-		if !ok || m.n == maxMetrics {
-			return false
-		}
-		m.class |= s.class
-		m.kv[m.n].k, m.kv[m.n].v = name, v
-		m.n++
-		return true
-	}
 }
 
 // canonical returns the JSON number tok (grammar already checked) as

@@ -43,9 +43,6 @@ func (n *Names) get(b []byte) string {
 // a sensible record (a machine, a known type): callers do, on both paths.
 func FastWindowLine(line []byte, names *Names) (r Record, ok bool) {
 	s := scanner{p: line}
-	if !s.byte('{') {
-		return r, false
-	}
 	var seen fields
 	for first := true; ; first = false {
 		key, end, ok := s.member(first)
@@ -131,12 +128,15 @@ func (s *scanner) str(names *Names, dst *string) bool {
 func (s *scanner) floats(names *Names, dst *map[string]float64) bool {
 	m := make(map[string]float64, 8)
 	*dst = m
-	return s.numbers(func(name, tok []byte) bool {
+	for first := true; ; first = false {
+		k, tok, end, ok := s.numberMember(first)
+		if !ok || end {
+			return ok
+		}
 		v, err := strconv.ParseFloat(string(tok), 64)
 		if err != nil {
 			return false // out of range: encoding/json refuses it
 		}
-		m[names.get(name)] = v
-		return true
-	})
+		m[names.get(k)] = v
+	}
 }
