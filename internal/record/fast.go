@@ -8,11 +8,12 @@ import (
 
 // The fast decoders: a scanner for the JSON subset machines and window
 // lines use in practice (plain ASCII strings, plain numbers, no escapes),
-// shared by the agent's ingest (FastPayloadLine) and the trainer's window
-// reader (FastWindowLine). Each answers only when the reference decoder
-// (Decode, encoding/json) would give exactly the same result, and otherwise
-// says no so the caller takes the reference path; fuzz tests check both
-// against the reference.
+// shared by the agent's ingest (FastPayloadLine) and the readers of stored
+// and window lines (FastWindowLine, DecodeLine: the agent's decision, the
+// trainer). Each answers only when the reference decoder (Decode,
+// encoding/json) would give exactly the same result, and otherwise says no
+// so the caller takes the reference path; fuzz tests check both against the
+// reference.
 
 // PayloadLine is the window line FastPayloadLine wrote for a payload, with
 // the fields the agent's store files it by.

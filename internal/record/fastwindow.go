@@ -36,11 +36,11 @@ func (n *Names) get(b []byte) string {
 
 // FastWindowLine decodes the common case of a window line (a record as
 // json.Marshal writes it: plain ASCII strings without escapes, known keys
-// once each, plain numbers). ok is true only when
-// json.Unmarshal into a Record would give exactly r (FuzzFastWindowLine
-// checks it); on anything else ok is false and the caller takes
-// encoding/json, which also reports the error. It does not check that r is
-// a sensible record (a machine, a known type): callers do, on both paths.
+// once each, plain numbers). ok is true only when json.Unmarshal into a
+// Record would give exactly r (FuzzFastWindowLine checks it); on anything
+// else ok is false and the caller takes encoding/json, which also reports
+// the error (DecodeLine does both). It does not check that r is a sensible
+// record (a machine, a known type): callers do, on both paths.
 func FastWindowLine(line []byte, names *Names) (r Record, ok bool) {
 	s := scanner{p: line}
 	var seen fields
