@@ -2,6 +2,7 @@ package record
 
 import (
 	"encoding/json"
+	"fmt"
 	"reflect"
 	"testing"
 	"time"
@@ -118,6 +119,7 @@ func TestFastWindowLineTakesWindowLines(t *testing.T) {
 		{Machine: "m-03", Type: TypeCook, TS: ts, Seq: 1, Arepa: "reina-pepiada", Metrics: map[string]float64{"plate_temp_c": 231.5, "vib": 1e-7, "n": -3}},
 		{Machine: "m-03", Type: TypeEvent, TS: ts, Seq: 2, Kind: KindFault, Code: "E1", Note: "door"},
 		{Machine: "m-03", Type: TypeEvent, TS: ts, Seq: 3, Kind: KindFailure},
+		{Machine: "m-03", Type: TypeCook, TS: ts, Seq: 4, Arepa: "domino", Metrics: manyMetrics(2 * maxMetrics)},
 	} {
 		line, err := json.Marshal(r)
 		if err != nil {
@@ -135,6 +137,16 @@ func TestFastWindowLineTakesWindowLines(t *testing.T) {
 			t.Fatalf("decoded %#v, want %#v", got, r)
 		}
 	}
+}
+
+// manyMetrics returns n metrics: more than a payload's fast path takes,
+// which a window line's must still take.
+func manyMetrics(n int) map[string]float64 {
+	m := make(map[string]float64, n)
+	for i := range n {
+		m[fmt.Sprintf("sensor_%02d", i)] = float64(i) / 4
+	}
+	return m
 }
 
 // BenchmarkWindowLine compares the fast decoder with encoding/json on a
