@@ -78,7 +78,7 @@ func BenchmarkScanRecords(b *testing.B) {
 	for b.Loop() {
 		n := 0
 		for _, m := range ms {
-			err := scanRecords(StoreRecords{st}, m.Machine, from, to, func(r record.Record) error {
+			err := st.Scan(m.Machine, from, to, func(r record.Record) error {
 				n += len(r.Metrics)
 				return nil
 			})

@@ -246,7 +246,7 @@ func (d *Decider) recordsByDay(machine string, bounds []time.Time) ([][]record.R
 	window := len(bounds) - 1
 	byDay := make([][]record.Record, window)
 	di := 0
-	err := scanRecords(d.Records, machine, bounds[0], bounds[window], func(r record.Record) error {
+	err := d.Records.Scan(machine, bounds[0], bounds[window], func(r record.Record) error {
 		if r.Type != record.TypeCook && r.Type != record.TypeEvent {
 			return nil
 		}
@@ -279,7 +279,7 @@ func CookedArepas(recs Records, day string, loc *time.Location) ([]string, error
 		if m.Last.Before(from) {
 			continue
 		}
-		err := scanRecords(recs, m.Machine, from, to, func(r record.Record) error {
+		err := recs.Scan(m.Machine, from, to, func(r record.Record) error {
 			if r.Type == record.TypeCook {
 				types[r.Arepa] = true
 			}

@@ -453,10 +453,11 @@ func (s *Store) quarantine(tx *bolt.Tx, qs []Quarantined) error {
 // Scan calls fn for each of machine's records with from <= ts < to, in time
 // order. It is a range scan of the machine's bucket.
 func (s *Store) Scan(machine string, from, to time.Time, fn func(record.Record) error) error {
+	var names record.Names // one machine's names recur on every line
 	return s.db.View(func(tx *bolt.Tx) error {
 		return s.scanMachine(tx.Bucket(bRecords), machine, from, to, func(k, v []byte) error {
-			var r record.Record
-			if err := json.Unmarshal(v, &r); err != nil {
+			r, err := record.DecodeLine(v, &names)
+			if err != nil {
 				return fmt.Errorf("decode stored record %s/%x: %w", machine, k, err)
 			}
 			return fn(r)
