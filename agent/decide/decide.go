@@ -194,34 +194,59 @@ func (d *Decider) decideMachines(ctx context.Context, day string, now time.Time,
 // the store and hands them to decision.Decide, the code the central backtest
 // replays.
 func (d *Decider) decideMachine(machine, day string, now time.Time, rel *modelsync.Release) (Action, error) {
-	in := decision.Input{Kitchen: d.Kitchen, Machine: machine, Day: day, Now: now}
-	if rel != nil {
-		in.Models, in.Release = rel.Models, rel.Number
-		if in.Models == nil {
-			in.Models = map[string]*model.Model{}
-		}
-		var levels *release.Levels
-		if rel.Manifest != nil {
-			levels = rel.Manifest.Levels
-		}
-		in.Thresholds = decision.Resolve(d.Thresholds, levels)
+	in := d.input(machine, day, now, rel)
+	bounds, err := dayBounds(day, decision.WindowDays(in.Models), d.Location)
+	if err != nil {
+		return Action{}, err
 	}
-	window := decision.WindowDays(in.Models)
-	// bounds[i] is the start of local day D-window+i; bounds[window] is
-	// the start of D. Computed on the calendar, so DST days are right.
+	if in.Days, err = d.recordsByDay(machine, bounds); err != nil {
+		return Action{}, fmt.Errorf("machine %s: %w", machine, err)
+	}
+	return decision.Decide(in), nil
+}
+
+// input is the decision's input for machine without its records: the
+// release's models and the thresholds resolved against its levels.
+func (d *Decider) input(machine, day string, now time.Time, rel *modelsync.Release) decision.Input {
+	in := decision.Input{Kitchen: d.Kitchen, Machine: machine, Day: day, Now: now}
+	if rel == nil {
+		return in
+	}
+	in.Models, in.Release = rel.Models, rel.Number
+	if in.Models == nil {
+		in.Models = map[string]*model.Model{}
+	}
+	var levels *release.Levels
+	if rel.Manifest != nil {
+		levels = rel.Manifest.Levels
+	}
+	in.Thresholds = decision.Resolve(d.Thresholds, levels)
+	return in
+}
+
+// dayBounds returns the starts of the window local days before day and of
+// day itself: bounds[i] starts day D-window+i, bounds[window] starts D.
+// Computed on the calendar, so DST days are right.
+func dayBounds(day string, window int, loc *time.Location) ([]time.Time, error) {
 	bounds := make([]time.Time, window+1)
 	for i := range bounds {
-		b, err := DayStart(day, i-window, d.Location)
+		b, err := DayStart(day, i-window, loc)
 		if err != nil {
-			return Action{}, err
+			return nil, err
 		}
 		bounds[i] = b
 	}
-	// byDay[i] holds day i's records in time order (what features.Collect
-	// would gather, for all arepa types at once).
+	return bounds, nil
+}
+
+// recordsByDay returns the machine's cook and event records of the days
+// bounds delimits, day i's in time order at [i] (what features.Collect
+// would gather, for all arepa types at once).
+func (d *Decider) recordsByDay(machine string, bounds []time.Time) ([][]record.Record, error) {
+	window := len(bounds) - 1
 	byDay := make([][]record.Record, window)
 	di := 0
-	err := scanRecords(d.Records, machine, bounds[0], bounds[window], func(r record.Record) error {
+	err := d.Records.Scan(machine, bounds[0], bounds[window], func(r record.Record) error {
 		if r.Type != record.TypeCook && r.Type != record.TypeEvent {
 			return nil
 		}
@@ -234,11 +259,7 @@ func (d *Decider) decideMachine(machine, day string, now time.Time, rel *modelsy
 		byDay[di] = append(byDay[di], r)
 		return nil
 	})
-	if err != nil {
-		return Action{}, fmt.Errorf("machine %s: %w", machine, err)
-	}
-	in.Days = byDay
-	return decision.Decide(in), nil
+	return byDay, err
 }
 
 // CookedArepas returns the arepa types cooked in the store in the 7 local
@@ -258,7 +279,7 @@ func CookedArepas(recs Records, day string, loc *time.Location) ([]string, error
 		if m.Last.Before(from) {
 			continue
 		}
-		err := scanRecords(recs, m.Machine, from, to, func(r record.Record) error {
+		err := recs.Scan(m.Machine, from, to, func(r record.Record) error {
 			if r.Type == record.TypeCook {
 				types[r.Arepa] = true
 			}

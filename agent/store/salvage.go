@@ -94,16 +94,7 @@ func Salvage(src, dst string, opt Options) (*SalvageReport, error) {
 	}
 	if err := safely(func() error {
 		return sdb.View(func(tx *bolt.Tx) error {
-			if b := tx.Bucket(bDays); b != nil {
-				return b.ForEach(func(k, v []byte) error {
-					var di DayInfo
-					if json.Unmarshal(v, &di) == nil {
-						oldDays[string(k)] = di
-					}
-					return nil
-				})
-			}
-			return nil
+			return eachJSON(tx.Bucket(bDays), func(k []byte, di DayInfo) { oldDays[string(k)] = di })
 		})
 	}); err != nil {
 		problem("day index", err)
@@ -207,16 +198,7 @@ func Salvage(src, dst string, opt Options) (*SalvageReport, error) {
 	var qs []Quarantined
 	if err := safely(func() error {
 		return sdb.View(func(tx *bolt.Tx) error {
-			if b := tx.Bucket(bQuarantine); b != nil {
-				return b.ForEach(func(_, v []byte) error {
-					var q Quarantined
-					if json.Unmarshal(v, &q) == nil {
-						qs = append(qs, q)
-					}
-					return nil
-				})
-			}
-			return nil
+			return eachJSON(tx.Bucket(bQuarantine), func(_ []byte, q Quarantined) { qs = append(qs, q) })
 		})
 	}); err != nil {
 		problem("quarantine", err)
@@ -315,4 +297,19 @@ func salvageRaw(src string, pageSize int, oldDays map[string]DayInfo, batch *Bat
 	}
 	rep.Problems = append(rep.Problems, fmt.Sprintf("read the leaf pages directly: %d record copies found", seen))
 	return nil
+}
+
+// eachJSON calls fn with each value of b (nil: none) that decodes as a T;
+// salvage keeps what it can read and passes over the rest.
+func eachJSON[T any](b *bolt.Bucket, fn func(k []byte, v T)) error {
+	if b == nil {
+		return nil
+	}
+	return b.ForEach(func(k, v []byte) error {
+		var x T
+		if json.Unmarshal(v, &x) == nil {
+			fn(k, x)
+		}
+		return nil
+	})
 }

@@ -226,123 +226,24 @@ func AppendRecord(arena []byte, r *record.Record) ([]byte, Line) {
 // payloads are appended with the oldest beyond QuarantineMax dropped. When
 // Commit returns nil the batch is durable (fsynced).
 func (s *Store) Commit(b *Batch) (Result, error) {
-	lines := b.Lines
-	// bbolt keeps key and value slices until the commit, so keys, and the
-	// lines of Records, are cut from one arena per call instead of one
-	// allocation each. When the arena grows, earlier slices keep pointing
-	// into the old array, which is never written again.
-	var arena []byte
-	if len(b.Records) > 0 {
-		arena = make([]byte, 0, 300*len(b.Records))
-		lines = make([]Line, 0, len(b.Lines)+len(b.Records))
-		lines = append(lines, b.Lines...)
-		for i := range b.Records {
-			var l Line
-			arena, l = AppendRecord(arena, &b.Records[i])
-			lines = append(lines, l)
-		}
-	}
+	lines := batchLines(b)
+	// bbolt keeps key and value slices until the commit, so they are cut
+	// from one arena each instead of one allocation each.
 	keys := make([]byte, 16*len(lines))
-	// Each value is the line and its checksum trailer, cut from one arena.
 	n := 0
 	for i := range lines {
 		n += len(lines[i].JSON) + trailerLen
 	}
-	vals := make([]byte, 0, n)
+	vals := make([]byte, 0, n) // each value is the line and its checksum trailer
 	var res Result
 	err := s.db.Update(func(tx *bolt.Tx) error {
-		res = Result{}
-		recs := tx.Bucket(bRecords)
-		machines := map[string]*MachineInfo{}
-		days := map[string]*DayInfo{}
-		// Per machine for this transaction: its bucket and its greatest key.
-		// A machine's records arrive in time order, so a key beyond the
-		// greatest is new without a lookup; only older keys (redeliveries,
-		// late records) are looked up.
-		type cursorState struct {
-			b    *bolt.Bucket
-			last []byte
-		}
-		buckets := map[string]*cursorState{}
-		var dayFrom, dayTo time.Time
-		var dayStr string
+		c := s.newCommit(tx, vals)
 		for i := range lines {
-			r := &lines[i]
-			cs := buckets[r.Machine]
-			if cs == nil {
-				mb, err := recs.CreateBucketIfNotExists([]byte(r.Machine))
-				if err != nil {
-					return fmt.Errorf("machine bucket %q: %w", r.Machine, err)
-				}
-				// Keys are mostly appended: fill pages instead of splitting
-				// them half-empty (measured: 40% smaller file, less written
-				// per commit). FillPercent lasts for this transaction only.
-				mb.FillPercent = 0.95
-				last, _ := mb.Cursor().Last()
-				cs = &cursorState{b: mb, last: last}
-				buckets[r.Machine] = cs
-			}
-			mb := cs.b
-			k := keys[16*i : 16*i+16 : 16*i+16]
-			putKey(k, r.TS, r.Seq)
-			if bytes.Compare(k, cs.last) <= 0 && mb.Get(k) != nil {
-				res.Duplicates++
-				continue
-			}
-			start := len(vals)
-			vals = append(vals, r.JSON...)
-			vals = appendTrailer(vals, r.JSON)
-			if err := mb.Put(k, vals[start:len(vals):len(vals)]); err != nil {
-				return fmt.Errorf("put record: %w", err)
-			}
-			if bytes.Compare(k, cs.last) > 0 {
-				cs.last = k
-			}
-			res.Added++
-			mi := machines[r.Machine]
-			if mi == nil {
-				mi = &MachineInfo{Machine: r.Machine}
-				getJSON(tx.Bucket(bMachines), []byte(r.Machine), mi)
-				machines[r.Machine] = mi
-			}
-			mi.Records++
-			if mi.First.IsZero() || r.TS.Before(mi.First) {
-				mi.First = r.TS
-			}
-			if r.TS.After(mi.Last) {
-				mi.Last = r.TS
-			}
-			// Most of a batch falls on one local day: format it once.
-			if r.TS.Before(dayFrom) || !r.TS.Before(dayTo) {
-				dayStr = record.LocalDay(r.TS, s.loc)
-				dayFrom, dayTo, _ = s.DayBounds(dayStr)
-			}
-			day := dayStr
-			di := days[day]
-			if di == nil {
-				di = &DayInfo{Day: day}
-				getJSON(tx.Bucket(bDays), []byte(day), di)
-				days[day] = di
-			}
-			di.Records++
-			di.Version++
-		}
-		for m, mi := range machines {
-			if err := putJSON(tx.Bucket(bMachines), []byte(m), mi); err != nil {
+			if err := c.put(&lines[i], keys[16*i:16*i+16:16*i+16]); err != nil {
 				return err
 			}
 		}
-		for d, di := range days {
-			if err := putJSON(tx.Bucket(bDays), []byte(d), di); err != nil {
-				return err
-			}
-			res.Days = append(res.Days, d)
-		}
-		meta := tx.Bucket(bMeta)
-		if err := addCounter(meta, kRecords, uint64(res.Added)); err != nil {
-			return err
-		}
-		if err := addCounter(meta, kDuplicates, uint64(res.Duplicates)); err != nil {
+		if err := c.saveInfo(); err != nil {
 			return err
 		}
 		if len(b.Quarantine) > 0 {
@@ -350,12 +251,173 @@ func (s *Store) Commit(b *Batch) (Result, error) {
 				return err
 			}
 		}
+		res = c.res
 		return nil
 	})
 	if err != nil {
 		return Result{}, fmt.Errorf("commit batch: %w", err)
 	}
 	return res, nil
+}
+
+// batchLines returns all of b's lines: its Lines, then its Records encoded.
+// The lines of Records are cut from one arena instead of one allocation
+// each; when the arena grows, earlier lines keep pointing into the old
+// array, which is never written again.
+func batchLines(b *Batch) []Line {
+	if len(b.Records) == 0 {
+		return b.Lines
+	}
+	arena := make([]byte, 0, 300*len(b.Records))
+	lines := make([]Line, 0, len(b.Lines)+len(b.Records))
+	lines = append(lines, b.Lines...)
+	for i := range b.Records {
+		var l Line
+		arena, l = AppendRecord(arena, &b.Records[i])
+		lines = append(lines, l)
+	}
+	return lines
+}
+
+// commit is the state of one Commit transaction.
+type commit struct {
+	s    *Store
+	tx   *bolt.Tx
+	recs *bolt.Bucket
+	// buckets holds each machine's bucket and greatest key. A machine's
+	// records arrive in time order, so a key beyond the greatest is new
+	// without a lookup; only older keys (redeliveries, late records) are
+	// looked up.
+	buckets  map[string]*machineBucket
+	machines map[string]*MachineInfo
+	days     map[string]*DayInfo
+	// The local day last formatted, and its bounds: most of a batch falls
+	// on one local day, formatted once.
+	day            string
+	dayFrom, dayTo time.Time
+	vals           []byte // the values' arena
+	res            Result
+}
+
+type machineBucket struct {
+	b    *bolt.Bucket
+	last []byte
+}
+
+func (s *Store) newCommit(tx *bolt.Tx, vals []byte) *commit {
+	return &commit{s: s, tx: tx, recs: tx.Bucket(bRecords), vals: vals,
+		buckets: map[string]*machineBucket{}, machines: map[string]*MachineInfo{}, days: map[string]*DayInfo{}}
+}
+
+// put stores l under key k (its 16 bytes, filled here) unless it is stored
+// already, and counts it in the machine's and the day's info.
+func (c *commit) put(l *Line, k []byte) error {
+	mb, err := c.bucket(l.Machine)
+	if err != nil {
+		return err
+	}
+	putKey(k, l.TS, l.Seq)
+	if bytes.Compare(k, mb.last) <= 0 && mb.b.Get(k) != nil {
+		c.res.Duplicates++
+		return nil
+	}
+	start := len(c.vals)
+	c.vals = append(c.vals, l.JSON...)
+	c.vals = appendTrailer(c.vals, l.JSON)
+	if err := mb.b.Put(k, c.vals[start:len(c.vals):len(c.vals)]); err != nil {
+		return fmt.Errorf("put record: %w", err)
+	}
+	if bytes.Compare(k, mb.last) > 0 {
+		mb.last = k
+	}
+	c.res.Added++
+	c.machineGot(l)
+	c.dayGot(l.TS)
+	return nil
+}
+
+// bucket returns machine's bucket, created if new.
+func (c *commit) bucket(machine string) (*machineBucket, error) {
+	if mb := c.buckets[machine]; mb != nil {
+		return mb, nil
+	}
+	b, err := c.recs.CreateBucketIfNotExists([]byte(machine))
+	if err != nil {
+		return nil, fmt.Errorf("machine bucket %q: %w", machine, err)
+	}
+	// Keys are mostly appended: fill pages instead of splitting them
+	// half-empty (measured: 40% smaller file, less written per commit).
+	// FillPercent lasts for this transaction only.
+	b.FillPercent = 0.95
+	last, _ := b.Cursor().Last()
+	mb := &machineBucket{b: b, last: last}
+	c.buckets[machine] = mb
+	return mb, nil
+}
+
+// machineGot counts a new record of l's machine.
+func (c *commit) machineGot(l *Line) {
+	mi := loadInfo(c.tx.Bucket(bMachines), c.machines, l.Machine, func(m string) *MachineInfo { return &MachineInfo{Machine: m} })
+	mi.Records++
+	if mi.First.IsZero() || l.TS.Before(mi.First) {
+		mi.First = l.TS
+	}
+	if l.TS.After(mi.Last) {
+		mi.Last = l.TS
+	}
+}
+
+// dayGot counts a new record at ts in its local day.
+func (c *commit) dayGot(ts time.Time) {
+	if ts.Before(c.dayFrom) || !ts.Before(c.dayTo) {
+		c.day = record.LocalDay(ts, c.s.loc)
+		c.dayFrom, c.dayTo, _ = c.s.DayBounds(c.day)
+	}
+	di := loadInfo(c.tx.Bucket(bDays), c.days, c.day, func(d string) *DayInfo { return &DayInfo{Day: d} })
+	di.Records++
+	di.Version++
+}
+
+// loadInfo returns the info of key (a machine's, a day's): the one in
+// loaded, or else the one stored in b, or else fresh(key), kept in loaded
+// for saveInfo.
+func loadInfo[T any](b *bolt.Bucket, loaded map[string]*T, key string, fresh func(string) *T) *T {
+	if v := loaded[key]; v != nil {
+		return v
+	}
+	v := fresh(key)
+	getJSON(b, []byte(key), v)
+	loaded[key] = v
+	return v
+}
+
+// saveInfo writes the machines' and days' info and the counters the
+// transaction changed; c.res.Days gets the days.
+func (c *commit) saveInfo() error {
+	if err := saveInfo(c.tx.Bucket(bMachines), c.machines); err != nil {
+		return err
+	}
+	if err := saveInfo(c.tx.Bucket(bDays), c.days); err != nil {
+		return err
+	}
+	for d := range c.days {
+		c.res.Days = append(c.res.Days, d)
+	}
+	meta := c.tx.Bucket(bMeta)
+	if err := addCounter(meta, kRecords, uint64(c.res.Added)); err != nil {
+		return err
+	}
+	return addCounter(meta, kDuplicates, uint64(c.res.Duplicates))
+}
+
+// saveInfo stores each info in b under its key.
+func saveInfo[T any](b *bolt.Bucket, infos map[string]*T) error {
+	for k, v := range infos {
+		if err := putJSON(b, []byte(k), v); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (s *Store) quarantine(tx *bolt.Tx, qs []Quarantined) error {
@@ -391,10 +453,11 @@ func (s *Store) quarantine(tx *bolt.Tx, qs []Quarantined) error {
 // Scan calls fn for each of machine's records with from <= ts < to, in time
 // order. It is a range scan of the machine's bucket.
 func (s *Store) Scan(machine string, from, to time.Time, fn func(record.Record) error) error {
+	var names record.Names // one machine's names recur on every line
 	return s.db.View(func(tx *bolt.Tx) error {
 		return s.scanMachine(tx.Bucket(bRecords), machine, from, to, func(k, v []byte) error {
-			var r record.Record
-			if err := json.Unmarshal(v, &r); err != nil {
+			r, err := record.DecodeLine(v, &names)
+			if err != nil {
 				return fmt.Errorf("decode stored record %s/%x: %w", machine, k, err)
 			}
 			return fn(r)

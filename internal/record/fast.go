@@ -8,11 +8,12 @@ import (
 
 // The fast decoders: a scanner for the JSON subset machines and window
 // lines use in practice (plain ASCII strings, plain numbers, no escapes),
-// shared by the agent's ingest (FastPayloadLine) and the trainer's window
-// reader (FastWindowLine). Each answers only when the reference decoder
-// (Decode, encoding/json) would give exactly the same result, and otherwise
-// says no so the caller takes the reference path; fuzz tests check both
-// against the reference.
+// shared by the agent's ingest (FastPayloadLine) and the readers of stored
+// and window lines (FastWindowLine, DecodeLine: the agent's decision, the
+// trainer). Each answers only when the reference decoder (Decode,
+// encoding/json) would give exactly the same result, and otherwise says no
+// so the caller takes the reference path; fuzz tests check both against the
+// reference.
 
 // PayloadLine is the window line FastPayloadLine wrote for a payload, with
 // the fields the agent's store files it by.
@@ -40,35 +41,22 @@ func FastPayloadLine(machine, typ string, p []byte, now time.Time, buf []byte) (
 		return l, buf, false
 	}
 	s := scanner{p: p}
-	if !s.byte('{') {
-		return l, buf, false
-	}
 	var (
-		seen                        uint16
+		seen                        fields
 		v, seq                      int64
 		ts, arepa, kind, code, note []byte
 		textClass                   uint8
 		m                           metrics
 	)
-	const (
-		fV = 1 << iota
-		fTS
-		fSeq
-		fArepa
-		fMetrics
-		fKind
-		fCode
-		fNote
-	)
 	for first := true; ; first = false {
-		if first && s.byte('}') {
-			break
-		}
-		key, ok := s.raw()
-		if !ok || !s.byte(':') {
+		key, end, ok := s.member(first)
+		if !ok {
 			return l, buf, false
 		}
-		var f uint16
+		if end {
+			break
+		}
+		var f fields
 		// string(key) == "..." compares without allocating.
 		switch {
 		case string(key) == "v":
@@ -100,17 +88,9 @@ func FastPayloadLine(machine, typ string, p []byte, now time.Time, buf []byte) (
 		default:
 			return l, buf, false
 		}
-		if !ok || seen&f != 0 {
+		if !ok || !seen.once(f) {
 			return l, buf, false
 		}
-		seen |= f
-		if s.byte(',') {
-			continue
-		}
-		if s.byte('}') {
-			break
-		}
-		return l, buf, false
 	}
 	if !s.end() || seen&(fV|fTS|fSeq) != fV|fTS|fSeq || v != 1 {
 		return l, buf, false
@@ -271,7 +251,15 @@ type scanner struct {
 	class uint8 // of the last string raw read
 }
 
+// ws skips whitespace. The stored lines have none, so the common case is
+// one comparison, inlined.
 func (s *scanner) ws() {
+	if s.i < len(s.p) && s.p[s.i] <= ' ' {
+		s.skipWS()
+	}
+}
+
+func (s *scanner) skipWS() {
 	for s.i < len(s.p) {
 		switch s.p[s.i] {
 		case ' ', '\t', '\n', '\r':
@@ -303,20 +291,21 @@ func (s *scanner) raw() ([]byte, bool) {
 	if !s.byte('"') {
 		return nil, false
 	}
-	start := s.i
+	// In locals, not through s: the loop is most of the decoders' time.
+	p, start := s.p, s.i
 	var class uint8
-	for ; s.i < len(s.p); s.i++ {
-		c := s.p[s.i]
-		// Letters and most punctuation first: one comparison for most bytes.
-		if c > '>' && c < 0x7f && c != '\\' {
+	for i := start; i < len(p); i++ {
+		c := p[i]
+		// Letters and most punctuation, then digits, first: few comparisons
+		// for most bytes.
+		if c > '>' && c < 0x7f && c != '\\' || c >= '0' && c <= ';' {
 			continue
 		}
 		switch {
 		case c == '"':
-			v := s.p[start:s.i]
-			s.i++
+			s.i = i + 1
 			s.class = class
-			return v, true
+			return p[start:i], true
 		case c < 0x20, c >= 0x7f, c == '\\':
 			return nil, false
 		case c == ' ', c == '/', c == '+', c == '#':
@@ -356,38 +345,83 @@ func (s *scanner) uint() (int64, bool) {
 	return n, true
 }
 
-// metrics reads an object of plain decimal numbers into m.
+// metrics reads a metrics object into m: the names, with their character
+// classes, and the values as encoding/json writes them (see canonical);
+// false when m is full or a value is not that simple.
 func (s *scanner) metrics(m *metrics) bool {
-	if !s.byte('{') {
-		return false
-	}
-	if s.byte('}') {
-		return true
-	}
-	for {
-		k, ok := s.raw()
-		if !ok || !s.byte(':') || m.n == maxMetrics {
+	for first := true; ; first = false {
+		k, tok, end, ok := s.numberMember(first)
+		if !ok || end {
+			return ok
+		}
+		v, ok := canonical(tok)
+		if !ok || m.n == maxMetrics {
 			return false
 		}
 		m.class |= s.class
-		tok, ok := s.number()
-		if !ok {
-			return false
-		}
-		v, ok := canonical(tok)
-		if !ok {
-			return false
-		}
 		m.kv[m.n].k, m.kv[m.n].v = k, v
 		m.n++
-		if s.byte(',') {
-			continue
-		}
-		if s.byte('}') {
-			return true
-		}
+	}
+}
+
+// numberMember is member for an object of numbers (a metrics object): the
+// next member's name and number token.
+func (s *scanner) numberMember(first bool) (name, tok []byte, end, ok bool) {
+	name, end, ok = s.member(first)
+	if ok && !end {
+		tok, ok = s.number()
+	}
+	return name, tok, end, ok
+}
+
+// member reads an object's '{' (first) or the ',' after a member, then the
+// next member's name and the colon after it; or the object's '}' (end
+// true). ok is false on anything else.
+func (s *scanner) member(first bool) (name []byte, end, ok bool) {
+	if first && !s.byte('{') {
+		return nil, false, false
+	}
+	s.ws()
+	if s.i == len(s.p) {
+		return nil, false, false
+	}
+	switch c := s.p[s.i]; {
+	case c == '}':
+		s.i++
+		return nil, true, true
+	case c == ',' && !first:
+		s.i++
+	case c != '"' || !first:
+		return nil, false, false
+	}
+	name, ok = s.raw()
+	return name, false, ok && s.byte(':')
+}
+
+// fields is a set of the known members of a payload or a window line, for
+// refusing a repeated one.
+type fields uint16
+
+const (
+	fMachine fields = 1 << iota
+	fType
+	fV
+	fTS
+	fSeq
+	fArepa
+	fMetrics
+	fKind
+	fCode
+	fNote
+)
+
+// once adds f to the set, reporting false if it was there already.
+func (seen *fields) once(f fields) bool {
+	if *seen&f != 0 {
 		return false
 	}
+	*seen |= f
+	return true
 }
 
 // canonical returns the JSON number tok (grammar already checked) as

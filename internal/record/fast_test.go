@@ -2,6 +2,7 @@ package record
 
 import (
 	"encoding/json"
+	"fmt"
 	"reflect"
 	"testing"
 	"time"
@@ -71,6 +72,44 @@ func FuzzFastWindowLine(f *testing.F) {
 	})
 }
 
+// FuzzDecodeLine holds DecodeLine, fast path and fallback together, to
+// encoding/json on every input: the same error or the same record, also
+// with the names of earlier lines shared. The corpus (testdata/fuzz/
+// FuzzDecodeLine) was the agent's decision reader's, FuzzStoredRecord.
+func FuzzDecodeLine(f *testing.F) {
+	for _, r := range []Record{
+		{Machine: "m-03", Type: TypeCook, TS: time.Date(2026, 11, 26, 7, 31, 2, 120e6, time.UTC), Seq: 18231,
+			Arepa: "reina-pepiada", Metrics: map[string]float64{"plate_temp_c": 231.5, "cook_time_s": 412, "vibration_mm_s": 1.4e-3}},
+		{Machine: "m-03", Type: TypeEvent, TS: time.Date(2026, 11, 26, 7, 32, 0, 0, time.UTC), Seq: 18232,
+			Kind: KindFailure, Code: "HEATER_OPEN", Note: "smoke \"a lot\" – ñ"},
+		{Machine: "m", Type: TypeCook, TS: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), Arepa: "x", Metrics: map[string]float64{}},
+	} {
+		b, err := json.Marshal(r)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	f.Add([]byte(`{"machine":"m","metrics":{"a":1},"metrics":{"b":2}}`))
+	f.Add([]byte(`{"Machine":"m","ts":"2026-11-26T07:31:02+01:00"}`))
+	f.Add([]byte(`{"seq":01,"metrics":{"a":1.}}`))
+	f.Add([]byte(`{"machine":"m","seq":1}x`))
+	var names Names
+	f.Fuzz(func(t *testing.T, line []byte) {
+		var want Record
+		werr := json.Unmarshal(line, &want)
+		for _, n := range []*Names{nil, &names, &names} {
+			got, err := DecodeLine(line, n)
+			if (err == nil) != (werr == nil) {
+				t.Fatalf("%q: DecodeLine error %v, encoding/json %v", line, err, werr)
+			}
+			if err == nil && !reflect.DeepEqual(got, want) {
+				t.Fatalf("%q: DecodeLine %#v, encoding/json %#v", line, got, want)
+			}
+		}
+	})
+}
+
 // Window lines as the agent and the simulator write them must take the fast
 // path, or the trainer pays for encoding/json.
 func TestFastWindowLineTakesWindowLines(t *testing.T) {
@@ -80,6 +119,7 @@ func TestFastWindowLineTakesWindowLines(t *testing.T) {
 		{Machine: "m-03", Type: TypeCook, TS: ts, Seq: 1, Arepa: "reina-pepiada", Metrics: map[string]float64{"plate_temp_c": 231.5, "vib": 1e-7, "n": -3}},
 		{Machine: "m-03", Type: TypeEvent, TS: ts, Seq: 2, Kind: KindFault, Code: "E1", Note: "door"},
 		{Machine: "m-03", Type: TypeEvent, TS: ts, Seq: 3, Kind: KindFailure},
+		{Machine: "m-03", Type: TypeCook, TS: ts, Seq: 4, Arepa: "domino", Metrics: manyMetrics(2 * maxMetrics)},
 	} {
 		line, err := json.Marshal(r)
 		if err != nil {
@@ -97,6 +137,16 @@ func TestFastWindowLineTakesWindowLines(t *testing.T) {
 			t.Fatalf("decoded %#v, want %#v", got, r)
 		}
 	}
+}
+
+// manyMetrics returns n metrics: more than a payload's fast path takes,
+// which a window line's must still take.
+func manyMetrics(n int) map[string]float64 {
+	m := make(map[string]float64, n)
+	for i := range n {
+		m[fmt.Sprintf("sensor_%02d", i)] = float64(i) / 4
+	}
+	return m
 }
 
 // BenchmarkWindowLine compares the fast decoder with encoding/json on a

@@ -1,13 +1,14 @@
 package record
 
 import (
+	"encoding/json"
 	"strconv"
 )
 
 // Names keeps one copy of the strings that recur on every window line
 // (machines, arepa types, metric names, event kinds and codes), so decoding
 // a window allocates them once instead of once a line. The zero value is
-// ready; it is not safe for concurrent use.
+// ready; it is not safe for concurrent use. A nil *Names shares nothing.
 type Names struct {
 	m map[string]string
 }
@@ -17,6 +18,9 @@ type Names struct {
 const maxNames = 1 << 14
 
 func (n *Names) get(b []byte) string {
+	if n == nil {
+		return string(b)
+	}
 	if s, ok := n.m[string(b)]; ok { // no allocation for the lookup
 		return s
 	}
@@ -32,52 +36,28 @@ func (n *Names) get(b []byte) string {
 
 // FastWindowLine decodes the common case of a window line (a record as
 // json.Marshal writes it: plain ASCII strings without escapes, known keys
-// once each, plain numbers, at most maxMetrics metrics). ok is true only when
-// json.Unmarshal into a Record would give exactly r (FuzzFastWindowLine
-// checks it); on anything else ok is false and the caller takes
-// encoding/json, which also reports the error. It does not check that r is
-// a sensible record (a machine, a known type): callers do, on both paths.
+// once each, plain numbers). ok is true only when json.Unmarshal into a
+// Record would give exactly r (FuzzFastWindowLine checks it); on anything
+// else ok is false and the caller takes encoding/json, which also reports
+// the error (DecodeLine does both). It does not check that r is a sensible
+// record (a machine, a known type): callers do, on both paths.
 func FastWindowLine(line []byte, names *Names) (r Record, ok bool) {
 	s := scanner{p: line}
-	if !s.byte('{') {
-		return r, false
-	}
-	const (
-		fMachine = 1 << iota
-		fType
-		fTS
-		fSeq
-		fArepa
-		fMetrics
-		fKind
-		fCode
-		fNote
-	)
-	var (
-		seen uint16
-		m    metrics
-	)
-	str := func(dst *string) bool {
-		v, ok := s.raw()
-		if ok {
-			*dst = names.get(v)
-		}
-		return ok
-	}
+	var seen fields
 	for first := true; ; first = false {
-		if first && s.byte('}') {
+		key, end, ok := s.member(first)
+		if !ok {
+			return Record{}, false
+		}
+		if end {
 			break
 		}
-		key, ok := s.raw()
-		if !ok || !s.byte(':') {
-			return r, false
-		}
-		var f uint16
+		var f fields
 		switch string(key) {
 		case "machine":
-			f, ok = fMachine, str(&r.Machine)
+			f, ok = fMachine, s.str(names, &r.Machine)
 		case "type":
-			f, ok = fType, str(&r.Type)
+			f, ok = fType, s.str(names, &r.Type)
 		case "ts":
 			f = fTS
 			s.ws()
@@ -95,71 +75,68 @@ func FastWindowLine(line []byte, names *Names) (r Record, ok bool) {
 				ok = err == nil
 			}
 		case "arepa":
-			f, ok = fArepa, str(&r.Arepa)
+			f, ok = fArepa, s.str(names, &r.Arepa)
 		case "metrics":
-			f, ok = fMetrics, s.floats(&m)
+			f, ok = fMetrics, s.floats(names, &r.Metrics)
 		case "kind":
-			f, ok = fKind, str(&r.Kind)
+			f, ok = fKind, s.str(names, &r.Kind)
 		case "code":
-			f, ok = fCode, str(&r.Code)
+			f, ok = fCode, s.str(names, &r.Code)
 		case "note":
-			f, ok = fNote, str(&r.Note)
+			f, ok = fNote, s.str(names, &r.Note)
 		default:
 			return Record{}, false
 		}
-		if !ok || seen&f != 0 {
+		if !ok || !seen.once(f) {
 			return Record{}, false
 		}
-		seen |= f
-		if s.byte(',') {
-			continue
-		}
-		if s.byte('}') {
-			break
-		}
-		return Record{}, false
 	}
 	if !s.end() {
 		return Record{}, false
 	}
-	if seen&fMetrics != 0 {
-		r.Metrics = make(map[string]float64, m.n)
-		for _, kv := range m.kv[:m.n] {
-			v, err := strconv.ParseFloat(string(kv.v), 64)
-			if err != nil {
-				return Record{}, false // out of range: encoding/json refuses it
-			}
-			r.Metrics[names.get(kv.k)] = v
-		}
-		if len(r.Metrics) != m.n {
-			return Record{}, false // a repeated name: encoding/json keeps the last
-		}
-	}
 	return r, true
 }
 
-// floats reads an object of numbers into m, keeping the tokens as written.
-func (s *scanner) floats(m *metrics) bool {
-	if !s.byte('{') {
-		return false
+// DecodeLine decodes a window line — what the agent's store keeps for a
+// record and what windows carry, json.Marshal of a Record — with
+// FastWindowLine, or with encoding/json, the reference, which also explains
+// a bad line, when the fast path declines. Either way the result is what
+// json.Unmarshal gives (FuzzDecodeLine checks it). names shares the
+// recurring strings across calls; nil shares nothing.
+func DecodeLine(line []byte, names *Names) (Record, error) {
+	if r, ok := FastWindowLine(line, names); ok {
+		return r, nil
 	}
-	if s.byte('}') {
-		return true
+	var r Record
+	if err := json.Unmarshal(line, &r); err != nil {
+		return Record{}, err
 	}
-	for {
-		k, ok := s.raw()
-		if !ok || !s.byte(':') || m.n == maxMetrics {
-			return false
+	return r, nil
+}
+
+// str reads a plain string into dst, sharing it through names.
+func (s *scanner) str(names *Names, dst *string) bool {
+	v, ok := s.raw()
+	if ok {
+		*dst = names.get(v)
+	}
+	return ok
+}
+
+// floats reads a metrics object into a new *dst, sharing names. A repeated
+// name keeps its last value, as in encoding/json.
+func (s *scanner) floats(names *Names, dst *map[string]float64) bool {
+	m := make(map[string]float64, 8)
+	*dst = m
+	for first := true; ; first = false {
+		k, tok, end, ok := s.numberMember(first)
+		if !ok || end {
+			return ok
 		}
-		tok, ok := s.number()
-		if !ok {
-			return false
+		v, err := strconv.ParseFloat(string(tok), 64)
+		if err != nil {
+			return false // out of range: encoding/json refuses it
 		}
-		m.kv[m.n].k, m.kv[m.n].v = k, tok
-		m.n++
-		if s.byte(',') {
-			continue
-		}
-		return s.byte('}')
+		m[names.get(k)] = v
 	}
 }
