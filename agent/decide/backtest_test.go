@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/budare/budare/agent/decide/decidetest"
 	"github.com/budare/budare/agent/modelsync"
 	"github.com/budare/budare/agent/store"
 	"github.com/budare/budare/central/backtest"
@@ -59,7 +60,7 @@ func TestBacktestDecidesAsTheAgent(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		st := openStore(t, t.TempDir(), loc)
+		st := decidetest.OpenStore(t, t.TempDir(), loc)
 		// The agent's store holds what the kitchen's agent would have
 		// ingested before the last morning replayed.
 		var b store.Batch

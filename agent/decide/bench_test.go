@@ -71,8 +71,8 @@ func BenchmarkScanRecords(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	from, _ := DayStart(benchDay, -8, loc)
-	to, _ := DayStart(benchDay, 0, loc)
+	from, _ := record.DayStart(benchDay, -8, loc)
+	to, _ := record.DayStart(benchDay, 0, loc)
 	cpu0 := cpuTime(b)
 	b.ResetTimer()
 	for b.Loop() {

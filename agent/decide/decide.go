@@ -3,9 +3,9 @@
 // D-7..D-1 (local days in the kitchen's time zone) from the local store with
 // internal/features — the same code the central trainer uses — scores them
 // with each arepa type's model, combines the machine's risks, maps the risk
-// to a level and explains it in a few human-readable reasons. Service runs
-// it once per local day at start_of_day, persists the actions, publishes
-// them retained on MQTT and uploads them to the central store.
+// to a level and explains it in a few human-readable reasons. It is pure:
+// agent/morning runs it once per local day at start_of_day, persists the
+// actions, publishes them retained on MQTT and uploads them.
 //
 // Combining risks and choosing the level is internal/decision's, shared with
 // the central backtest.
@@ -76,26 +76,21 @@ type Decider struct {
 	Workers  int // parallel machines; default GOMAXPROCS
 }
 
-// DayStart returns the instant local day (yyyy-mm-dd) + offset days begins.
-func DayStart(day string, offset int, loc *time.Location) (time.Time, error) {
-	return record.DayStart(day, offset, loc)
-}
-
 // Candidates returns the machines to decide for day: those seen within
 // SeenDays before it, and first seen before it starts. A machine whose
 // first record is later did not exist when day was decided: deciding a
-// past date by hand must not list it. (Service.clearUnseen clears the
+// past date by hand must not list it. (morning.Service clears the
 // others' actions.)
 func (d *Decider) Candidates(day string) ([]store.MachineInfo, error) {
 	seen := d.SeenDays
 	if seen <= 0 {
 		seen = 14
 	}
-	horizon, err := DayStart(day, -seen, d.Location)
+	horizon, err := record.DayStart(day, -seen, d.Location)
 	if err != nil {
 		return nil, err
 	}
-	start, err := DayStart(day, 0, d.Location)
+	start, err := record.DayStart(day, 0, d.Location)
 	if err != nil {
 		return nil, err
 	}
@@ -230,7 +225,7 @@ func (d *Decider) input(machine, day string, now time.Time, rel *modelsync.Relea
 func dayBounds(day string, window int, loc *time.Location) ([]time.Time, error) {
 	bounds := make([]time.Time, window+1)
 	for i := range bounds {
-		b, err := DayStart(day, i-window, loc)
+		b, err := record.DayStart(day, i-window, loc)
 		if err != nil {
 			return nil, err
 		}
@@ -265,11 +260,11 @@ func (d *Decider) recordsByDay(machine string, bounds []time.Time) ([][]record.R
 // CookedArepas returns the arepa types cooked in the store in the 7 local
 // days before day (model sync fetches only these models).
 func CookedArepas(recs Records, day string, loc *time.Location) ([]string, error) {
-	from, err := DayStart(day, -features.DefaultWindowDays, loc)
+	from, err := record.DayStart(day, -features.DefaultWindowDays, loc)
 	if err != nil {
 		return nil, err
 	}
-	to, _ := DayStart(day, 1, loc)
+	to, _ := record.DayStart(day, 1, loc)
 	ms, err := recs.Machines()
 	if err != nil {
 		return nil, err

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/budare/budare/agent/decide/decidetest"
 	"github.com/budare/budare/agent/modelsync"
 	mst "github.com/budare/budare/agent/modelsync/modelsynctest"
 	"github.com/budare/budare/internal/decision"
@@ -28,19 +29,19 @@ func mustLoc(t testing.TB, name string) *time.Location {
 func TestDecideLevelsAndReasons(t *testing.T) {
 	loc := mustLoc(t, "America/Caracas")
 	dir := t.TempDir()
-	st := openStore(t, dir, loc)
+	st := decidetest.OpenStore(t, dir, loc)
 	day := "2026-11-27"
-	fill(t, st, loc, day,
-		machineSpec{name: "m-flat", arepa: "reina-pepiada", days: 7},
-		machineSpec{name: "m-rising", arepa: "reina-pepiada", days: 7, trend: 0.3},
-		machineSpec{name: "m-mild", arepa: "reina-pepiada", days: 7, trend: 0.14},
-		machineSpec{name: "m-thin", arepa: "reina-pepiada", days: 2},
-		machineSpec{name: "m-nomodel", arepa: "catira", days: 7},
-		machineSpec{name: "m-two", arepa: "reina-pepiada", days: 7, trend: 0.3},
-		machineSpec{name: "m-two", arepa: "domino", days: 7, cooks: 5},
-		machineSpec{name: "m-quiet", arepa: "domino", days: 10, skip: 8}, // last cooked 9 days ago
+	decidetest.Fill(t, st, loc, day,
+		decidetest.Machine{Name: "m-flat", Arepa: "reina-pepiada", Days: 7},
+		decidetest.Machine{Name: "m-rising", Arepa: "reina-pepiada", Days: 7, Trend: 0.3},
+		decidetest.Machine{Name: "m-mild", Arepa: "reina-pepiada", Days: 7, Trend: 0.14},
+		decidetest.Machine{Name: "m-thin", Arepa: "reina-pepiada", Days: 2},
+		decidetest.Machine{Name: "m-nomodel", Arepa: "catira", Days: 7},
+		decidetest.Machine{Name: "m-two", Arepa: "reina-pepiada", Days: 7, Trend: 0.3},
+		decidetest.Machine{Name: "m-two", Arepa: "domino", Days: 7, Cooks: 5},
+		decidetest.Machine{Name: "m-quiet", Arepa: "domino", Days: 10, Skip: 8}, // last cooked 9 days ago
 	)
-	rel := memRelease(t, dir, st, "reina-pepiada", "domino")
+	rel := decidetest.Release(t, dir, st, "reina-pepiada", "domino")
 	now := time.Date(2026, 11, 27, 9, 30, 0, 0, time.UTC)
 	// The fast stored-record reader and store.Scan must decide alike.
 	for _, recs := range []Records{st, StoreRecords{st}} {
@@ -128,8 +129,8 @@ func TestWindowOfMatchesCollect(t *testing.T) {
 	loc := mustLoc(t, "Europe/Berlin")
 	const day = "2026-03-31"
 	const window = 7
-	start, _ := DayStart(day, -window-1, loc)
-	end, _ := DayStart(day, 1, loc)
+	start, _ := record.DayStart(day, -window-1, loc)
+	end, _ := record.DayStart(day, 1, loc)
 	var recs []record.Record
 	seq := int64(0)
 	for ts := start; ts.Before(end); ts = ts.Add(37 * time.Minute) {
@@ -143,7 +144,7 @@ func TestWindowOfMatchesCollect(t *testing.T) {
 	}
 	bounds := make([]time.Time, window+1)
 	for i := range bounds {
-		bounds[i], _ = DayStart(day, i-window, loc)
+		bounds[i], _ = record.DayStart(day, i-window, loc)
 	}
 	byDay := make([][]record.Record, window)
 	for _, r := range recs {
