@@ -14,6 +14,7 @@ import (
 
 	"github.com/budare/budare/agent/daemon"
 	"github.com/budare/budare/internal/action"
+	"github.com/budare/budare/internal/command"
 	"github.com/budare/budare/internal/record"
 )
 
@@ -25,7 +26,7 @@ func cmdActions(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	cfgPath := fs.String("config", defaultConfig, "agent config file (TOML)")
 	want := fs.Int("want", 0, "wait until at least this many machines have a retained action")
 	timeout := fs.Duration("timeout", 5*time.Second, "how long to wait for the broker and for --want")
-	if err := parseFlags(fs, args); err != nil {
+	if err := command.ParseFlagsOnly(fs, args); err != nil {
 		return err
 	}
 	cfg, err := loadConfig(*cfgPath, stderr)

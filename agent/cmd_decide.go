@@ -12,6 +12,7 @@ import (
 
 	"github.com/budare/budare/agent/daemon"
 	"github.com/budare/budare/internal/action"
+	"github.com/budare/budare/internal/command"
 )
 
 // cmdDecide runs the start-of-day decision by hand.
@@ -23,7 +24,7 @@ func cmdDecide(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	dry := fs.Bool("dry-run", false, "compute and print only: persist, publish and upload nothing")
 	asJSON := fs.Bool("json", false, "print the day's actions as JSON")
 	timeout := fs.Duration("timeout", 5*time.Second, "how long to wait for the store's lock or the running agent")
-	if err := parseFlags(fs, args); err != nil {
+	if err := command.ParseFlagsOnly(fs, args); err != nil {
 		return err
 	}
 	cfg, err := loadConfig(*cfgPath, stderr)
@@ -36,7 +37,7 @@ func cmdDecide(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		day = now.In(cfg.Location).Format(time.DateOnly)
 	} else if _, err := time.ParseInLocation(time.DateOnly, day, cfg.Location); err != nil {
 		fmt.Fprintf(stderr, "decide: --date %q: want yyyy-mm-dd\n", day)
-		return errUsage
+		return command.ErrUsage
 	}
 	if today := now.In(cfg.Location).Format(time.DateOnly); !*dry && day != today {
 		// Retained actions of another day would replace today's on every display.

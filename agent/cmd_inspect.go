@@ -13,6 +13,7 @@ import (
 
 	"github.com/budare/budare/agent/daemon"
 	"github.com/budare/budare/agent/inspect"
+	"github.com/budare/budare/internal/command"
 )
 
 // cmdInspect prints what the local store holds. While the agent runs it has
@@ -25,12 +26,12 @@ func cmdInspect(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	asJSON := fs.Bool("json", false, "print the report as one JSON object")
 	quar := fs.Int("quarantine", 0, "include the newest `N` quarantined payloads")
 	timeout := fs.Duration("timeout", 5*time.Second, "how long to wait for the agent or the store's lock")
-	if err := parseFlags(fs, args); err != nil {
+	if err := command.ParseFlagsOnly(fs, args); err != nil {
 		return err
 	}
 	if *quar < 0 {
 		fmt.Fprintln(stderr, "inspect: --quarantine must be >= 0")
-		return errUsage
+		return command.ErrUsage
 	}
 	cfg, err := loadConfig(*cfgPath, stderr)
 	if err != nil {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/budare/budare/agent/daemon"
+	"github.com/budare/budare/internal/command"
 )
 
 // nowFlags parses `<cmd> now [flags]`.
@@ -28,9 +29,9 @@ func nowFlags(cmd string, args []string, stderr io.Writer) (cfgPath string, time
 			return "", 0, flag.ErrHelp
 		}
 		fs.Usage()
-		return "", 0, errUsage
+		return "", 0, command.ErrUsage
 	}
-	if err := parseFlags(fs, args[1:]); err != nil {
+	if err := command.ParseFlagsOnly(fs, args[1:]); err != nil {
 		return "", 0, err
 	}
 	return *c, *t, nil

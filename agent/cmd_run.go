@@ -12,6 +12,7 @@ import (
 
 	"github.com/budare/budare/agent/config"
 	"github.com/budare/budare/agent/daemon"
+	"github.com/budare/budare/internal/command"
 	"github.com/budare/budare/internal/logging"
 )
 
@@ -36,7 +37,7 @@ func cmdRun(ctx context.Context, args []string, _, stderr io.Writer) error {
 	lockWait := fs.Duration("store-lock-timeout", 10*time.Second, "how long to wait for the store's lock (held by another agent on the same data_dir)")
 	var lo logging.Options
 	lo.Register(fs)
-	if err := parseFlags(fs, args); err != nil {
+	if err := command.ParseFlagsOnly(fs, args); err != nil {
 		return err
 	}
 	log, err := lo.New(stderr)
@@ -66,7 +67,7 @@ func cmdCheckConfig(_ context.Context, args []string, stdout, stderr io.Writer) 
 	fs := flag.NewFlagSet("check-config", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	cfgPath := fs.String("config", defaultConfig, "agent config file (TOML)")
-	if err := parseFlags(fs, args); err != nil {
+	if err := command.ParseFlagsOnly(fs, args); err != nil {
 		return err
 	}
 	if _, err := loadConfig(*cfgPath, stdout); err != nil {
@@ -88,18 +89,4 @@ func loadConfig(path string, w io.Writer) (*config.Config, error) {
 		return nil, fmt.Errorf("config %s has %d problem(s)", pe.Path, len(pe.Problems))
 	}
 	return cfg, err
-}
-
-func parseFlags(fs *flag.FlagSet, args []string) error {
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
-		return errUsage
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(fs.Output(), "%s: unexpected arguments %q\n", fs.Name(), fs.Args())
-		return errUsage
-	}
-	return nil
 }

@@ -13,13 +13,14 @@ import (
 	"time"
 
 	"github.com/budare/budare/agent/store"
+	"github.com/budare/budare/internal/command"
 )
 
 // cmdStore is `store check` and `store salvage`.
 func cmdStore(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, storeUsage)
-		return errUsage
+		return command.ErrUsage
 	}
 	switch args[0] {
 	case "-h", "-help", "--help", "help":
@@ -34,7 +35,7 @@ func cmdStore(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return cmdStoreSalvage(ctx, args[1:], stdout, stderr)
 	default:
 		fmt.Fprintf(stderr, "budare-agent store: unknown subcommand %q (want check or salvage)\n", args[0])
-		return errUsage
+		return command.ErrUsage
 	}
 }
 
@@ -57,7 +58,7 @@ func cmdStoreCheck(_ context.Context, args []string, stdout, stderr io.Writer) e
 	cfgPath := fs.String("config", defaultConfig, "agent config file (TOML)")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
 	timeout := fs.Duration("timeout", 5*time.Second, "how long to wait for the store's lock")
-	if err := parseFlags(fs, args); err != nil {
+	if err := command.ParseFlagsOnly(fs, args); err != nil {
 		return err
 	}
 	cfg, err := loadConfig(*cfgPath, stderr)
@@ -114,7 +115,7 @@ func cmdStoreSalvage(_ context.Context, args []string, stdout, stderr io.Writer)
 	cfgPath := fs.String("config", defaultConfig, "agent config file (TOML)")
 	out := fs.String("out", "", "where to build the new store (default: the store's path + .salvaged; must not exist)")
 	timeout := fs.Duration("timeout", 5*time.Second, "how long to wait for the store's lock")
-	if err := parseFlags(fs, args); err != nil {
+	if err := command.ParseFlagsOnly(fs, args); err != nil {
 		return err
 	}
 	cfg, err := loadConfig(*cfgPath, stderr)

@@ -6,16 +6,10 @@ package main
 
 import (
 	"context"
-	"errors"
-	"flag"
-	"fmt"
 	"io"
-	"os"
-	"os/signal"
-	"syscall"
 
 	"github.com/budare/budare/internal/buildinfo"
-	"github.com/budare/budare/internal/logging"
+	"github.com/budare/budare/internal/command"
 )
 
 // version, commit and date are set at build time with -ldflags
@@ -44,59 +38,23 @@ commands:
 Run 'budare-agent <command> -h' for the flags of a command.
 `
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
-	stop()
-	os.Exit(code)
-}
+func main() { command.Main(program()) }
 
-// run dispatches a command and returns the process exit code: 0 success,
-// 1 failure, 2 usage error.
+// run runs the program as main does, for the tests.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 {
-		fmt.Fprint(stderr, usage)
-		return 2
-	}
-	var err error
-	switch cmd, rest := args[0], args[1:]; cmd {
-	case "run":
-		err = cmdRun(ctx, rest, stdout, stderr)
-	case "check-config":
-		err = cmdCheckConfig(ctx, rest, stdout, stderr)
-	case "inspect":
-		err = cmdInspect(ctx, rest, stdout, stderr)
-	case "actions":
-		err = cmdActions(ctx, rest, stdout, stderr)
-	case "decide":
-		err = cmdDecide(ctx, rest, stdout, stderr)
-	case "store":
-		err = cmdStore(ctx, rest, stdout, stderr)
-	case "upload":
-		err = cmdUpload(ctx, rest, stdout, stderr)
-	case "sync":
-		err = cmdSync(ctx, rest, stdout, stderr)
-	case "version", "--version":
-		fmt.Fprintln(stdout, "budare-agent", buildinfo.Read(version, commit, date))
-	case "help", "-h", "--help":
-		fmt.Fprint(stdout, usage)
-	default:
-		fmt.Fprintf(stderr, "budare-agent: unknown command %q\n\n%s", cmd, usage)
-		return 2
-	}
-	switch {
-	case err == nil:
-		return 0
-	case errors.Is(err, flag.ErrHelp):
-		return 0
-	case errors.Is(err, errUsage):
-		return 2
-	default:
-		// "<3>" under journald: the reason a start failed is an error there.
-		fmt.Fprintf(stderr, "%sbudare-agent: %v\n", logging.FailurePrefix(stderr), err)
-		return 1
-	}
+	return program().Run(ctx, args, stdout, stderr)
 }
 
-// errUsage marks an error already explained by a flag set's usage message.
-var errUsage = errors.New("usage error")
+func program() *command.Program {
+	return &command.Program{Name: "budare-agent", Usage: usage, Version: buildinfo.Read(version, commit, date).String(),
+		Commands: map[string]command.Func{
+			"run":          cmdRun,
+			"check-config": cmdCheckConfig,
+			"inspect":      cmdInspect,
+			"actions":      cmdActions,
+			"decide":       cmdDecide,
+			"store":        cmdStore,
+			"upload":       cmdUpload,
+			"sync":         cmdSync,
+		}}
+}

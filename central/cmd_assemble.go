@@ -7,6 +7,7 @@ import (
 	"io"
 
 	"github.com/budare/budare/central/train"
+	"github.com/budare/budare/internal/command"
 )
 
 // cmdAssemble publishes one release from every shard's staged outcome:
@@ -23,12 +24,12 @@ func cmdAssemble(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	key := fs.String("key", "", "signing key file (default: signing_key_file from the config)")
 	noCurrent := fs.Bool("no-current", false, "publish the release without making it current")
 	asJSON := fs.Bool("json", false, "print the outcome as JSON")
-	if err := parseFlags(fs, args); err != nil {
+	if err := command.ParseFlags(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 || *shards < 1 {
 		fmt.Fprintln(stderr, "usage: budare-central assemble --config FILE --shards n [--phase P] [--date D]")
-		return errUsage
+		return command.ErrUsage
 	}
 	cfg, b, log, err := sf.open(ctx, stderr)
 	if err != nil {

@@ -21,6 +21,7 @@ import (
 	"github.com/budare/budare/central/simulate"
 	"github.com/budare/budare/central/train"
 	"github.com/budare/budare/internal/action"
+	"github.com/budare/budare/internal/command"
 	"github.com/budare/budare/internal/model"
 	"github.com/budare/budare/internal/progress"
 	"github.com/budare/budare/internal/release"
@@ -48,12 +49,12 @@ func cmdBacktest(ctx context.Context, args []string, stdout, stderr io.Writer) (
 	outDir := fs.String("out", "", "also write every decided day as DIR/actions/<kitchen>/<day>.json and the result as DIR/backtest.json")
 	noReport := fs.Bool("no-report", false, "do not write the report to reports/backtest/ in the bucket")
 	textfile := fs.String("textfile", "", "also write the run's outcome as budare_central_last_run_* metrics into this node_exporter textfile-collector `DIR`")
-	if err := parseFlags(fs, args); err != nil {
+	if err := command.ParseFlags(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 || *from == "" || *to == "" {
 		fmt.Fprintln(stderr, backtestUsage)
-		return errUsage
+		return command.ErrUsage
 	}
 	// The backtest's own report (reports/backtest/) is its result; the
 	// job's outcome goes only to the textfile.

@@ -10,6 +10,7 @@ import (
 	"runtime/debug"
 
 	"github.com/budare/budare/central/cmapss"
+	"github.com/budare/budare/internal/command"
 	"github.com/budare/budare/internal/progress"
 )
 
@@ -19,7 +20,7 @@ import (
 func cmdEval(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 || args[0] != "cmapss" {
 		fmt.Fprintln(stderr, "usage: budare-central eval cmapss [--data DIR] [--subset FD001] [--window N] [--json]")
-		return errUsage
+		return command.ErrUsage
 	}
 	fs := flag.NewFlagSet("eval cmapss", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -30,12 +31,12 @@ func cmdEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	horizon := fs.Int("horizon", 30, "label: the engine fails within this many cycles")
 	stride := fs.Int("stride", 3, "take a training row every N cycles of each training engine")
 	asJSON := fs.Bool("json", false, "print one JSON object instead of a summary line")
-	if err := parseFlags(fs, args[1:]); err != nil {
+	if err := command.ParseFlags(fs, args[1:]); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "eval cmapss: unexpected arguments %q\n", fs.Args())
-		return errUsage
+		return command.ErrUsage
 	}
 	if *data == "" {
 		cwd, _ := os.Getwd()

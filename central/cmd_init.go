@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/budare/budare/central/setup"
+	"github.com/budare/budare/internal/command"
 )
 
 // cmdInit prepares the bucket for the chain's agents: it creates the bucket
@@ -26,12 +27,12 @@ func cmdInit(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	replace := fs.Bool("replace", false, "replace a different inventory already in the bucket")
 	key := fs.String("key", "", "signing key file (default: signing_key_file from the config)")
 	pubPath := fs.String("public-key", "", "where to write the public key the agents install (default: the signing key's name with .pub)")
-	if err := parseFlags(fs, args); err != nil {
+	if err := command.ParseFlags(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "init: unexpected arguments %q\n", fs.Args())
-		return errUsage
+		return command.ErrUsage
 	}
 	var data []byte
 	if *inv != "" {

@@ -7,6 +7,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/budare/budare/internal/command"
 	"github.com/budare/budare/internal/release"
 )
 
@@ -18,12 +19,12 @@ func cmdKeygen(_ context.Context, args []string, stdout, stderr io.Writer) error
 	fs.SetOutput(stderr)
 	privPath := fs.String("private", "release.key", "private key file to create (mode 0600; never overwritten)")
 	pubPath := fs.String("public", "", "public key file for the agents' release_public_key_file (default: the private key's name with .pub)")
-	if err := parseFlags(fs, args); err != nil {
+	if err := command.ParseFlags(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "keygen: unexpected arguments %q\n", fs.Args())
-		return errUsage
+		return command.ErrUsage
 	}
 	if *pubPath == "" {
 		*pubPath = strings.TrimSuffix(*privPath, ".key") + ".pub"

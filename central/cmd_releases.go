@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/budare/budare/central/train"
+	"github.com/budare/budare/internal/command"
 	"github.com/budare/budare/internal/release"
 )
 
@@ -27,7 +28,7 @@ func cmdReleases(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	key := fs.String("key", "", "signing key file to verify signatures with (default: signing_key_file from the config)")
 	pubFile := fs.String("public", "", "verify with this public key file instead")
 	asJSON := fs.Bool("json", false, "print JSON")
-	if err := parseFlags(fs, args); err != nil {
+	if err := command.ParseFlags(fs, args); err != nil {
 		return err
 	}
 	cfg, b, _, err := sf.open(ctx, stderr)
@@ -110,16 +111,16 @@ func releaseArg(fs *flag.FlagSet, flagVal int64, name string, stderr io.Writer) 
 		v, err := strconv.ParseInt(fs.Arg(0), 10, 64)
 		if err != nil {
 			fmt.Fprintf(stderr, "%s: %q is not a release number\n", name, fs.Arg(0))
-			return 0, errUsage
+			return 0, command.ErrUsage
 		}
 		n = v
 	case fs.NArg() > 0:
 		fmt.Fprintf(stderr, "%s: unexpected arguments %q\n", name, fs.Args())
-		return 0, errUsage
+		return 0, command.ErrUsage
 	}
 	if n <= 0 {
 		fmt.Fprintf(stderr, "usage: budare-central %s --config FILE <release>\n", name)
-		return 0, errUsage
+		return 0, command.ErrUsage
 	}
 	return n, nil
 }
@@ -134,7 +135,7 @@ func releaseCommand(ctx context.Context, name, relFlag, relUsage string, args []
 	sf.register(fs)
 	rel := fs.Int64(relFlag, 0, relUsage)
 	key := fs.String("key", "", "signing key file (default: signing_key_file from the config)")
-	if err := parseFlags(fs, args); err != nil {
+	if err := command.ParseFlags(fs, args); err != nil {
 		return 0, nil, err
 	}
 	n, err := releaseArg(fs, *rel, name, stderr)

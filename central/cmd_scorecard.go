@@ -12,6 +12,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/budare/budare/internal/command"
 	"github.com/budare/budare/internal/inventory"
 
 	"github.com/budare/budare/central/config"
@@ -41,7 +42,7 @@ func cmdScorecard(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	asJSON := fs.Bool("json", false, "print the report as JSON instead of tables")
 	out := fs.String("out", "", "also write the JSON report to this file")
 	textfile := fs.String("textfile", "", "also write the run's outcome as budare_central_last_run_* metrics into this node_exporter textfile-collector `DIR`")
-	if err := parseFlags(fs, args); err != nil {
+	if err := command.ParseFlags(fs, args); err != nil {
 		return err
 	}
 	phaseSet := false
@@ -49,7 +50,7 @@ func cmdScorecard(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	// run prints nothing for a usage error, so say here what is missing.
 	if fs.NArg() > 0 || (sf.config == "" && sf.dir == "") || *horizon < 0 || *horizon > 60 || *lead < 0 || !isDay(*from) || !isDay(*to) {
 		fmt.Fprintln(stderr, scorecardUsage)
-		return errUsage
+		return command.ErrUsage
 	}
 	jrep := &jobreport.Report{Job: "scorecard", Version: version, Started: time.Now(), Date: *to}
 	log := slog.New(slog.NewTextHandler(stderr, nil))

@@ -14,6 +14,7 @@ import (
 
 	"github.com/budare/budare/central/config"
 	"github.com/budare/budare/central/dashboard"
+	"github.com/budare/budare/internal/command"
 	"github.com/budare/budare/internal/logging"
 	"github.com/budare/budare/internal/objstore"
 )
@@ -36,12 +37,12 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	listen := fs.String("listen", "", "address to serve on (default [serve] listen, else "+defaultListen+")")
 	var logOpt logging.Options
 	logOpt.Register(fs)
-	if err := parseFlags(fs, args); err != nil {
+	if err := command.ParseFlags(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "serve: unexpected arguments %q\n", fs.Args())
-		return errUsage
+		return command.ErrUsage
 	}
 	log, err := logOpt.New(stderr)
 	if err != nil {

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/budare/budare/internal/command"
 )
 
 // writeServeConfig writes a central config whose store is a closed loopback
@@ -115,7 +117,7 @@ func TestServeCommandErrors(t *testing.T) {
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("err %v, want %q", err, tc.want)
 			}
-			if strings.Contains(tc.want, "usage") && !errors.Is(err, errUsage) {
+			if strings.Contains(tc.want, "usage") && !errors.Is(err, command.ErrUsage) {
 				t.Errorf("err %v is not a usage error", err)
 			}
 		})

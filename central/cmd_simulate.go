@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/budare/budare/central/simulate"
+	"github.com/budare/budare/internal/command"
 	"github.com/budare/budare/internal/progress"
 )
 
@@ -44,12 +45,12 @@ func cmdSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	kitchen := fs.String("kitchen", "k-001", "with --mqtt: the kitchen to publish")
 	pubDays := fs.Int("publish-days", 8, "with --mqtt: publish the kitchen's last N simulated days")
 	speed := fs.Float64("speed", 0, "with --mqtt: replay the last day as live machines would, this many times faster than real time (1440 = a day a minute), after the days before it at once; 0 = everything at once")
-	if err := parseFlags(fs, args); err != nil {
+	if err := command.ParseFlags(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "simulate: unexpected arguments %q\n", fs.Args())
-		return errUsage
+		return command.ErrUsage
 	}
 	if *broker != "" {
 		st, err := simulate.Publish(ctx, d, *broker, *kitchen, *pubDays, *speed)
@@ -60,7 +61,7 @@ func cmdSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	}
 	if *out != "" {
 		if sf.dir != "" && sf.dir != *out {
-			return fmt.Errorf("simulate: --out and --dir name different directories: %w", errUsage)
+			return fmt.Errorf("simulate: --out and --dir name different directories: %w", command.ErrUsage)
 		}
 		sf.dir = *out
 	}

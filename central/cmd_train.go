@@ -16,6 +16,7 @@ import (
 
 	"github.com/budare/budare/central/jobreport"
 	"github.com/budare/budare/central/train"
+	"github.com/budare/budare/internal/command"
 	"github.com/budare/budare/internal/progress"
 	"github.com/budare/budare/internal/record"
 	"github.com/budare/budare/internal/release"
@@ -52,16 +53,16 @@ func cmdTrain(ctx context.Context, args []string, stdout, stderr io.Writer) (err
 	decoder := fs.String("decoder", "fast", `window line decoder: "fast", or "json" (encoding/json alone: the old path, for benchmarks)`)
 	asJSON := fs.Bool("json", false, "print the outcome as JSON")
 	textfile := fs.String("textfile", "", "also write the run's outcome as budare_central_last_run_* metrics into this node_exporter textfile-collector `DIR`")
-	if err := parseFlags(fs, args); err != nil {
+	if err := command.ParseFlags(fs, args); err != nil {
 		return err
 	}
 	if *decoder != "fast" && *decoder != "json" {
 		fmt.Fprintf(stderr, "train: --decoder %q: want fast or json\n", *decoder)
-		return errUsage
+		return command.ErrUsage
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "train: unexpected arguments %q (stages: train rows|fit|assemble)\n", fs.Args())
-		return errUsage
+		return command.ErrUsage
 	}
 	clock, err := fixedClock(*now)
 	if err != nil {
@@ -150,7 +151,7 @@ func cmdTrain(ctx context.Context, args []string, stdout, stderr io.Writer) (err
 // and to the textfile directory (when given). A report that cannot be
 // written is logged, never turned into the job's failure.
 func finishReport(ctx context.Context, rep *jobreport.Report, err error, b jobreport.Putter, textfile string, log *slog.Logger) {
-	if errors.Is(err, errUsage) || errors.Is(err, flag.ErrHelp) {
+	if errors.Is(err, command.ErrUsage) || errors.Is(err, flag.ErrHelp) {
 		return
 	}
 	rep.Finish(time.Now(), err)

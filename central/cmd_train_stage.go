@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/budare/budare/central/train"
+	"github.com/budare/budare/internal/command"
 )
 
 // cmdTrainStage runs one worker of a staged run's rows or fit stage:
@@ -33,12 +34,12 @@ func cmdTrainStage(ctx context.Context, stage string, args []string, stdout, std
 	shard := fs.String("shard", "0/1", shardUsage)
 	key := fs.String("key", "", "signing key file, to check the current release (default: signing_key_file from the config)")
 	asJSON := fs.Bool("json", false, "print the outcome as JSON")
-	if err := parseFlags(fs, args); err != nil {
+	if err := command.ParseFlags(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 || *runID == "" || *date == "" {
 		fmt.Fprintf(stderr, "usage: budare-central train %s --config FILE --types FILE --run ID --date yyyy-mm-dd --shard i/n\n", stage)
-		return errUsage
+		return command.ErrUsage
 	}
 	if err := train.ValidRun(*runID); err != nil {
 		return err
@@ -105,12 +106,12 @@ func cmdTrainAssemble(ctx context.Context, args []string, stdout, stderr io.Writ
 	noCurrent := fs.Bool("no-current", false, "publish the release without making it current")
 	now := fs.String("now", "", "release creation time, RFC 3339 (default: the clock; for reproducing a release)")
 	asJSON := fs.Bool("json", false, "print the outcome as JSON")
-	if err := parseFlags(fs, args); err != nil {
+	if err := command.ParseFlags(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 || *runID == "" {
 		fmt.Fprintln(stderr, "usage: budare-central train assemble --config FILE --run ID [--now T]")
-		return errUsage
+		return command.ErrUsage
 	}
 	clock, err := fixedClock(*now)
 	if err != nil {

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 
 	"github.com/budare/budare/central/config"
+	"github.com/budare/budare/internal/command"
 	"github.com/budare/budare/internal/logging"
 	"github.com/budare/budare/internal/objstore"
 	"github.com/budare/budare/internal/release"
@@ -59,7 +60,7 @@ func (s *storeFlags) open(ctx context.Context, stderr io.Writer) (*config.Config
 			return nil, nil, nil, err
 		}
 	default:
-		return nil, nil, nil, fmt.Errorf("give --config FILE (or --dir DIR for a local bucket): %w", errUsage)
+		return nil, nil, nil, fmt.Errorf("give --config FILE (or --dir DIR for a local bucket): %w", command.ErrUsage)
 	}
 	if s.dir != "" {
 		cfg.S3 = objstore.Config{Dir: s.dir}

@@ -11,6 +11,7 @@ import (
 	paho "github.com/eclipse/paho.mqtt.golang"
 
 	"github.com/budare/budare/agent/config"
+	"github.com/budare/budare/internal/mqttconn"
 	"github.com/budare/budare/internal/record"
 )
 
@@ -23,13 +24,21 @@ func RetainedActions(ctx context.Context, cfg *config.Config, want int, timeout 
 	if err != nil {
 		return nil, err
 	}
+	// The same TLS files and CA rule as the agent's own connections.
+	tc, err := cfg.MQTTTLS()
+	if err != nil {
+		return nil, err
+	}
 	var mu sync.Mutex
 	got := map[string][]byte{}
 	o := paho.NewClientOptions().AddBroker(cfg.MQTT.Broker).SetClientID(fmt.Sprintf("%s-actions-%d", cfg.MQTT.ClientID, time.Now().UnixNano()%1e6)).
 		SetCleanSession(true).SetUsername(cfg.MQTT.Username).SetPassword(pw).SetConnectTimeout(timeout)
+	if tc != nil {
+		o.SetTLSConfig(tc)
+	}
 	c := paho.NewClient(o)
 	if tok := c.Connect(); !tok.WaitTimeout(timeout) || tok.Error() != nil {
-		return nil, fmt.Errorf("actions: connect to %s: %v", cfg.MQTT.Broker, tok.Error())
+		return nil, fmt.Errorf("actions: connect to %s: %w", cfg.MQTT.Broker, mqttconn.Explain(ctx, cfg.MQTT.Broker, tok.Error()))
 	}
 	defer c.Disconnect(100)
 	topic := record.ActionFilter(cfg.Kitchen)
