@@ -78,22 +78,27 @@ func TestFitsAreUnchanged(t *testing.T) {
 	}
 	k := 0
 	for _, n := range []int{7, 601, 20000} {
-		d := awkward(n, uint64(n))
-		for _, tech := range append(Techniques(), BoostedTechnique{Subsample: 1}, BoostedTechnique{Subsample: 4, Bins: 200}) {
-			m, err := tech.Fit(context.Background(), d)
-			got := "error"
-			if err == nil {
-				b, err := m.Marshal()
-				if err != nil {
-					t.Fatal(err)
+		plain := awkward(n, uint64(n))
+		shared := plain.Shared() // one standardisation for every fit: same models
+		k0 := k
+		for _, d := range []Dataset{plain, shared} {
+			k = k0
+			for _, tech := range append(Techniques(), BoostedTechnique{Subsample: 1}, BoostedTechnique{Subsample: 4, Bins: 200}) {
+				m, err := tech.Fit(context.Background(), d)
+				got := "error"
+				if err == nil {
+					b, err := m.Marshal()
+					if err != nil {
+						t.Fatal(err)
+					}
+					s := sha256.Sum256(b)
+					got = hex.EncodeToString(s[:8])
 				}
-				s := sha256.Sum256(b)
-				got = hex.EncodeToString(s[:8])
+				if got != want[k] {
+					t.Errorf("%d rows (shared %v), %s %+v: model hash %s, want %s", n, d.std != nil, tech.Name(), tech, got, want[k])
+				}
+				k++
 			}
-			if got != want[k] {
-				t.Errorf("%d rows, %s %+v: model hash %s, want %s", n, tech.Name(), tech, got, want[k])
-			}
-			k++
 		}
 	}
 }
