@@ -19,7 +19,7 @@ import (
 // the Set2 vector of every metric the kitchens sent for the type (Metrics);
 // a Spec's vector is a pick of its columns, since every per-metric feature
 // depends on its own metric only and a metric absent from a window has NaN
-// features (project). The exported fields are the row file's (gob).
+// features (project).
 type typeRows struct {
 	Metrics []string  // sorted; X holds rowSpec(Metrics) vectors
 	X       []float64 // rowSpec(Metrics).Len() per row
@@ -93,39 +93,6 @@ func (r *typeRows) widen(metrics []string, window int) {
 		r.X = x
 	}
 	r.Metrics = slices.Clone(metrics)
-}
-
-// appendRows appends o's rows (widening both to their metric union).
-func (r *typeRows) appendRows(o *typeRows, window int) {
-	if o.n() == 0 {
-		return
-	}
-	if !slices.Equal(r.Metrics, o.Metrics) {
-		u := slices.Clone(r.Metrics)
-		for _, m := range o.Metrics {
-			if _, found := slices.BinarySearch(u, m); !found {
-				u = append(u, m)
-			}
-		}
-		slices.Sort(u)
-		r.widen(u, window)
-		o.widen(u, window)
-	}
-	r.X = append(r.X, o.X...)
-	r.Day = append(r.Day, o.Day...)
-	r.Y = append(r.Y, o.Y...)
-	r.Machine = append(r.Machine, o.Machine...)
-	if o.ChampDim > 0 {
-		r.ChampDim = o.ChampDim
-		base := int32(len(r.Champ) / o.ChampDim)
-		for _, c := range o.ChampRow {
-			if c >= 0 {
-				c += base
-			}
-			r.ChampRow = append(r.ChampRow, c)
-		}
-		r.Champ = append(r.Champ, o.Champ...)
-	}
 }
 
 // metricCounts are, per arepa type, the cook records of the sampled days and
