@@ -200,19 +200,18 @@ type kitchenScan struct {
 	rowTypes map[string]bool
 	champ    map[string]*features.Spec
 	keep     int
-	ring     []dayData // ring[i%keep] holds day i
-	// winBuf and scratch hold one window's records per day, reused.
-	winBuf, scratch [][]record.Record
-	seen            map[string]map[string]bool
-	specs           map[string]*features.Spec // nil when the Spec must grow
-	vec             map[string][]float64
-	out             *kitchenOut
+	ring     []dayData         // ring[i%keep] holds day i
+	days     [][]record.Record // one window's records per day, reused
+	seen     map[string]map[string]bool
+	specs    map[string]*features.Spec // nil when the Spec must grow
+	vec      map[string][]float64
+	out      *kitchenOut
 }
 
 func newKitchenScan(k Kitchen, span *Span, rowTypes map[string]bool, champ map[string]*features.Spec) *kitchenScan {
 	keep := span.Window + span.Horizon
 	return &kitchenScan{kitchen: k.Name, span: span, rowTypes: rowTypes, champ: champ, keep: keep,
-		ring: make([]dayData, keep), winBuf: make([][]record.Record, span.Window), scratch: make([][]record.Record, span.Window),
+		ring: make([]dayData, keep), days: make([][]record.Record, span.Window),
 		seen: map[string]map[string]bool{}, specs: map[string]*features.Spec{}, vec: map[string][]float64{},
 		out: &kitchenOut{rows: map[string]*typeRows{}, counts: metricCounts{Counts: map[string]map[string]int{}, Cooks: map[string]int{}}}}
 }
@@ -310,17 +309,16 @@ func (ks *kitchenScan) rowsOf(a string) (*typeRows, *features.Spec) {
 }
 
 // window returns machine m's window of row day d for type a: its cooks of
-// a and its events, per day (reusing the scan's buffers).
+// a and its events, per day (in the scan's buffer).
 func (ks *kitchenScan) window(a, m string, d int) features.Window {
 	w0 := d - ks.span.Window
 	for w := range ks.span.Window {
-		ks.winBuf[w] = ks.winBuf[w][:0]
+		ks.days[w] = nil
 		if md := ks.ring[(w0+w)%ks.keep][m]; md != nil {
-			ks.winBuf[w] = append(append(ks.winBuf[w], md.cooks[a]...), md.events...)
+			ks.days[w] = md.dayWindow(a)
 		}
-		ks.scratch[w] = ks.winBuf[w]
 	}
-	return features.Window{Days: ks.scratch}
+	return features.Window{Days: ks.days}
 }
 
 // addRow computes and appends machine m's row of type a on row day d, and
