@@ -19,7 +19,7 @@ import (
 // the Set2 vector of every metric the kitchens sent for the type (Metrics);
 // a Spec's vector is a pick of its columns, since every per-metric feature
 // depends on its own metric only and a metric absent from a window has NaN
-// features (project). The exported fields are the row file's (gob).
+// features (project).
 type typeRows struct {
 	Metrics []string  // sorted; X holds rowSpec(Metrics) vectors
 	X       []float64 // rowSpec(Metrics).Len() per row
@@ -95,39 +95,6 @@ func (r *typeRows) widen(metrics []string, window int) {
 	r.Metrics = slices.Clone(metrics)
 }
 
-// appendRows appends o's rows (widening both to their metric union).
-func (r *typeRows) appendRows(o *typeRows, window int) {
-	if o.n() == 0 {
-		return
-	}
-	if !slices.Equal(r.Metrics, o.Metrics) {
-		u := slices.Clone(r.Metrics)
-		for _, m := range o.Metrics {
-			if _, found := slices.BinarySearch(u, m); !found {
-				u = append(u, m)
-			}
-		}
-		slices.Sort(u)
-		r.widen(u, window)
-		o.widen(u, window)
-	}
-	r.X = append(r.X, o.X...)
-	r.Day = append(r.Day, o.Day...)
-	r.Y = append(r.Y, o.Y...)
-	r.Machine = append(r.Machine, o.Machine...)
-	if o.ChampDim > 0 {
-		r.ChampDim = o.ChampDim
-		base := int32(len(r.Champ) / o.ChampDim)
-		for _, c := range o.ChampRow {
-			if c >= 0 {
-				c += base
-			}
-			r.ChampRow = append(r.ChampRow, c)
-		}
-		r.Champ = append(r.Champ, o.Champ...)
-	}
-}
-
 // metricCounts are, per arepa type, the cook records of the sampled days and
 // how many carry each metric: what the feature Spec is derived from.
 type metricCounts struct {
@@ -170,7 +137,6 @@ type kitchenOut struct {
 // holds, for the types whose champion Spec is not pickable, that Spec: its
 // vectors are computed for validation and holdout rows.
 func kitchenRows(ctx context.Context, b Bucket, k Kitchen, span *Span, want, rowTypes map[string]bool, champ map[string]*features.Spec, bar *progress.Bar, log *slog.Logger) (*kitchenOut, error) {
-	out := &kitchenOut{rows: map[string]*typeRows{}, counts: metricCounts{Counts: map[string]map[string]int{}, Cooks: map[string]int{}}}
 	if rowTypes == nil {
 		rowTypes = want
 	}
@@ -178,141 +144,208 @@ func kitchenRows(ctx context.Context, b Bucket, k Kitchen, span *Span, want, row
 	if len(rowTypes) < len(want) {
 		skip = skipOthers(rowTypes)
 	}
+	ks := newKitchenScan(k, span, rowTypes, champ)
 	dec := &lineDecoder{reference: span.referenceDecoder}
-	keep := span.Window + span.Horizon
-	ring := make([]dayData, keep) // ring[i%keep] holds day i
-	winBuf := make([][]record.Record, span.Window)
-	scratch := make([][]record.Record, span.Window)
-	// Every metric seen per type so far, and the Spec rows are computed with.
-	seen := map[string]map[string]bool{}
-	specs := map[string]*features.Spec{}
-	vec := map[string][]float64{}
 	for i := range span.days {
 		dayWant, daySkip := rowTypes, skip
 		sample := span.sampleDay(i)
 		if sample {
 			dayWant, daySkip = want, nil
 		}
-		dd, err := readDay(ctx, b, k.Name, span.days[i], dayWant, daySkip, dec, &out.st, log)
+		dd, err := readDay(ctx, b, k.Name, span.days[i], dayWant, daySkip, dec, &ks.out.st, log)
 		if err != nil {
 			return nil, err
 		}
 		bar.Add(1)
-		ring[i%keep] = dd
-		for _, md := range dd {
-			for a, recs := range md.cooks {
-				if sample {
-					c := out.counts.Counts[a]
-					if c == nil {
-						c = map[string]int{}
-						out.counts.Counts[a] = c
-					}
-					for ri := range recs {
-						out.counts.Cooks[a]++
-						for m := range recs[ri].Metrics {
-							c[m]++
-						}
-					}
-				}
-				if !rowTypes[a] {
-					continue
-				}
-				s := seen[a]
-				if s == nil {
-					s = map[string]bool{}
-					seen[a] = s
-				}
-				for ri := range recs {
-					for m := range recs[ri].Metrics {
-						if !s[m] {
-							s[m] = true
-							specs[a] = nil // the Spec grows
-						}
-					}
-				}
-			}
+		ks.ring[i%ks.keep] = dd
+		if sample {
+			ks.out.counts.addDay(dd)
 		}
+		ks.noteMetrics(dd)
 		// Day i completes the horizon of row day d = i-H+1.
-		d := i - span.Horizon + 1
-		sl := span.sliceOf(d)
-		if d < span.Window || sl < 0 {
-			continue
-		}
-		// Machines seen in the window, sorted for a deterministic row order.
-		machines := map[string]bool{}
-		for j := d - span.Window; j < d; j++ {
-			for m := range ring[j%keep] {
-				machines[m] = true
-			}
-		}
-		for _, m := range sortedKeys(machines) {
-			label := false
-			for j := d; j < d+span.Horizon; j++ {
-				if md := ring[j%keep][m]; md != nil {
-					for ei := range md.events {
-						label = label || span.failure.Match(&md.events[ei])
-					}
-				}
-			}
-			types := map[string]bool{}
-			for j := d - span.Window; j < d; j++ {
-				if md := ring[j%keep][m]; md != nil {
-					for a := range md.cooks {
-						if rowTypes[a] {
-							types[a] = true
-						}
-					}
-				}
-			}
-			for _, a := range sortedKeys(types) {
-				rs := out.rows[a]
-				if rs == nil {
-					rs = &typeRows{}
-					if c := champ[a]; c != nil {
-						rs.ChampDim = c.Len()
-					}
-					out.rows[a] = rs
-				}
-				spec := specs[a]
-				if spec == nil {
-					ms := slices.Sorted(maps.Keys(seen[a]))
-					rs.widen(ms, span.Window)
-					s := rowSpec(rs.Metrics, span.Window)
-					spec = &s
-					specs[a] = spec
-					vec[a] = make([]float64, spec.Len())
-				}
-				for w := range span.Window {
-					winBuf[w] = winBuf[w][:0]
-					if md := ring[(d-span.Window+w)%keep][m]; md != nil {
-						winBuf[w] = append(append(winBuf[w], md.cooks[a]...), md.events...)
-					}
-					scratch[w] = winBuf[w]
-				}
-				win := features.Window{Days: scratch}
-				v := vec[a]
-				if !spec.ComputeInto(v, win) {
-					continue // too few days with data: not a trustworthy row
-				}
-				rs.X = append(rs.X, v...)
-				rs.Day = append(rs.Day, int32(d))
-				rs.Y = append(rs.Y, label)
-				rs.Machine = append(rs.Machine, k.Name+"/"+m)
-				if c := champ[a]; c != nil && sl != SliceTrain {
-					rs.ChampRow = append(rs.ChampRow, int32(len(rs.Champ)/rs.ChampDim))
-					cv := make([]float64, c.Len())
-					c.ComputeInto(cv, win)
-					rs.Champ = append(rs.Champ, cv...)
-				} else if champ[a] != nil {
-					rs.ChampRow = append(rs.ChampRow, -1)
-				}
-			}
+		if d := i - span.Horizon + 1; d >= span.Window && span.sliceOf(d) >= 0 {
+			ks.addRows(d)
 		}
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
 	}
-	return out, nil
+	return ks.out, nil
+}
+
+// addDay counts the cook records of one sampled day and their metrics.
+func (c *metricCounts) addDay(dd dayData) {
+	for _, md := range dd {
+		for a, recs := range md.cooks {
+			n := c.Counts[a]
+			if n == nil {
+				n = map[string]int{}
+				c.Counts[a] = n
+			}
+			for ri := range recs {
+				c.Cooks[a]++
+				for m := range recs[ri].Metrics {
+					n[m]++
+				}
+			}
+		}
+	}
+}
+
+// kitchenScan is kitchenRows' state: the days in memory and, per row type,
+// every metric seen so far and the Spec its rows are computed with.
+type kitchenScan struct {
+	kitchen  string
+	span     *Span
+	rowTypes map[string]bool
+	champ    map[string]*features.Spec
+	keep     int
+	ring     []dayData         // ring[i%keep] holds day i
+	days     [][]record.Record // one window's records per day, reused
+	seen     map[string]map[string]bool
+	specs    map[string]*features.Spec // nil when the Spec must grow
+	vec      map[string][]float64
+	out      *kitchenOut
+}
+
+func newKitchenScan(k Kitchen, span *Span, rowTypes map[string]bool, champ map[string]*features.Spec) *kitchenScan {
+	keep := span.Window + span.Horizon
+	return &kitchenScan{kitchen: k.Name, span: span, rowTypes: rowTypes, champ: champ, keep: keep,
+		ring: make([]dayData, keep), days: make([][]record.Record, span.Window),
+		seen: map[string]map[string]bool{}, specs: map[string]*features.Spec{}, vec: map[string][]float64{},
+		out: &kitchenOut{rows: map[string]*typeRows{}, counts: metricCounts{Counts: map[string]map[string]int{}, Cooks: map[string]int{}}}}
+}
+
+// noteMetrics records the metrics a day's cooks of the row types carry; a
+// new one makes the type's Spec grow before its next row.
+func (ks *kitchenScan) noteMetrics(dd dayData) {
+	for _, md := range dd {
+		for a, recs := range md.cooks {
+			if !ks.rowTypes[a] {
+				continue
+			}
+			s := ks.seen[a]
+			if s == nil {
+				s = map[string]bool{}
+				ks.seen[a] = s
+			}
+			for ri := range recs {
+				for m := range recs[ri].Metrics {
+					if !s[m] {
+						s[m] = true
+						ks.specs[a] = nil
+					}
+				}
+			}
+		}
+	}
+}
+
+// addRows adds the rows of row day d: one per machine seen in its window and
+// row type it cooked there, machines sorted for a deterministic row order.
+func (ks *kitchenScan) addRows(d int) {
+	machines := map[string]bool{}
+	for j := d - ks.span.Window; j < d; j++ {
+		for m := range ks.ring[j%ks.keep] {
+			machines[m] = true
+		}
+	}
+	for _, m := range sortedKeys(machines) {
+		label := ks.label(m, d)
+		for _, a := range sortedKeys(ks.windowTypes(m, d)) {
+			ks.addRow(a, m, d, label)
+		}
+	}
+}
+
+// label reports whether machine m had a failure in row day d's horizon.
+func (ks *kitchenScan) label(m string, d int) bool {
+	label := false
+	for j := d; j < d+ks.span.Horizon; j++ {
+		if md := ks.ring[j%ks.keep][m]; md != nil {
+			for ei := range md.events {
+				label = label || ks.span.failure.Match(&md.events[ei])
+			}
+		}
+	}
+	return label
+}
+
+// windowTypes returns the row types machine m cooked in row day d's window.
+func (ks *kitchenScan) windowTypes(m string, d int) map[string]bool {
+	types := map[string]bool{}
+	for j := d - ks.span.Window; j < d; j++ {
+		if md := ks.ring[j%ks.keep][m]; md != nil {
+			for a := range md.cooks {
+				if ks.rowTypes[a] {
+					types[a] = true
+				}
+			}
+		}
+	}
+	return types
+}
+
+// rowsOf returns type a's rows and the Spec they are computed with, widened
+// to every metric seen so far.
+func (ks *kitchenScan) rowsOf(a string) (*typeRows, *features.Spec) {
+	rs := ks.out.rows[a]
+	if rs == nil {
+		rs = &typeRows{}
+		if c := ks.champ[a]; c != nil {
+			rs.ChampDim = c.Len()
+		}
+		ks.out.rows[a] = rs
+	}
+	spec := ks.specs[a]
+	if spec == nil {
+		rs.widen(slices.Sorted(maps.Keys(ks.seen[a])), ks.span.Window)
+		s := rowSpec(rs.Metrics, ks.span.Window)
+		spec = &s
+		ks.specs[a] = spec
+		ks.vec[a] = make([]float64, spec.Len())
+	}
+	return rs, spec
+}
+
+// window returns machine m's window of row day d for type a: its cooks of
+// a and its events, per day (in the scan's buffer).
+func (ks *kitchenScan) window(a, m string, d int) features.Window {
+	w0 := d - ks.span.Window
+	for w := range ks.span.Window {
+		ks.days[w] = nil
+		if md := ks.ring[(w0+w)%ks.keep][m]; md != nil {
+			ks.days[w] = md.dayWindow(a)
+		}
+	}
+	return features.Window{Days: ks.days}
+}
+
+// addRow computes and appends machine m's row of type a on row day d, and
+// the champion's own vector for validation and holdout rows when it needs
+// one. A window with too few days of data gives no row.
+func (ks *kitchenScan) addRow(a, m string, d int, label bool) {
+	rs, spec := ks.rowsOf(a)
+	win := ks.window(a, m, d)
+	v := ks.vec[a]
+	if !spec.ComputeInto(v, win) {
+		return // too few days with data: not a trustworthy row
+	}
+	rs.X = append(rs.X, v...)
+	rs.Day = append(rs.Day, int32(d))
+	rs.Y = append(rs.Y, label)
+	rs.Machine = append(rs.Machine, ks.kitchen+"/"+m)
+	c := ks.champ[a]
+	switch {
+	case c == nil:
+	case ks.span.sliceOf(d) == SliceTrain:
+		rs.ChampRow = append(rs.ChampRow, -1)
+	default:
+		rs.ChampRow = append(rs.ChampRow, int32(len(rs.Champ)/rs.ChampDim))
+		cv := make([]float64, c.Len())
+		c.ComputeInto(cv, win)
+		rs.Champ = append(rs.Champ, cv...)
+	}
 }
 
 // buildRowSet lays a type's rows (parts in kitchen order) out under its

@@ -126,6 +126,25 @@ func (r *rowSet) n() int { return len(r.y) }
 type machineDay struct {
 	cooks  map[string][]record.Record
 	events []record.Record
+	// window holds, per type once asked for, its cooks then the events: the
+	// day as every row window over it sees it (dayWindow).
+	window map[string][]record.Record
+}
+
+// dayWindow returns type a's cooks followed by the day's events, built on
+// the first call: a day is in Window row windows, copied once.
+func (md *machineDay) dayWindow(a string) []record.Record {
+	if w, ok := md.window[a]; ok {
+		return w
+	}
+	if md.window == nil {
+		md.window = map[string][]record.Record{}
+	}
+	cooks := md.cooks[a]
+	w := make([]record.Record, 0, len(cooks)+len(md.events))
+	w = append(append(w, cooks...), md.events...)
+	md.window[a] = w
+	return w
 }
 
 // dayData is one kitchen day.

@@ -1,17 +1,13 @@
 package train
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
-	"encoding/binary"
-	"encoding/gob"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
-	"math"
 	"regexp"
 	"slices"
 	"strconv"
@@ -146,22 +142,16 @@ func Rows(ctx context.Context, o Options) (*RowsManifest, error) {
 		if len(parts[a]) == 0 {
 			continue
 		}
-		rows := parts[a][0]
-		for _, p := range parts[a][1:] {
-			rows.appendRows(p, span.Window)
-		}
+		f := &rowFile{Run: o.Run, Arepa: a, Shard: m.Shard, Parts: parts[a]}
 		parts[a] = nil
 		key := RowFileKey(o.Run, a, o.Shard)
-		data, err := encodeRowFile(&rowFile{Run: o.Run, Arepa: a, Shard: m.Shard, Rows: *rows})
-		if err != nil {
-			return nil, fmt.Errorf("row file %s: %w", key, err)
-		}
+		data := encodeRowFile(f)
 		if err := o.Bucket.Put(ctx, key, data, nil); err != nil {
 			return nil, fmt.Errorf("row file: %w", err)
 		}
 		sum := sha256.Sum256(data)
-		m.Files[a] = RowFileRef{Key: key, SHA256: hex.EncodeToString(sum[:]), Rows: rows.n(), Bytes: len(data)}
-		m.Stats.Rows += rows.n()
+		m.Files[a] = RowFileRef{Key: key, SHA256: hex.EncodeToString(sum[:]), Rows: f.rows(), Bytes: len(data)}
+		m.Stats.Rows += f.rows()
 	}
 	data, err := json.MarshalIndent(m, "", " ")
 	if err != nil {
@@ -171,98 +161,6 @@ func Rows(ctx context.Context, o Options) (*RowsManifest, error) {
 		return nil, fmt.Errorf("rows manifest: %w", err)
 	}
 	return m, nil
-}
-
-// rowFile is one row file's content.
-type rowFile struct {
-	Run, Arepa, Shard string
-	Rows              typeRows
-}
-
-// rowWire is a row file's payload: typeRows with the vectors as
-// little-endian float64 bits, which gob copies as they are (its own float
-// encoding costs more than the rest of the file).
-type rowWire struct {
-	Run, Arepa, Shard string
-	Metrics           []string
-	X                 []byte
-	Day               []int32
-	Y                 []bool
-	Machine           []string
-	ChampDim          int
-	Champ             []byte
-	ChampRow          []int32
-}
-
-func floatBytes(v []float64) []byte {
-	b := make([]byte, 8*len(v))
-	for i, x := range v {
-		binary.LittleEndian.PutUint64(b[8*i:], math.Float64bits(x))
-	}
-	return b
-}
-
-func bytesFloats(b []byte) ([]float64, error) {
-	if len(b)%8 != 0 {
-		return nil, errors.New("row file: vector bytes not a multiple of 8")
-	}
-	v := make([]float64, len(b)/8)
-	for i := range v {
-		v[i] = math.Float64frombits(binary.LittleEndian.Uint64(b[8*i:]))
-	}
-	return v, nil
-}
-
-// rowFileMagic starts every row file; the SHA-256 of the gob that follows
-// comes next.
-const rowFileMagic = "budare-rows v1\n"
-
-// encodeRowFile writes the magic, the SHA-256 of the payload, then the
-// payload: gob of rowWire, which keeps every float64 bit for bit and,
-// holding no map, writes the same rows as the same bytes.
-func encodeRowFile(f *rowFile) ([]byte, error) {
-	r := &f.Rows
-	w := rowWire{Run: f.Run, Arepa: f.Arepa, Shard: f.Shard, Metrics: r.Metrics, X: floatBytes(r.X), Day: r.Day, Y: r.Y,
-		Machine: r.Machine, ChampDim: r.ChampDim, Champ: floatBytes(r.Champ), ChampRow: r.ChampRow}
-	var payload bytes.Buffer
-	if err := gob.NewEncoder(&payload).Encode(&w); err != nil {
-		return nil, err
-	}
-	sum := sha256.Sum256(payload.Bytes())
-	out := make([]byte, 0, len(rowFileMagic)+len(sum)+payload.Len())
-	out = append(append(append(out, rowFileMagic...), sum[:]...), payload.Bytes()...)
-	return out, nil
-}
-
-func decodeRowFile(data []byte) (*rowFile, error) {
-	head := len(rowFileMagic) + sha256.Size
-	if len(data) < head || string(data[:len(rowFileMagic)]) != rowFileMagic {
-		return nil, errors.New("not a budare row file")
-	}
-	payload := data[head:]
-	if sum := sha256.Sum256(payload); !bytes.Equal(sum[:], data[len(rowFileMagic):head]) {
-		return nil, errors.New("row file checksum mismatch: the object is damaged")
-	}
-	var w rowWire
-	if err := gob.NewDecoder(bytes.NewReader(payload)).Decode(&w); err != nil {
-		return nil, fmt.Errorf("row file: %w", err)
-	}
-	f := &rowFile{Run: w.Run, Arepa: w.Arepa, Shard: w.Shard, Rows: typeRows{Metrics: w.Metrics, Day: w.Day, Y: w.Y,
-		Machine: w.Machine, ChampDim: w.ChampDim, ChampRow: w.ChampRow}}
-	var err error
-	if f.Rows.X, err = bytesFloats(w.X); err != nil {
-		return nil, err
-	}
-	if f.Rows.Champ, err = bytesFloats(w.Champ); err != nil {
-		return nil, err
-	}
-	dim := rowSpec(f.Rows.Metrics, 0).Len()
-	r := &f.Rows
-	if len(r.Day) != r.n() || len(r.Machine) != r.n() || len(r.X) != r.n()*dim ||
-		(r.ChampDim > 0 && (len(r.ChampRow) != r.n() || len(r.Champ)%r.ChampDim != 0)) {
-		return nil, errors.New("row file: inconsistent lengths")
-	}
-	return f, nil
 }
 
 // shardKeys lists the <i>-of-<n>.json objects under prefix and returns them
@@ -444,7 +342,7 @@ func Fit(ctx context.Context, o Options) (*Outcome, error) {
 			if f.Run != o.Run || f.Arepa != a || f.Shard != m.Shard {
 				return nil, fmt.Errorf("%s holds run %q type %q shard %s", ref.Key, f.Run, f.Arepa, f.Shard)
 			}
-			parts = append(parts, &f.Rows)
+			parts = append(parts, f.Parts...)
 		}
 		spec, champSpec := chooseSpecs(a, counts, champs[a], o.Train.MinMetricShare)
 		rs, err := buildRowSet(parts, spec, champSpec, span)

@@ -220,26 +220,68 @@ func TestStagesRefuseIncompleteOrForeignInput(t *testing.T) {
 }
 
 func TestRowFileRoundTrip(t *testing.T) {
-	f := &rowFile{Run: "r", Arepa: "a", Shard: "0/1", Rows: typeRows{Metrics: []string{"m"}, Day: []int32{9},
-		Y: []bool{true}, Machine: []string{"k/m"}, X: make([]float64, rowSpec([]string{"m"}, 7).Len())}}
-	f.Rows.X[3] = -0.1
-	data, err := encodeRowFile(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	again, err := encodeRowFile(f)
-	if err != nil || !bytes.Equal(data, again) {
+	one := &typeRows{Metrics: []string{"m"}, Day: []int32{9, 10}, Y: []bool{true, false}, Machine: []string{"k/m", "k/m"},
+		X: make([]float64, 2*rowSpec([]string{"m"}, 7).Len())}
+	one.X[3], one.X[5] = -0.1, math.NaN()
+	two := &typeRows{Metrics: []string{"m", "t"}, Day: []int32{8, 9, 9}, Y: []bool{false, false, true},
+		Machine: []string{"j/a", "j/b", "j/a"}, X: make([]float64, 3*rowSpec([]string{"m", "t"}, 7).Len()),
+		ChampDim: 2, Champ: []float64{1, 2, 3, 4}, ChampRow: []int32{-1, 0, 1}}
+	two.X[len(two.X)-1] = math.Copysign(0, -1)
+	f := &rowFile{Run: "r", Arepa: "a", Shard: "0/1", Parts: []*typeRows{one, two}}
+	data := encodeRowFile(f)
+	if again := encodeRowFile(f); !bytes.Equal(data, again) {
 		t.Fatal("row file encoding is not deterministic")
 	}
 	g, err := decodeRowFile(data)
-	if err != nil || g.Rows.X[3] != -0.1 || !g.Rows.Y[0] || g.Rows.Machine[0] != "k/m" {
-		t.Fatalf("round trip: %+v %v", g, err)
+	if err != nil {
+		t.Fatal(err)
 	}
-	for _, bad := range [][]byte{nil, []byte("budare-rows v1\nshort"), append(bytes.Clone(data[:len(data)-1]), data[len(data)-1]^1)} {
-		if _, err := decodeRowFile(bad); err == nil {
-			t.Fatalf("decoded a bad row file %q", bad)
+	if g.Run != "r" || g.Arepa != "a" || g.Shard != "0/1" || len(g.Parts) != 2 || g.rows() != 5 {
+		t.Fatalf("round trip: %+v", g)
+	}
+	for i, want := range f.Parts {
+		got := g.Parts[i]
+		if !slices.Equal(got.Metrics, want.Metrics) || !slices.Equal(got.Day, want.Day) || !slices.Equal(got.Y, want.Y) ||
+			!slices.Equal(got.Machine, want.Machine) || got.ChampDim != want.ChampDim || !slices.Equal(got.ChampRow, want.ChampRow) ||
+			!slices.Equal(got.Champ, want.Champ) || len(got.X) != len(want.X) {
+			t.Fatalf("part %d: got %+v, want %+v", i, got, want)
+		}
+		for j := range want.X {
+			if math.Float64bits(got.X[j]) != math.Float64bits(want.X[j]) {
+				t.Fatalf("part %d feature %d: %v, want %v", i, j, got.X[j], want.X[j])
+			}
 		}
 	}
+	flipped := bytes.Clone(data)
+	flipped[len(rowFileMagic)] ^= 0x40
+	for name, bad := range map[string][]byte{"empty": nil, "magic only": []byte(rowFileMagic), "cut": data[:len(data)-1],
+		"trailing": append(bytes.Clone(data), 0), "v1": []byte("budare-rows v1\nshort"), "bad length": flipped} {
+		if _, err := decodeRowFile(bad); err == nil {
+			t.Errorf("%s: decoded a bad row file", name)
+		}
+	}
+}
+
+// FuzzDecodeRowFile: damaged row files give an error, never a panic or a
+// part whose columns disagree.
+func FuzzDecodeRowFile(f *testing.F) {
+	p := &typeRows{Metrics: []string{"m"}, Day: []int32{9}, Y: []bool{true}, Machine: []string{"k/m"},
+		X: make([]float64, rowSpec([]string{"m"}, 7).Len()), ChampDim: 1, Champ: []float64{2}, ChampRow: []int32{0}}
+	f.Add(encodeRowFile(&rowFile{Run: "r", Arepa: "a", Shard: "0/1", Parts: []*typeRows{p}}))
+	f.Add([]byte(rowFileMagic))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		g, err := decodeRowFile(data)
+		if err != nil {
+			return
+		}
+		for _, p := range g.Parts {
+			n := p.n()
+			if len(p.Day) != n || len(p.Machine) != n || len(p.X) != n*rowSpec(p.Metrics, 0).Len() ||
+				(p.ChampDim > 0 && len(p.ChampRow) != n) {
+				t.Fatalf("inconsistent part %+v", p)
+			}
+		}
+	})
 }
 
 // TestFastDecoderSameRows: the fast window-line decoder gives the very rows

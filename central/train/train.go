@@ -548,6 +548,12 @@ type fitted struct {
 // fitAll fits every technique on every fold and on the final training rows,
 // GOMAXPROCS fits at a time. Results do not depend on scheduling.
 func fitAll(ctx context.Context, techs []model.Technique, folds []foldData, final model.Dataset) []*fitted {
+	// Every technique fits the same datasets: they standardise each once.
+	final = final.Shared()
+	folds = slices.Clone(folds)
+	for i := range folds {
+		folds[i].train = folds[i].train.Shared()
+	}
 	out := make([]*fitted, len(techs))
 	foldModels := make([][]*model.Model, len(techs))
 	for i, t := range techs {

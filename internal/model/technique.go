@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"sync"
 
 	"github.com/budare/budare/internal/features"
@@ -17,6 +18,25 @@ type Dataset struct {
 	Spec features.Spec
 	X    [][]float64
 	Y    []bool
+	// std, when set (Shared), holds the standardisation once for every fit.
+	std *standardization
+}
+
+// standardization is a Dataset's standardisation and standardised rows,
+// computed once for every technique fitted on it.
+type standardization struct {
+	once        sync.Once
+	mean, scale []float64
+	Z           [][]float64 // read only: techniques share it
+	err         error
+}
+
+// Shared returns d set up for several fits (concurrent ones too): they
+// standardise its rows once between them instead of once each. The models
+// are the same.
+func (d Dataset) Shared() Dataset {
+	d.std = &standardization{}
+	return d
 }
 
 // Validate checks shapes: every row has Spec.Len() entries and there is one
@@ -99,6 +119,7 @@ func Select(ctx context.Context, techs []Technique, train, valid Dataset) ([]Can
 	}
 	// Fits are independent, so they run concurrently (each one's result does
 	// not depend on scheduling); judging happens afterwards in list order.
+	train = train.Shared()
 	models := make([]*Model, len(techs))
 	errs := make([]error, len(techs))
 	var wg sync.WaitGroup
@@ -172,17 +193,34 @@ func (m *Model) ScoreAll(X [][]float64) []float64 {
 }
 
 // newModel computes the standardisation of d (NaN ignored; constant features
-// get Scale 1) and returns a model shell plus the standardised rows.
+// get Scale 1) and returns a model shell plus the standardised rows (which
+// the caller must not change: a Shared dataset's fits share them).
 func newModel(technique string, d Dataset) (*Model, [][]float64, error) {
+	std := d.std
+	if std == nil {
+		std = &standardization{}
+	}
+	std.once.Do(func() { std.mean, std.scale, std.Z, std.err = standardize(d) })
+	if std.err != nil {
+		return nil, nil, std.err
+	}
+	m := &Model{V: Version, Technique: technique, Features: d.Spec, Threshold: 0.5,
+		Mean: slices.Clone(std.mean), Scale: slices.Clone(std.scale)}
+	return m, std.Z, nil
+}
+
+// standardize returns the mean and scale of d's features and its rows
+// standardised with them.
+func standardize(d Dataset) (mean, scale []float64, Z [][]float64, err error) {
 	if err := d.Validate(); err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	if err := d.Spec.Validate(); err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	p := d.Spec.Len()
-	mean := make([]float64, p)
-	scale := make([]float64, p)
+	mean = make([]float64, p)
+	scale = make([]float64, p)
 	cnt := make([]float64, p)
 	for _, r := range d.X {
 		for j, x := range r {
@@ -214,12 +252,12 @@ func newModel(technique string, d Dataset) (*Model, [][]float64, error) {
 			scale[j] = 1
 		}
 	}
-	m := &Model{V: Version, Technique: technique, Features: d.Spec, Threshold: 0.5, Mean: mean, Scale: scale}
-	Z := make([][]float64, len(d.X))
+	m := &Model{Mean: mean, Scale: scale}
+	Z = make([][]float64, len(d.X))
 	flat := make([]float64, len(d.X)*p)
 	for i, r := range d.X {
 		Z[i] = flat[i*p : (i+1)*p : (i+1)*p]
 		m.standardize(Z[i], r)
 	}
-	return m, Z, nil
+	return mean, scale, Z, nil
 }
