@@ -137,7 +137,7 @@ tls = false
 	}
 	var stderr bytes.Buffer
 	args := append([]string{"train", "rows", "--bucket", "staged", "--run", "n2"}, common...)
-	if code := run(ctx, args, &bytes.Buffer{}, &stderr); code != 1 || !strings.Contains(stderr.String(), "does not match its metadata") {
+	if code := run(ctx, args, &bytes.Buffer{}, &stderr); code != 1 || !strings.Contains(stderr.String(), "checksum mismatch") {
 		t.Fatalf("rows over a damaged window: exit %d, %s", code, stderr.String())
 	}
 }
