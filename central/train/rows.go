@@ -282,15 +282,10 @@ func (d *lineDecoder) decode(line []byte) (record.Record, error) {
 	return r, err
 }
 
-// eachRecord decodes a gzip NDJSON window, calling fn for every valid record
-// and bad for every line that is not one. Lines skip reports true for are
-// not decoded. dec nil is a fresh fast decoder.
-func eachRecord(data []byte, dec *lineDecoder, skip func([]byte) bool, fn func(*record.Record), bad func(line int, err error)) error {
-	return eachVerifiedRecord(data, "", dec, skip, fn, bad)
-}
-
-// eachVerifiedRecord is eachRecord on a window that must first match its
-// recorded SHA-256 (window.MetaSHA256; "" checks nothing).
+// eachVerifiedRecord decodes a gzip NDJSON window that must first match
+// its recorded SHA-256 (window.MetaSHA256; "" checks nothing), calling fn
+// for every valid record and bad for every line that is not one. Lines skip
+// reports true for are not decoded. dec nil is a fresh fast decoder.
 func eachVerifiedRecord(data []byte, wantSHA256 string, dec *lineDecoder, skip func([]byte) bool, fn func(*record.Record), bad func(line int, err error)) error {
 	if dec == nil {
 		dec = &lineDecoder{}
