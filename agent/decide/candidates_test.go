@@ -6,12 +6,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/budare/budare/agent/decide/decidetest"
 	"github.com/budare/budare/agent/store"
 	"github.com/budare/budare/internal/record"
 )
 
 func TestCandidatesOfAPastDateLeaveOutLaterMachines(t *testing.T) {
-	loc := mustLoc(t, "America/Caracas")
+	loc := decidetest.Location(t, "America/Caracas")
 	st, err := store.Open(filepath.Join(t.TempDir(), "agent.db"), store.Options{Location: loc})
 	if err != nil {
 		t.Fatal(err)

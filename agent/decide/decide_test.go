@@ -17,17 +17,8 @@ import (
 	"github.com/budare/budare/internal/record"
 )
 
-func mustLoc(t testing.TB, name string) *time.Location {
-	t.Helper()
-	loc, err := time.LoadLocation(name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return loc
-}
-
 func TestDecideLevelsAndReasons(t *testing.T) {
-	loc := mustLoc(t, "America/Caracas")
+	loc := decidetest.Location(t, "America/Caracas")
 	dir := t.TempDir()
 	st := decidetest.OpenStore(t, dir, loc)
 	day := "2026-11-27"
@@ -126,7 +117,7 @@ func checkDecision(t *testing.T, d *Decider, day string, now time.Time) {
 // features.Collect, which the trainer's features come from, across a DST
 // change and with events and several arepa types interleaved.
 func TestWindowOfMatchesCollect(t *testing.T) {
-	loc := mustLoc(t, "Europe/Berlin")
+	loc := decidetest.Location(t, "Europe/Berlin")
 	const day = "2026-03-31"
 	const window = 7
 	start, _ := record.DayStart(day, -window-1, loc)

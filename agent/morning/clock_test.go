@@ -15,7 +15,7 @@ import (
 // each of days, a release and a recording publisher.
 func clockKitchen(t *testing.T, zone string, days ...string) (*Service, *recPub, func() *Service) {
 	t.Helper()
-	loc := mustLoc(t, zone)
+	loc := decidetest.Location(t, zone)
 	dir := t.TempDir()
 	st := decidetest.OpenStore(t, dir, loc)
 	for _, d := range days {
@@ -148,7 +148,7 @@ func TestStartOfDayInDSTGap(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.zone+" "+c.day, func(t *testing.T) {
-			prev, err := record.DayStart(c.day, -1, mustLoc(t, c.zone))
+			prev, err := record.DayStart(c.day, -1, decidetest.Location(t, c.zone))
 			if err != nil {
 				t.Fatal(err)
 			}

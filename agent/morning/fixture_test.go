@@ -4,18 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
-	"testing"
-	"time"
 )
-
-func mustLoc(t testing.TB, name string) *time.Location {
-	t.Helper()
-	loc, err := time.LoadLocation(name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return loc
-}
 
 // recPub records publishes; fail makes them fail.
 type recPub struct {

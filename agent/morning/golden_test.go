@@ -19,7 +19,7 @@ func TestGoldenDay(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	loc := mustLoc(t, "UTC")
+	loc := decidetest.Location(t, "UTC")
 	st := decidetest.OpenStore(t, t.TempDir(), loc)
 	pub := &recPub{}
 	var uploaded []byte

@@ -14,6 +14,7 @@ import (
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 
 	"github.com/budare/budare/agent/decide"
+	"github.com/budare/budare/agent/decide/decidetest"
 	"github.com/budare/budare/agent/modelsync"
 	mst "github.com/budare/budare/agent/modelsync/modelsynctest"
 	"github.com/budare/budare/agent/pubconn"
@@ -152,7 +153,7 @@ func TestEndToEnd(t *testing.T) {
 
 	// The agent's kitchen: the same simulated records, ingested locally.
 	k := truth.Kitchens[0]
-	loc := mustLoc(t, k.Timezone)
+	loc := decidetest.Location(t, k.Timezone)
 	dir := t.TempDir()
 	st, err := store.Open(filepath.Join(dir, "agent.db"), store.Options{Location: loc})
 	if err != nil {

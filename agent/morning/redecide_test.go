@@ -19,7 +19,7 @@ import (
 // installed the machines that were unknown for want of a model are decided
 // again, republished and re-uploaded, and only those, and only once.
 func TestRedecideAfterFirstRelease(t *testing.T) {
-	loc := mustLoc(t, "America/Caracas")
+	loc := decidetest.Location(t, "America/Caracas")
 	dir := t.TempDir()
 	st := decidetest.OpenStore(t, dir, loc)
 	const day = "2026-11-27"

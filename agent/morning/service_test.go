@@ -39,7 +39,7 @@ func actionMsgs(p *recPub) map[string]int {
 }
 
 func TestOncePerDayAcrossRestarts(t *testing.T) {
-	loc := mustLoc(t, "America/Caracas")
+	loc := decidetest.Location(t, "America/Caracas")
 	dir := t.TempDir()
 	st := decidetest.OpenStore(t, dir, loc)
 	decidetest.Fill(t, st, loc, "2026-11-27",
@@ -93,7 +93,7 @@ func TestOncePerDayAcrossRestarts(t *testing.T) {
 }
 
 func TestDowntimeAcrossStartOfDayAndBrokerDown(t *testing.T) {
-	loc := mustLoc(t, "America/Caracas")
+	loc := decidetest.Location(t, "America/Caracas")
 	dir := t.TempDir()
 	st := decidetest.OpenStore(t, dir, loc)
 	decidetest.Fill(t, st, loc, "2026-11-27", decidetest.Machine{Name: "m-01", Arepa: "reina-pepiada", Days: 7})
@@ -147,7 +147,7 @@ func TestDowntimeAcrossStartOfDayAndBrokerDown(t *testing.T) {
 }
 
 func TestYesterdayPublishedBeforeStartOfDay(t *testing.T) {
-	loc := mustLoc(t, "America/Caracas")
+	loc := decidetest.Location(t, "America/Caracas")
 	dir := t.TempDir()
 	st := decidetest.OpenStore(t, dir, loc)
 	decidetest.Fill(t, st, loc, "2026-11-27", decidetest.Machine{Name: "m-01", Arepa: "domino", Days: 7})
@@ -184,7 +184,7 @@ func TestYesterdayPublishedBeforeStartOfDay(t *testing.T) {
 }
 
 func TestClearUnseen(t *testing.T) {
-	loc := mustLoc(t, "UTC")
+	loc := decidetest.Location(t, "UTC")
 	dir := t.TempDir()
 	st := decidetest.OpenStore(t, dir, loc)
 	decidetest.Fill(t, st, loc, "2026-11-27",
@@ -237,7 +237,7 @@ func TestDSTDecidesOnceAtLocalTime(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
-			loc := mustLoc(t, c.tz)
+			loc := decidetest.Location(t, c.tz)
 			for _, mode := range []string{"jump", "5 minutes"} {
 				dir := t.TempDir()
 				st := decidetest.OpenStore(t, dir, loc)
@@ -296,7 +296,7 @@ func (f publisherFunc) Publish(_ context.Context, topic string, payload []byte, 
 // machines report must not record an empty decision for the day; it
 // decides as soon as a machine has reported.
 func TestNewGatewayDecidesOnceMachinesReport(t *testing.T) {
-	loc := mustLoc(t, "America/Caracas")
+	loc := decidetest.Location(t, "America/Caracas")
 	dir := t.TempDir()
 	st := decidetest.OpenStore(t, dir, loc)
 	rel := decidetest.Release(t, dir, st, "reina-pepiada")

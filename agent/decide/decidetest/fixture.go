@@ -59,6 +59,16 @@ func Fill(t testing.TB, st *store.Store, loc *time.Location, day string, ms ...M
 	}
 }
 
+// Location loads a time zone or fails the test.
+func Location(t testing.TB, name string) *time.Location {
+	t.Helper()
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return loc
+}
+
 // OpenStore opens a store in dir, closed when the test ends.
 func OpenStore(t testing.TB, dir string, loc *time.Location) *store.Store {
 	t.Helper()
