@@ -20,12 +20,7 @@ import (
 // display that connects now is shown. It waits up to timeout until at
 // least want machines have one; fewer is no error here.
 func RetainedActions(ctx context.Context, cfg *config.Config, want int, timeout time.Duration) (map[string][]byte, error) {
-	pw, err := cfg.MQTTPassword()
-	if err != nil {
-		return nil, err
-	}
-	// The same TLS files and CA rule as the agent's own connections.
-	tc, err := cfg.MQTTTLS()
+	pw, tc, err := mqttCredentials(cfg)
 	if err != nil {
 		return nil, err
 	}

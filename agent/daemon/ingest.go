@@ -2,9 +2,11 @@ package daemon
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"time"
 
+	"github.com/budare/budare/agent/config"
 	"github.com/budare/budare/agent/ingest"
 	"github.com/budare/budare/agent/runner"
 )
@@ -21,11 +23,7 @@ func (a *Agent) wireIngest() error {
 		Kitchen: cfg.Kitchen, BatchMax: cfg.MQTT.BatchMax, BatchWait: cfg.MQTT.BatchWait.Duration,
 		Log: a.log, Health: a.health, Metrics: met,
 	})
-	pw, err := cfg.MQTTPassword()
-	if err != nil {
-		return fmt.Errorf("mqtt.password_file: %w", err)
-	}
-	tc, err := cfg.MQTTTLS()
+	pw, tc, err := mqttCredentials(cfg)
 	if err != nil {
 		return err
 	}
@@ -81,4 +79,18 @@ func (a *Agent) runSystemd(ctx context.Context) error {
 	<-ctx.Done()
 	_ = a.notifier.Stopping()
 	return nil
+}
+
+// mqttCredentials reads what every MQTT connection of the agent presents to
+// the broker (ingest, the morning's publisher, the actions command): the
+// password of mqtt.password_file and the TLS configuration of the [mqtt]
+// files, one CA rule for all.
+func mqttCredentials(cfg *config.Config) (password string, tc *tls.Config, err error) {
+	if password, err = cfg.MQTTPassword(); err != nil {
+		return "", nil, fmt.Errorf("mqtt.password_file: %w", err)
+	}
+	if tc, err = cfg.MQTTTLS(); err != nil {
+		return "", nil, err
+	}
+	return password, tc, nil
 }

@@ -90,11 +90,7 @@ func newMorning(cfg *config.Config, st *store.Store, models func() *modelsync.Re
 // newPublisher prepares an MQTT publishing connection as client
 // "<mqtt.client_id><suffix>"; set adds to its options.
 func newPublisher(cfg *config.Config, suffix, version string, log *slog.Logger, set func(*pubconn.Options)) (*pubconn.Conn, error) {
-	pw, err := cfg.MQTTPassword()
-	if err != nil {
-		return nil, err
-	}
-	tc, err := cfg.MQTTTLS()
+	pw, tc, err := mqttCredentials(cfg)
 	if err != nil {
 		return nil, err
 	}
