@@ -3,7 +3,6 @@ package daemon
 import (
 	"context"
 	"fmt"
-	"net"
 	"os"
 	"path/filepath"
 	"testing"
@@ -20,16 +19,13 @@ import (
 // a broker that requires a client certificate.
 func TestRetainedActionsOverMutualTLS(t *testing.T) {
 	dir := t.TempDir()
-	ca := testenv.NewCA(t, dir, "kitchen-ca")
-	srvCert, srvKey := ca.Issue(t, testenv.CertOptions{Name: "broker", IPs: []net.IP{net.ParseIP("127.0.0.1")}})
-	cliCert, cliKey := ca.Issue(t, testenv.CertOptions{Name: "agent", Client: true})
-	b := testenv.Mosquitto(t, testenv.MosquittoOptions{TLS: &testenv.MosquittoTLS{
-		CertFile: srvCert, KeyFile: srvKey, CAFile: ca.CertFile, RequireCertificate: true}})
+	m := testenv.MutualTLSMosquitto(t, dir)
+	b := m.Broker
 
 	path := filepath.Join(dir, "agent.toml")
 	toml := fmt.Sprintf("kitchen = \"k-tls\"\ndata_dir = %q\nlisten = \"\"\ntimezone = \"UTC\"\n"+
 		"[mqtt]\nbroker = %q\nca_file = %q\ncert_file = %q\nkey_file = %q\n",
-		filepath.Join(dir, "data"), b.TLSURL, ca.CertFile, cliCert, cliKey)
+		filepath.Join(dir, "data"), b.TLSURL, m.CAFile, m.CertFile, m.KeyFile)
 	if err := os.WriteFile(path, []byte(toml), 0o600); err != nil {
 		t.Fatal(err)
 	}

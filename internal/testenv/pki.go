@@ -112,3 +112,24 @@ func writePEM(t testing.TB, path, typ string, der []byte, mode os.FileMode) {
 		t.Fatal(err)
 	}
 }
+
+// MutualTLS is a Mosquitto that requires a client certificate, and the
+// files of a client it accepts.
+type MutualTLS struct {
+	Broker            *MosquittoServer // connect to Broker.TLSURL
+	CAFile            string           // the CA that signed the broker's and the client's certificates
+	CertFile, KeyFile string           // the client's
+}
+
+// MutualTLSMosquitto starts a Mosquitto TLS listener on loopback that
+// requires a client certificate, with a CA, server and client certificate
+// made in dir.
+func MutualTLSMosquitto(t testing.TB, dir string) MutualTLS {
+	t.Helper()
+	ca := NewCA(t, dir, "kitchen-ca")
+	srvCert, srvKey := ca.Issue(t, CertOptions{Name: "broker", IPs: []net.IP{net.ParseIP("127.0.0.1")}})
+	cliCert, cliKey := ca.Issue(t, CertOptions{Name: "agent", Client: true})
+	b := Mosquitto(t, MosquittoOptions{TLS: &MosquittoTLS{
+		CertFile: srvCert, KeyFile: srvKey, CAFile: ca.CertFile, RequireCertificate: true}})
+	return MutualTLS{Broker: b, CAFile: ca.CertFile, CertFile: cliCert, KeyFile: cliKey}
+}
