@@ -169,7 +169,7 @@ func Salvage(src, dst string, opt Options) (*SalvageReport, error) {
 	// Records the tree could not reach (damaged branch pages, a truncated
 	// file): read the leaf pages as plain bytes.
 	if len(rep.Problems) > 0 {
-		if err := salvageRaw(src, sdb.Info().PageSize, oldDays, &batch, flush, rep); err != nil {
+		if err := salvageRaw(src, sdb.Info().PageSize, opt.Location, oldDays, &batch, flush, rep); err != nil {
 			out.Close()
 			return rep, fmt.Errorf("salvage: %w", err)
 		}
@@ -267,8 +267,9 @@ func step(c *bolt.Cursor, backward bool) ([]byte, []byte) {
 }
 
 // salvageRaw adds the records found by rawLines that decode to a record
-// whose key they match, skipping days the old index marks pruned.
-func salvageRaw(src string, pageSize int, oldDays map[string]DayInfo, batch *Batch, flush func() error, rep *SalvageReport) error {
+// whose key they match, skipping days the old index marks pruned (the
+// index's days are the store's local days, in loc).
+func salvageRaw(src string, pageSize int, loc *time.Location, oldDays map[string]DayInfo, batch *Batch, flush func() error, rep *SalvageReport) error {
 	seen := 0
 	err := rawLines(src, pageSize, func(k, v []byte) error {
 		line, err := checkLine(v, true)
@@ -279,7 +280,7 @@ func salvageRaw(src string, pageSize int, oldDays map[string]DayInfo, batch *Bat
 		if json.Unmarshal(line, &r) != nil || r.Machine == "" || !bytes.Equal(k, Key(r.TS, r.Seq)) {
 			return nil
 		}
-		if di, ok := oldDays[record.LocalDay(r.TS, time.UTC)]; ok && di.Pruned {
+		if di, ok := oldDays[record.LocalDay(r.TS, loc)]; ok && di.Pruned {
 			return nil
 		}
 		seen++
