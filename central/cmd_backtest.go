@@ -61,10 +61,13 @@ func cmdBacktest(ctx context.Context, args []string, stdout, stderr io.Writer) (
 	jrep := &jobreport.Report{Job: "backtest", Phase: *phase, Version: version, Started: time.Now(), Date: *to}
 	log := slog.New(slog.NewTextHandler(stderr, nil))
 	defer func() { finishReport(ctx, jrep, err, nil, *textfile, log) }()
-	cfg, b, log, err := sf.open(ctx, stderr)
+	// Into locals: a failed open returns no logger, and the deferred report
+	// still needs one.
+	cfg, b, olog, err := sf.open(ctx, stderr)
 	if err != nil {
 		return err
 	}
+	log = olog
 	types, err := train.LoadTypes(*typesFile, cfg.Types)
 	if err != nil {
 		return fmt.Errorf("backtest: %w", err)

@@ -55,10 +55,13 @@ func cmdScorecard(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	jrep := &jobreport.Report{Job: "scorecard", Version: version, Started: time.Now(), Date: *to}
 	log := slog.New(slog.NewTextHandler(stderr, nil))
 	defer func() { finishReport(ctx, jrep, err, nil, *textfile, log) }()
-	cfg, b, log, err := sf.open(ctx, stderr)
+	// Into locals: a failed open returns no logger, and the deferred report
+	// still needs one.
+	cfg, b, olog, err := sf.open(ctx, stderr)
 	if err != nil {
 		return err
 	}
+	log = olog
 	q := score.Query{From: *from, To: *to, Rule: failureRule(cfg), Workers: cfg.Train.Workers, Bucket: bucketName(&sf, cfg),
 		Options: score.Options{HorizonDays: cmp.Or(*horizon, cfg.Train.HorizonDays), LeadDays: *lead}}
 	if *kitchen != "" {

@@ -241,6 +241,8 @@ func TestTrainUsage(t *testing.T) {
 		// The store cannot be opened and the textfile cannot be written: two
 		// failures reported, no panic on the missing logger.
 		{"unopenable config with textfile", []string{"train", "--config", filepath.Join(dir, "none.toml"), "--textfile", filepath.Join(dir, "no", "such")}, 1, "job metrics not written"},
+		{"backtest, unopenable config with textfile", []string{"backtest", "--config", filepath.Join(dir, "none.toml"), "--from", "2026-01-01", "--to", "2026-01-02", "--textfile", filepath.Join(dir, "no", "such")}, 1, "job metrics not written"},
+		{"scorecard, unopenable config with textfile", []string{"scorecard", "--config", filepath.Join(dir, "none.toml"), "--from", "2026-01-01", "--to", "2026-01-02", "--textfile", filepath.Join(dir, "no", "such")}, 1, "job metrics not written"},
 		{"promote without number", []string{"promote", "--dir", dir}, 2, ""},
 		{"rollback bad number", []string{"rollback", "--dir", dir, "x"}, 2, ""},
 		{"keygen stray argument", []string{"keygen", "x"}, 2, ""},
