@@ -3,7 +3,6 @@ package dashboard
 import (
 	"cmp"
 	"fmt"
-	"regexp"
 	"slices"
 	"strings"
 
@@ -96,8 +95,6 @@ func countLevels(list []Action) map[string]int {
 // paths: the one grammar of internal/record.
 func validName(s string) bool { return record.ValidName(s) == nil }
 
-var dateRE = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}$`)
-
 // actionDates returns the dates of the keys under actions/<kitchen>/ that
 // name a day's actions file, newest first.
 func actionDates(kitchen string, keys []string) []string {
@@ -109,7 +106,7 @@ func actionDates(kitchen string, keys []string) []string {
 			continue
 		}
 		d, ok := strings.CutSuffix(rest, ".json")
-		if ok && dateRE.MatchString(d) {
+		if ok && isDate(d) {
 			out = append(out, d)
 		}
 	}

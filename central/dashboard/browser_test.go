@@ -3,6 +3,7 @@
 package dashboard
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -279,7 +280,7 @@ func (p *tab) watch(ev any) {
 		if e.Type == runtime.ConsoleAPICalledTypeError || e.Type == runtime.ConsoleAPICalledTypeWarning {
 			var parts []string
 			for _, a := range e.Args {
-				parts = append(parts, cmpOr(a.Description, string(a.Value)))
+				parts = append(parts, cmp.Or(a.Description, string(a.Value)))
 			}
 			msg = "console." + string(e.Type) + ": " + strings.Join(parts, " ")
 		}

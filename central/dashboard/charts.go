@@ -2,6 +2,7 @@ package dashboard
 
 import (
 	"bytes"
+	"cmp"
 	"fmt"
 	"html/template"
 	"math"
@@ -92,7 +93,7 @@ func (c *chart) points() int {
 
 // SVG draws the chart, or a framed message when it has no point.
 func (c *chart) SVG() template.HTML {
-	w, h := float64(cmpOr(c.W, 480)), float64(cmpOr(c.H, 200))
+	w, h := float64(cmp.Or(c.W, 480)), float64(cmp.Or(c.H, 200))
 	var b bytes.Buffer
 	esc := template.HTMLEscapeString
 	fmt.Fprintf(&b, `<svg class="chart" data-chart="%s" viewBox="0 0 %.0f %.0f" role="img" aria-label="%s" xmlns="http://www.w3.org/2000/svg">`,
@@ -101,7 +102,7 @@ func (c *chart) SVG() template.HTML {
 	if c.points() == 0 {
 		fmt.Fprintf(&b, `<rect x="1" y="1" width="%.0f" height="%.0f" fill="#f6f7f9" stroke="%s" stroke-dasharray="4 4"/>`, w-2, h-2, colors["axis"])
 		fmt.Fprintf(&b, `<text class="empty" x="%.0f" y="%.0f" text-anchor="middle" font-size="14" fill="%s">%s</text></svg>`,
-			w/2, h/2, colors["axis"], esc(cmpOr(c.Empty, "No data for this chart yet")))
+			w/2, h/2, colors["axis"], esc(cmp.Or(c.Empty, "No data for this chart yet")))
 		return template.HTML(b.String())
 	}
 	if c.XMax <= c.XMin {
@@ -143,7 +144,7 @@ func (c *chart) SVG() template.HTML {
 		}
 		if s.Dots || len(s.Points) == 1 {
 			for _, p := range s.Points {
-				cl := cmpOr(p.Class, s.Class)
+				cl := cmp.Or(p.Class, s.Class)
 				fmt.Fprintf(&b, `<circle class="pt" data-day="%s" data-level="%s" cx="%.1f" cy="%.1f" r="4.5" fill="%s" stroke="#fff"><title>%s</title></circle>`,
 					esc(p.Day), esc(p.Class), x(p.X), y(p.Y), color(cl), esc(p.Label))
 			}
@@ -152,14 +153,6 @@ func (c *chart) SVG() template.HTML {
 	}
 	b.WriteString(`</svg>`)
 	return template.HTML(b.String())
-}
-
-func cmpOr[T comparable](v, def T) T {
-	var zero T
-	if v == zero {
-		return def
-	}
-	return v
 }
 
 // niceTicks returns about n round ticks covering lo..hi, and the range

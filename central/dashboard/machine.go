@@ -121,7 +121,7 @@ func (s *Server) machineView(ctx context.Context, kitchen, machine string, p *pa
 	prefix := action.Prefix(kitchen)
 	byDate := map[string]objstore.Info{}
 	for _, o := range under(acts, prefix) {
-		if d, ok := strings.CutSuffix(strings.TrimPrefix(o.Key, prefix), ".json"); ok && dateRE.MatchString(d) {
+		if d, ok := strings.CutSuffix(strings.TrimPrefix(o.Key, prefix), ".json"); ok && isDate(d) {
 			byDate[d] = o
 			v.To = max(v.To, d)
 		}

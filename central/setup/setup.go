@@ -15,8 +15,8 @@ import (
 	"slices"
 
 	"github.com/budare/budare/internal/inventory"
+	"github.com/budare/budare/internal/objstore"
 
-	"github.com/budare/budare/central/train"
 	"github.com/budare/budare/internal/record"
 	"github.com/budare/budare/internal/release"
 )
@@ -28,7 +28,7 @@ type Bucket interface {
 	Put(ctx context.Context, key string, data []byte, meta map[string]string) error
 }
 
-// CheckInventory parses kitchens.csv with the trainer's reader and checks
+// CheckInventory parses kitchens.csv with internal/inventory and checks
 // every kitchen name against the kitchen rule the agent's config uses (record.CheckKitchen), so no kitchen is
 // listed that no agent could be configured as.
 func CheckInventory(data []byte) ([]inventory.Kitchen, error) {
@@ -68,7 +68,7 @@ var ErrInventoryDiffers = errors.New("the bucket holds a different inventory")
 func UploadInventory(ctx context.Context, b Bucket, data []byte, replace bool) (InventoryResult, error) {
 	var res InventoryResult
 	old, err := b.Get(ctx, inventory.Key, 0)
-	if err != nil && !train.IsNotFound(err) {
+	if err != nil && !errors.Is(err, objstore.ErrNotFound) {
 		return res, fmt.Errorf("read %s: %w", inventory.Key, err)
 	}
 	exists := err == nil

@@ -5,6 +5,7 @@ import (
 	"errors"
 
 	"github.com/budare/budare/internal/objstore"
+	"github.com/budare/budare/internal/window"
 )
 
 // Bucket is the part of the object store the trainer uses; every
@@ -22,6 +23,18 @@ type Bucket interface {
 // checked at no cost.
 type infoGetter interface {
 	GetInfo(ctx context.Context, key string, limit int64) ([]byte, objstore.Info, error)
+}
+
+// getWindow reads a window's bytes and, when the bucket gives metadata, the
+// SHA-256 recorded with it ("" when it does not).
+func getWindow(ctx context.Context, b Bucket, key string) (data []byte, sum string, err error) {
+	ig, ok := b.(infoGetter)
+	if !ok {
+		data, err = b.Get(ctx, key, 0)
+		return data, "", err
+	}
+	data, info, err := ig.GetInfo(ctx, key, 0)
+	return data, info.MetaValue(window.MetaSHA256), err
 }
 
 // Remover is a Bucket that can remove objects (staging cleanup).

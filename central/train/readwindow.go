@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/budare/budare/internal/objstore"
 	"github.com/budare/budare/internal/record"
 	"github.com/budare/budare/internal/window"
 )
@@ -16,22 +15,14 @@ import (
 // SHA-256 of its metadata (when the bucket gives metadata), is an error.
 func ReadWindow(ctx context.Context, b Bucket, kitchen, day string, fn func(*record.Record)) (found bool, bad int, err error) {
 	key := window.Key(kitchen, day)
-	var (
-		data []byte
-		info objstore.Info
-	)
-	if ig, ok := b.(infoGetter); ok {
-		data, info, err = ig.GetInfo(ctx, key, 0)
-	} else {
-		data, err = b.Get(ctx, key, 0)
-	}
+	data, sum, err := getWindow(ctx, b, key)
 	if IsNotFound(err) {
 		return false, 0, nil
 	}
 	if err != nil {
 		return false, 0, err
 	}
-	err = eachVerifiedRecord(data, info.MetaValue(window.MetaSHA256), nil, nil, fn, func(int, error) { bad++ })
+	err = eachVerifiedRecord(data, sum, nil, nil, fn, func(int, error) { bad++ })
 	if err != nil {
 		return true, bad, fmt.Errorf("window %s: %w", key, err)
 	}

@@ -11,7 +11,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/budare/budare/internal/features"
-	"github.com/budare/budare/internal/objstore"
 	"github.com/budare/budare/internal/record"
 	"github.com/budare/budare/internal/window"
 )
@@ -160,18 +159,7 @@ type readStats struct {
 // it (a window changed or cut in transit is an error, not a short day).
 func readDay(ctx context.Context, b Bucket, kitchen, day string, want map[string]bool, skip func([]byte) bool, dec *lineDecoder, st *readStats, log *slog.Logger) (dayData, error) {
 	key := window.Key(kitchen, day)
-	var (
-		data []byte
-		sum  string
-		err  error
-	)
-	if ig, ok := b.(infoGetter); ok {
-		var info objstore.Info
-		data, info, err = ig.GetInfo(ctx, key, 0)
-		sum = info.MetaValue(window.MetaSHA256)
-	} else {
-		data, err = b.Get(ctx, key, 0)
-	}
+	data, sum, err := getWindow(ctx, b, key)
 	if IsNotFound(err) {
 		st.Missing++
 		return dayData{}, nil

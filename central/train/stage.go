@@ -223,7 +223,6 @@ func readRowsManifests(ctx context.Context, b Bucket, run, date string, phase in
 	if err != nil {
 		return nil, err
 	}
-	var out []*RowsManifest
 	for i, k := range keys {
 		m := ms[i]
 		switch {
@@ -232,12 +231,11 @@ func readRowsManifests(ctx context.Context, b Bucket, run, date string, phase in
 		case m.Date != date || m.Phase != phase:
 			return nil, fmt.Errorf("rows of run %s are of %s phase %d, not %s phase %d: give the rows stage's --date and --phase",
 				run, m.Date, m.Phase, date, phase)
-		case i > 0 && (!slices.Equal(m.Types, out[0].Types) || m.ChampionRelease != out[0].ChampionRelease || m.SpanFirst != out[0].SpanFirst):
+		case i > 0 && (!slices.Equal(m.Types, ms[0].Types) || m.ChampionRelease != ms[0].ChampionRelease || m.SpanFirst != ms[0].SpanFirst):
 			return nil, fmt.Errorf("rows manifests %s and %s disagree on types, span or current release: run the rows stage again", keys[0], k)
 		}
-		out = append(out, m)
 	}
-	return out, nil
+	return ms, nil
 }
 
 // readShardJSON reads and decodes every shard's JSON object under prefix
