@@ -38,14 +38,14 @@ func GenerateKeys(privPath, pubPath string) (ed25519.PublicKey, error) {
 	if err != nil {
 		return nil, fmt.Errorf("encode private key: %w", err)
 	}
-	pubDER, err := x509.MarshalPKIXPublicKey(pub)
+	pubPEM, err := EncodePublicKey(pub)
 	if err != nil {
-		return nil, fmt.Errorf("encode public key: %w", err)
+		return nil, err
 	}
 	if err := writeNew(privPath, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: privDER}), 0o600); err != nil {
 		return nil, fmt.Errorf("write private key: %w", err)
 	}
-	if err := writeNew(pubPath, pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pubDER}), 0o644); err != nil {
+	if err := writeNew(pubPath, pubPEM, 0o644); err != nil {
 		// Created a moment ago by us, and useless without its public half.
 		_ = os.Remove(privPath)
 		return nil, fmt.Errorf("write public key: %w", err)

@@ -55,17 +55,9 @@ func (p Policy) Open(raw, sig []byte) (*Manifest, error) {
 		err error
 	)
 	if p.PublicKey != nil {
-		// Verify checks expiry against its now; the zero time is before
-		// every expiry, which is what a zero Now means.
 		m, err = Verify(raw, sig, p.PublicKey, p.Now, p.MinRelease)
-	} else {
-		m, err = Parse(raw)
-		if err == nil && m.Release < p.MinRelease {
-			err = fmt.Errorf("%w: release %d < %d", ErrRollback, m.Release, p.MinRelease)
-		}
-		if err == nil && !p.Now.IsZero() && !p.Now.Before(m.Expires) {
-			err = fmt.Errorf("%w: release %d expired at %s", ErrExpired, m.Release, m.Expires.UTC().Format(time.RFC3339))
-		}
+	} else if m, err = Parse(raw); err == nil {
+		err = m.checkAge(p.Now, p.MinRelease)
 	}
 	if err != nil {
 		return nil, err

@@ -229,13 +229,22 @@ func Verify(manifest, sig []byte, pub ed25519.PublicKey, now time.Time, minRelea
 	if err != nil {
 		return nil, err
 	}
-	if m.Release < minRelease {
-		return nil, fmt.Errorf("%w: release %d < %d", ErrRollback, m.Release, minRelease)
-	}
-	if !now.Before(m.Expires) {
-		return nil, fmt.Errorf("%w: release %d expired at %s", ErrExpired, m.Release, m.Expires.UTC().Format(time.RFC3339))
+	if err := m.checkAge(now, minRelease); err != nil {
+		return nil, err
 	}
 	return m, nil
+}
+
+// checkAge refuses a release older than minRelease (ErrRollback) or expired
+// at now (ErrExpired). The zero now is before every expiry.
+func (m *Manifest) checkAge(now time.Time, minRelease int64) error {
+	if m.Release < minRelease {
+		return fmt.Errorf("%w: release %d < %d", ErrRollback, m.Release, minRelease)
+	}
+	if !now.Before(m.Expires) {
+		return fmt.Errorf("%w: release %d expired at %s", ErrExpired, m.Release, m.Expires.UTC().Format(time.RFC3339))
+	}
+	return nil
 }
 
 // Parse decodes and validates a manifest without checking any signature. The

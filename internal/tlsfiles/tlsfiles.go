@@ -10,7 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -61,7 +60,7 @@ func (f Files) Config(now time.Time) (*tls.Config, error) {
 	if f.CertFile == "" {
 		return c, nil
 	}
-	certPath, keyPath := resolve(f.CertFile, f.CredDir), resolve(f.KeyFile, f.CredDir)
+	certPath, keyPath := secretfile.Resolve(f.CertFile, f.CredDir), secretfile.Resolve(f.KeyFile, f.CredDir)
 	if err := secretfile.CheckMode(keyPath, f.CredDir); err != nil {
 		return nil, fmt.Errorf("%s: %w", f.key("key_file"), err)
 	}
@@ -92,13 +91,6 @@ func (f Files) Problems(now time.Time) []string {
 		return []string{err.Error()}
 	}
 	return nil
-}
-
-func resolve(path, credDir string) string {
-	if path == "" || credDir == "" || filepath.IsAbs(path) {
-		return path
-	}
-	return filepath.Join(credDir, path)
 }
 
 // Explain turns a TLS failure talking to server into one line naming the
