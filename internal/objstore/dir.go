@@ -75,9 +75,15 @@ func (d *Dir) EnsureBucket(context.Context) error {
 
 // Get reads the file of key.
 func (d *Dir) Get(_ context.Context, key string, limit int64) ([]byte, error) {
+	b, _, err := d.get(key, limit)
+	return b, err
+}
+
+// get reads the file of key and returns it with the file's description.
+func (d *Dir) get(key string, limit int64) ([]byte, fs.FileInfo, error) {
 	p, err := d.path(key)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	limit = orDefault(limit)
 	fi, err := os.Stat(p)
@@ -85,25 +91,25 @@ func (d *Dir) Get(_ context.Context, key string, limit int64) ([]byte, error) {
 		err = fs.ErrNotExist // a key prefix, not an object
 	}
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("get %s: %w", key, ErrNotFound)
+		return nil, nil, fmt.Errorf("get %s: %w", key, ErrNotFound)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("get %s: %w", key, err)
+		return nil, nil, fmt.Errorf("get %s: %w", key, err)
 	}
 	if fi.Size() > limit {
-		return nil, fmt.Errorf("get %s: %w (%d bytes)", key, ErrTooLarge, limit)
+		return nil, nil, fmt.Errorf("get %s: %w (%d bytes)", key, ErrTooLarge, limit)
 	}
 	b, err := os.ReadFile(p)
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("get %s: %w", key, ErrNotFound)
+		return nil, nil, fmt.Errorf("get %s: %w", key, ErrNotFound)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("get %s: %w", key, err)
+		return nil, nil, fmt.Errorf("get %s: %w", key, err)
 	}
 	if int64(len(b)) > limit { // replaced between Stat and read
-		return nil, fmt.Errorf("get %s: %w (%d bytes)", key, ErrTooLarge, limit)
+		return nil, nil, fmt.Errorf("get %s: %w (%d bytes)", key, ErrTooLarge, limit)
 	}
-	return b, nil
+	return b, fi, nil
 }
 
 // Put writes the file of key (and its metadata) atomically.
@@ -177,17 +183,9 @@ func writeAtomic(path string, data []byte) error {
 // GetInfo is Get also returning the object's description, made from the
 // bytes read (not read twice).
 func (d *Dir) GetInfo(ctx context.Context, key string, limit int64) ([]byte, Info, error) {
-	b, err := d.Get(ctx, key, limit)
+	b, fi, err := d.get(key, limit)
 	if err != nil {
 		return nil, Info{}, err
-	}
-	p, err := d.path(key)
-	if err != nil {
-		return nil, Info{}, err
-	}
-	fi, err := os.Stat(p)
-	if err != nil {
-		return nil, Info{}, fmt.Errorf("get %s: %w", key, err)
 	}
 	sum := md5.Sum(b)
 	info := Info{Key: key, Size: int64(len(b)), ETag: hex.EncodeToString(sum[:]), Modified: fi.ModTime()}
@@ -248,15 +246,16 @@ func (d *Dir) Stat(_ context.Context, key string) (Info, error) {
 }
 
 // List returns the keys under prefix, sorted.
-func (d *Dir) List(ctx context.Context, prefix string) ([]string, error) {
-	infos, err := d.ListInfo(ctx, prefix)
+func (d *Dir) List(_ context.Context, prefix string) ([]string, error) {
+	var keys []string
+	err := d.walk(prefix, func(k string, _ fs.DirEntry) error {
+		keys = append(keys, k)
+		return nil
+	})
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("list %s: %w", prefix, err)
 	}
-	keys := make([]string, len(infos))
-	for i, o := range infos {
-		keys[i] = o.Key
-	}
+	slices.Sort(keys)
 	return keys, nil
 }
 
@@ -265,7 +264,34 @@ func (d *Dir) List(ctx context.Context, prefix string) ([]string, error) {
 // when the object does, without reading every file for an MD5.
 func (d *Dir) ListInfo(_ context.Context, prefix string) ([]Info, error) {
 	var out []Info
-	err := filepath.WalkDir(d.root, func(p string, e fs.DirEntry, err error) error {
+	err := d.walk(prefix, func(k string, e fs.DirEntry) error {
+		fi, err := e.Info()
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil // removed while listing
+		}
+		if err != nil {
+			return err
+		}
+		out = append(out, Info{Key: k, Size: fi.Size(), Modified: fi.ModTime(),
+			ETag: fmt.Sprintf("%x-%x", fi.Size(), fi.ModTime().UnixNano())})
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list %s: %w", prefix, err)
+	}
+	slices.SortFunc(out, func(a, b Info) int { return strings.Compare(a.Key, b.Key) })
+	return out, nil
+}
+
+// walk calls fn for every object whose key starts with prefix. It starts
+// at the prefix's directory, so listing one kitchen's days does not visit
+// every other kitchen's files.
+func (d *Dir) walk(prefix string, fn func(key string, e fs.DirEntry) error) error {
+	start := d.root
+	if dir := prefix[:strings.LastIndex(prefix, "/")+1]; dir != "" && !strings.Contains(dir, "..") {
+		start = filepath.Join(d.root, filepath.FromSlash(dir))
+	}
+	return filepath.WalkDir(start, func(p string, e fs.DirEntry, err error) error {
 		if err != nil {
 			if errors.Is(err, fs.ErrNotExist) {
 				return nil
@@ -289,22 +315,8 @@ func (d *Dir) ListInfo(_ context.Context, prefix string) ([]Info, error) {
 		if !strings.HasPrefix(k, prefix) {
 			return nil
 		}
-		fi, err := e.Info()
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil // removed while listing
-		}
-		if err != nil {
-			return err
-		}
-		out = append(out, Info{Key: k, Size: fi.Size(), Modified: fi.ModTime(),
-			ETag: fmt.Sprintf("%x-%x", fi.Size(), fi.ModTime().UnixNano())})
-		return nil
+		return fn(k, e)
 	})
-	if err != nil {
-		return nil, fmt.Errorf("list %s: %w", prefix, err)
-	}
-	slices.SortFunc(out, func(a, b Info) int { return strings.Compare(a.Key, b.Key) })
-	return out, nil
 }
 
 // Remove deletes the file of key and its metadata.

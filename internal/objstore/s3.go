@@ -221,12 +221,13 @@ func (s *S3) Stat(ctx context.Context, key string) (Info, error) {
 
 // List returns the keys under prefix, sorted (S3 lists in key order).
 func (s *S3) List(ctx context.Context, prefix string) ([]string, error) {
-	var keys []string
-	for o := range s.Client.ListObjects(ctx, s.Bucket, minio.ListObjectsOptions{Prefix: prefix, Recursive: true}) {
-		if o.Err != nil {
-			return nil, fmt.Errorf("list %s: %w", prefix, s.Explain(o.Err))
-		}
-		keys = append(keys, o.Key)
+	infos, err := s.ListInfo(ctx, prefix)
+	if err != nil {
+		return nil, err
+	}
+	keys := make([]string, len(infos))
+	for i, o := range infos {
+		keys[i] = o.Key
 	}
 	return keys, nil
 }
