@@ -28,10 +28,8 @@ type MosquittoOptions struct {
 	// persistence directory, password file and ACL file (into the
 	// broker's directory), and "user root".
 	ConfigFile string
-	// ACLFile is copied to the broker's acl_file, with every ACLReplace
-	// pair applied (e.g. the sample kitchen id by the test's).
-	ACLFile    string
-	ACLReplace []string
+	// ACLFile is copied to the broker's acl_file.
+	ACLFile string
 	// Users are the password file's users and passwords
 	// (mosquitto_passwd -b), for a config with allow_anonymous false.
 	Users map[string]string
@@ -249,7 +247,6 @@ func (m *MosquittoServer) shippedConfig(opt MosquittoOptions) error {
 		if acl, err = os.ReadFile(opt.ACLFile); err != nil {
 			return fmt.Errorf("mosquitto ACL: %w", err)
 		}
-		acl = []byte(strings.NewReplacer(opt.ACLReplace...).Replace(string(acl)))
 	}
 	if err := os.WriteFile(filepath.Join(m.Dir, "acl"), acl, 0o600); err != nil {
 		return fmt.Errorf("write acl: %w", err)
