@@ -517,21 +517,11 @@ func (s *Store) RawDay(day string, fn func(machine string, line []byte) error) e
 	if err != nil {
 		return err
 	}
-	start, end := tsKey(from), tsKey(to)
 	return s.db.View(func(tx *bolt.Tx) error {
-		return tx.Bucket(bRecords).ForEachBucket(func(m []byte) error {
-			c := tx.Bucket(bRecords).Bucket(m).Cursor()
-			for k, v := c.Seek(start); k != nil && string(k[:8]) < string(end); k, v = c.Next() {
-				line, err := checkLine(v, s.strict)
-				if err != nil {
-					s.bad.seen(string(m), k)
-					continue
-				}
-				if err := fn(string(m), line); err != nil {
-					return err
-				}
-			}
-			return nil
+		recs := tx.Bucket(bRecords)
+		return recs.ForEachBucket(func(m []byte) error {
+			machine := string(m)
+			return s.scanMachine(recs, machine, from, to, func(_, line []byte) error { return fn(machine, line) })
 		})
 	})
 }
