@@ -28,6 +28,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/budare/budare/internal/backoff"
 	"github.com/budare/budare/internal/model"
 	"github.com/budare/budare/internal/release"
 )
@@ -527,17 +528,9 @@ func (s *Syncer) SyncNow(ctx context.Context) (Outcome, error) {
 }
 
 // retryWait is the delay before the n-th retry (n >= 1) of a failed poll:
-// RetryMin doubling up to Interval, with "equal jitter" (half fixed, half
-// random) so kitchens coming back after a central outage do not poll in
-// step.
+// RetryMin doubling up to Interval, jittered.
 func (s *Syncer) retryWait(n int) time.Duration {
-	d := s.opt.RetryMin
-	for i := 1; i < n && d < s.opt.Interval; i++ {
-		d *= 2
-	}
-	d = min(d, s.opt.Interval)
-	half := d / 2
-	return half + rand.N(half+1)
+	return backoff.Delay(s.opt.RetryMin, s.opt.Interval, n)
 }
 
 // afterPoll calls Options.AfterPoll (the agent's status object), logging

@@ -18,7 +18,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"strings"
 	"sync"
 	"time"
@@ -27,6 +26,7 @@ import (
 
 	"github.com/budare/budare/agent/config"
 	"github.com/budare/budare/agent/store"
+	"github.com/budare/budare/internal/backoff"
 	"github.com/budare/budare/internal/objstore"
 	"github.com/budare/budare/internal/record"
 	"github.com/budare/budare/internal/window"
@@ -377,16 +377,9 @@ func (s *Service) failed(day string, ds *DayState, err error, now time.Time, per
 }
 
 // backoff is the n-th retry delay: MinBackoff doubling up to MaxBackoff,
-// with "equal jitter" (half fixed, half random) so many kitchens coming
-// back after a central outage do not retry in lockstep.
+// jittered.
 func (s *Service) backoff(n int) time.Duration {
-	d := s.cfg.MinBackoff
-	for i := 1; i < n && d < s.cfg.MaxBackoff; i++ {
-		d *= 2
-	}
-	d = min(d, s.cfg.MaxBackoff)
-	half := d / 2
-	return half + rand.N(half+1)
+	return backoff.Delay(s.cfg.MinBackoff, s.cfg.MaxBackoff, n)
 }
 
 // uploadDay uploads one closed day and verifies it; ds is updated and saved
