@@ -123,21 +123,29 @@ func (d *Decider) Decide(ctx context.Context, day string, now time.Time) (*Day, 
 	for i, m := range ms {
 		names[i] = m.Machine
 	}
-	rel := d.release()
-	out := &Day{V: Version, Date: day, Kitchen: d.Kitchen, DecidedAt: now.UTC(), Counts: map[string]int{}}
+	rel := d.Release()
+	out := &Day{V: Version, Date: day, Kitchen: d.Kitchen, DecidedAt: now.UTC()}
 	if rel != nil {
 		out.ModelRelease = rel.Number
 	}
 	if out.Actions, err = d.decideMachines(ctx, day, now, names, rel); err != nil {
 		return nil, err
 	}
-	for _, a := range out.Actions {
-		out.Counts[a.Level]++
-	}
+	out.Counts = CountLevels(out.Actions)
 	return out, nil
 }
 
-func (d *Decider) release() *modelsync.Release {
+// CountLevels counts the actions by level: a day's Counts.
+func CountLevels(acts []Action) map[string]int {
+	n := map[string]int{}
+	for _, a := range acts {
+		n[a.Level]++
+	}
+	return n
+}
+
+// Release is the installed model release, nil for none.
+func (d *Decider) Release() *modelsync.Release {
 	if d.Models == nil {
 		return nil
 	}
@@ -147,7 +155,7 @@ func (d *Decider) release() *modelsync.Release {
 // DecideMachines computes the actions of the named machines for day at now,
 // with the installed release, in the order given.
 func (d *Decider) DecideMachines(ctx context.Context, day string, now time.Time, machines []string) ([]Action, error) {
-	return d.decideMachines(ctx, day, now, machines, d.release())
+	return d.decideMachines(ctx, day, now, machines, d.Release())
 }
 
 func (d *Decider) decideMachines(ctx context.Context, day string, now time.Time, ms []string, rel *modelsync.Release) ([]Action, error) {

@@ -23,7 +23,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/budare/budare/agent/decide"
-	"github.com/budare/budare/agent/modelsync"
 	"github.com/budare/budare/agent/pubconn"
 	"github.com/budare/budare/agent/store"
 	"github.com/budare/budare/internal/action"
@@ -231,14 +230,6 @@ func (s *Service) log() *slog.Logger {
 
 func (s *Service) loc() *time.Location { return s.Decider.Location }
 
-// release is the installed model release, nil for none.
-func (s *Service) release() *modelsync.Release {
-	if s.Decider.Models == nil {
-		return nil
-	}
-	return s.Decider.Models()
-}
-
 // DecisionTime returns the instant of day's start-of-day decision. Computed
 // from the local calendar day, so it is right on 23- and 25-hour DST days;
 // a start time that falls in a spring-forward gap moves forward by the gap
@@ -275,7 +266,7 @@ func (s *Service) Tick(ctx context.Context, now time.Time) time.Time {
 	defer s.mu.Unlock()
 	s.ensureMetrics()
 	loc := s.loc()
-	today := now.In(loc).Format(time.DateOnly)
+	today := record.LocalDay(now, loc)
 	at, err := s.DecisionTime(today)
 	if err != nil {
 		s.fail("decide", err)
@@ -307,7 +298,7 @@ func (s *Service) Tick(ctx context.Context, now time.Time) time.Time {
 			s.done = today
 		}
 	}
-	yesterday := time.Date(at.Year(), at.Month(), at.Day()-1, 12, 0, 0, 0, loc).Format(time.DateOnly)
+	yesterday, _ := record.AddDays(today, -1) // today is a well-formed day
 	if now.Before(at) && s.done == "" && latest <= yesterday {
 		// Before today's decision, yesterday's is what the displays should
 		// show: publish what of it is still unpublished (never decide it).
@@ -331,9 +322,7 @@ func (s *Service) Tick(ctx context.Context, now time.Time) time.Time {
 	}
 	next := at
 	if !now.Before(at) {
-		// Noon, not midnight: a midnight in a DST gap (Havana) normalises
-		// onto the day before.
-		tomorrow := time.Date(at.Year(), at.Month(), at.Day()+1, 12, 0, 0, 0, loc).Format(time.DateOnly)
+		tomorrow, _ := record.AddDays(today, 1)
 		next, _ = s.DecisionTime(tomorrow)
 	}
 	s.status.NextDecision = next
@@ -362,7 +351,7 @@ func (s *Service) ensureDay(ctx context.Context, day string, now time.Time) erro
 		return err
 	}
 	if doc == nil {
-		if r := s.release(); r != nil && r.Expired(now) {
+		if r := s.Decider.Release(); r != nil && r.Expired(now) {
 			s.log().Warn("deciding with an expired model release: central has published nothing newer that this agent accepted",
 				"release", r.Number, "expired", r.Manifest.Expires)
 		}
@@ -830,18 +819,18 @@ func (s *Service) RedecideWithoutModel(ctx context.Context, now time.Time) (int,
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.ensureMetrics()
-	rel := s.release()
+	rel := s.Decider.Release()
 	if rel == nil {
 		return 0, nil
 	}
 	loc := s.loc()
-	day := now.In(loc).Format(time.DateOnly)
+	day := record.LocalDay(now, loc)
 	at, err := s.DecisionTime(day)
 	if err != nil {
 		return 0, err
 	}
 	if now.Before(at) {
-		day = time.Date(at.Year(), at.Month(), at.Day()-1, 12, 0, 0, 0, loc).Format(time.DateOnly)
+		day, _ = record.AddDays(day, -1)
 	}
 	doc, err := s.loadDay(day)
 	if err != nil || doc == nil {
@@ -869,10 +858,7 @@ func (s *Service) RedecideWithoutModel(ctx context.Context, now time.Time) (int,
 		delete(doc.Refused, a.Machine)
 		s.metrics.decisions.WithLabelValues(a.Level).Inc()
 	}
-	doc.Day.Counts = map[string]int{}
-	for _, a := range doc.Day.Actions {
-		doc.Day.Counts[a.Level]++
-	}
+	doc.Day.Counts = decide.CountLevels(doc.Day.Actions)
 	doc.Day.ModelRelease = rel.Number
 	doc.SummaryPublished, doc.SummaryRefused = false, ""
 	doc.Uploaded, doc.UploadError = false, ""
