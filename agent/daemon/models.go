@@ -106,7 +106,7 @@ func cookedArepas(st *store.Store, loc *time.Location) func(context.Context) ([]
 		if today == day && len(types) > 0 {
 			return types, nil
 		}
-		t, err := decide.CookedArepas(decide.StoreRecords{Store: st}, today, loc)
+		t, err := decide.CookedArepas(st, today, loc)
 		if err != nil {
 			return nil, err
 		}

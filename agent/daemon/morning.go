@@ -70,7 +70,7 @@ func (a *Agent) wireMorning(syncer *modelsync.Syncer) error {
 
 // newDecider is the decision over st's records with the models of models.
 func newDecider(cfg *config.Config, st *store.Store, models func() *modelsync.Release) *decide.Decider {
-	return &decide.Decider{Kitchen: cfg.Kitchen, Location: cfg.Location, Records: decide.StoreRecords{Store: st}, Models: models,
+	return &decide.Decider{Kitchen: cfg.Kitchen, Location: cfg.Location, Records: st, Models: models,
 		Thresholds: decide.Thresholds{Inspect: cfg.Decision.Inspect, Service: cfg.Decision.Service, Stop: cfg.Decision.Stop},
 		SeenDays:   cfg.Decision.UnseenClearDays}
 }

@@ -50,7 +50,7 @@ func BenchmarkDecide200(b *testing.B) {
 	if err != nil || rel == nil {
 		b.Fatal(err)
 	}
-	d := &Decider{Kitchen: "k-bench", Location: loc, Records: StoreRecords{st}, Models: func() *modelsync.Release { return rel },
+	d := &Decider{Kitchen: "k-bench", Location: loc, Records: st, Models: func() *modelsync.Release { return rel },
 		Thresholds: Thresholds{Service: 0.7, Stop: 0.9}}
 	b.ResetTimer()
 	for b.Loop() {

@@ -38,7 +38,7 @@ func TestCandidatesOfAPastDateLeaveOutLaterMachines(t *testing.T) {
 	if _, err := st.Commit(&b); err != nil {
 		t.Fatal(err)
 	}
-	d := &Decider{Kitchen: "k-1", Location: loc, Records: StoreRecords{Store: st}, SeenDays: 14}
+	d := &Decider{Kitchen: "k-1", Location: loc, Records: st, SeenDays: 14}
 	tests := []struct {
 		day  string
 		want []string

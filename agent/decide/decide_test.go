@@ -34,13 +34,10 @@ func TestDecideLevelsAndReasons(t *testing.T) {
 	)
 	rel := decidetest.Release(t, dir, st, "reina-pepiada", "domino")
 	now := time.Date(2026, 11, 27, 9, 30, 0, 0, time.UTC)
-	// The fast stored-record reader and store.Scan must decide alike.
-	for _, recs := range []Records{st, StoreRecords{st}} {
-		d := &Decider{Kitchen: "k-017", Location: loc, Records: recs,
-			Models:     func() *modelsync.Release { return rel },
-			Thresholds: Thresholds{Inspect: 0, Service: 0.7, Stop: 0.9}}
-		checkDecision(t, d, day, now)
-	}
+	d := &Decider{Kitchen: "k-017", Location: loc, Records: st,
+		Models:     func() *modelsync.Release { return rel },
+		Thresholds: Thresholds{Inspect: 0, Service: 0.7, Stop: 0.9}}
+	checkDecision(t, d, day, now)
 }
 
 func checkDecision(t *testing.T, d *Decider, day string, now time.Time) {

@@ -301,7 +301,7 @@ func bigService(t *testing.T, pub Publisher) (*Service, StateStore, *testHealth)
 	loc := time.UTC
 	st := decidetest.OpenStore(t, t.TempDir(), loc)
 	h := &testHealth{}
-	return &Service{Decider: &decide.Decider{Kitchen: "k-017", Location: loc, Records: decide.StoreRecords{Store: st}},
+	return &Service{Decider: &decide.Decider{Kitchen: "k-017", Location: loc, Records: st},
 		State: st, Pub: pub, Health: h}, st, h
 }
 

@@ -195,7 +195,7 @@ func TestEndToEnd(t *testing.T) {
 		if err := mq.WaitConnected(ctx); err != nil {
 			t.Fatal(err)
 		}
-		svc := &Service{Decider: &decide.Decider{Kitchen: k.Name, Location: loc, Records: decide.StoreRecords{Store: st}, Models: syncer.Current,
+		svc := &Service{Decider: &decide.Decider{Kitchen: k.Name, Location: loc, Records: st, Models: syncer.Current,
 			Thresholds: decide.Thresholds{Service: 0.7, Stop: 0.9}},
 			State: st, Pub: mq, StartOfDay: 5*time.Hour + 30*time.Minute, UnseenClearDays: 14,
 			Put: func(ctx context.Context, key string, data []byte, meta map[string]string) error {
