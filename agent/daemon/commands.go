@@ -117,11 +117,21 @@ func SyncNow(ctx context.Context, cfg *config.Config, timeout time.Duration, log
 	return res, nil
 }
 
-// openForAction opens the store for writing when no agent runs.
-func openForAction(cfg *config.Config) (*store.Store, error) {
+// storePath is the agent's store file, which must exist: the commands that
+// read it have nothing to do before the agent first ran.
+func storePath(cfg *config.Config) (string, error) {
 	path := cfg.StorePath()
 	if _, err := os.Stat(path); err != nil {
-		return nil, fmt.Errorf("no store at %s (has the agent run yet?): %w", path, err)
+		return "", fmt.Errorf("no store at %s (has the agent run yet?): %w", path, err)
+	}
+	return path, nil
+}
+
+// openForAction opens the store for writing when no agent runs.
+func openForAction(cfg *config.Config) (*store.Store, error) {
+	path, err := storePath(cfg)
+	if err != nil {
+		return nil, err
 	}
 	st, err := store.Open(path, store.Options{Location: cfg.Location, Timeout: lockWait})
 	if err != nil {
@@ -152,9 +162,9 @@ func Inspect(ctx context.Context, cfg *config.Config, quarantine int, timeout ti
 }
 
 func inspectStore(ctx context.Context, cfg *config.Config, quarantine int, timeout time.Duration) (*inspect.Report, error) {
-	path := cfg.StorePath()
-	if _, err := os.Stat(path); err != nil {
-		return nil, fmt.Errorf("no store at %s (has the agent run yet?): %w", path, err)
+	path, err := storePath(cfg)
+	if err != nil {
+		return nil, err
 	}
 	st, err := store.Open(path, store.Options{Location: cfg.Location, ReadOnly: true, Timeout: timeout, Verify: true})
 	if err != nil {
@@ -186,9 +196,9 @@ func Decide(ctx context.Context, cfg *config.Config, o DecideOptions) (*decide.D
 	if o.Log == nil {
 		o.Log = slog.Default()
 	}
-	path := cfg.StorePath()
-	if _, err := os.Stat(path); err != nil {
-		return nil, fmt.Errorf("no store at %s (has the agent run yet?): %w", path, err)
+	path, err := storePath(cfg)
+	if err != nil {
+		return nil, err
 	}
 	if o.DryRun && cfg.Listen != "" {
 		var d decide.Day

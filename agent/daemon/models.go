@@ -17,6 +17,7 @@ import (
 	"github.com/budare/budare/agent/store"
 	"github.com/budare/budare/agent/upload"
 	"github.com/budare/budare/internal/objstore"
+	"github.com/budare/budare/internal/record"
 )
 
 // wireModels builds the model sync loop and its endpoints. It returns nil
@@ -102,7 +103,7 @@ func cookedArepas(st *store.Store, loc *time.Location) func(context.Context) ([]
 	return func(context.Context) ([]string, error) {
 		mu.Lock()
 		defer mu.Unlock()
-		today := time.Now().In(loc).Format(time.DateOnly)
+		today := record.LocalDay(time.Now(), loc)
 		if today == day && len(types) > 0 {
 			return types, nil
 		}

@@ -2,7 +2,6 @@ package daemon
 
 import (
 	"context"
-	"encoding/json"
 	"log/slog"
 	"net/http"
 	"sync"
@@ -17,6 +16,7 @@ import (
 	"github.com/budare/budare/agent/runner"
 	"github.com/budare/budare/agent/store"
 	"github.com/budare/budare/internal/objstore"
+	"github.com/budare/budare/internal/record"
 )
 
 // wireMorning builds the start-of-day decision service over the models of
@@ -161,15 +161,14 @@ func decideHandler(d *decide.Decider, loc *time.Location) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		day := r.URL.Query().Get("date")
 		if day == "" {
-			day = time.Now().In(loc).Format(time.DateOnly)
+			day = record.LocalDay(time.Now(), loc)
 		}
 		out, err := d.Decide(r.Context(), day, time.Now())
 		if err != nil {
 			http.Error(w, err.Error(), http.StatusBadRequest)
 			return
 		}
-		w.Header().Set("Content-Type", "application/json")
-		_ = json.NewEncoder(w).Encode(out)
+		writeJSON(w, out)
 	})
 }
 

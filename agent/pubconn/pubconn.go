@@ -230,9 +230,6 @@ func (m *Conn) WaitConnected(ctx context.Context) error {
 	return nil
 }
 
-// MaxPacket is the broker's packet limit the publisher keeps to.
-func (m *Conn) MaxPacket() int { return m.opt.MaxPacket }
-
 // Publish sends one QoS 1 message and waits for the broker's PUBACK. A
 // message over MaxPacket is not sent (ErrTooLarge); a connection lost
 // while waiting is ErrDropped.
