@@ -48,7 +48,7 @@ func cmdBacktest(ctx context.Context, args []string, stdout, stderr io.Writer) (
 	asJSON := fs.Bool("json", false, "print the result as JSON")
 	outDir := fs.String("out", "", "also write every decided day as DIR/actions/<kitchen>/<day>.json and the result as DIR/backtest.json")
 	noReport := fs.Bool("no-report", false, "do not write the report to reports/backtest/ in the bucket")
-	textfile := fs.String("textfile", "", "also write the run's outcome as budare_central_last_run_* metrics into this node_exporter textfile-collector `DIR`")
+	textfile := textfileFlag(fs)
 	if err := command.ParseFlags(fs, args); err != nil {
 		return err
 	}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strings"
 
 	"github.com/budare/budare/central/setup"
 	"github.com/budare/budare/internal/command"
@@ -72,11 +71,7 @@ func cmdInit(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if priv, kerr := signingKey(cfg, *key); kerr == nil {
 		path := *pubPath
 		if path == "" {
-			keyFile := *key
-			if keyFile == "" {
-				keyFile = cfg.SigningKeyFile
-			}
-			path = strings.TrimSuffix(keyFile, ".key") + ".pub"
+			path = publicKeyPath(signingKeyPath(cfg, *key))
 		}
 		st, err := setup.WritePublicKey(priv, path)
 		if err != nil {

@@ -5,7 +5,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"strings"
 
 	"github.com/budare/budare/internal/command"
 	"github.com/budare/budare/internal/release"
@@ -27,7 +26,7 @@ func cmdKeygen(_ context.Context, args []string, stdout, stderr io.Writer) error
 		return command.ErrUsage
 	}
 	if *pubPath == "" {
-		*pubPath = strings.TrimSuffix(*privPath, ".key") + ".pub"
+		*pubPath = publicKeyPath(*privPath)
 	}
 	if *pubPath == *privPath {
 		return fmt.Errorf("keygen: public and private key files are both %s", *privPath)

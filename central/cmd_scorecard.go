@@ -41,7 +41,7 @@ func cmdScorecard(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	lead := fs.Int("lead", score.DefaultLeadDays, "how many mornings back a warning counts for lead time")
 	asJSON := fs.Bool("json", false, "print the report as JSON instead of tables")
 	out := fs.String("out", "", "also write the JSON report to this file")
-	textfile := fs.String("textfile", "", "also write the run's outcome as budare_central_last_run_* metrics into this node_exporter textfile-collector `DIR`")
+	textfile := textfileFlag(fs)
 	if err := command.ParseFlags(fs, args); err != nil {
 		return err
 	}

@@ -52,7 +52,7 @@ func cmdTrain(ctx context.Context, args []string, stdout, stderr io.Writer) (err
 	now := fs.String("now", "", "release creation time, RFC 3339 (default: the clock; for reproducing a release)")
 	decoder := fs.String("decoder", "fast", `window line decoder: "fast", or "json" (encoding/json alone: the old path, for benchmarks)`)
 	asJSON := fs.Bool("json", false, "print the outcome as JSON")
-	textfile := fs.String("textfile", "", "also write the run's outcome as budare_central_last_run_* metrics into this node_exporter textfile-collector `DIR`")
+	textfile := textfileFlag(fs)
 	if err := command.ParseFlags(fs, args); err != nil {
 		return err
 	}
@@ -145,6 +145,12 @@ func cmdTrain(ctx context.Context, args []string, stdout, stderr io.Writer) (err
 	}
 	rep.Release, rep.Models = m.Release, len(m.Models)
 	return printOutcome(stdout, []*train.Outcome{out}, m, *asJSON)
+}
+
+// textfileFlag is the --textfile flag of the commands that report their
+// run as a job (train, backtest, scorecard).
+func textfileFlag(fs *flag.FlagSet) *string {
+	return fs.String("textfile", "", "also write the run's outcome as budare_central_last_run_* metrics into this node_exporter textfile-collector `DIR`")
 }
 
 // finishReport writes a job's report to the bucket (when it was opened)

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/budare/budare/central/config"
 	"github.com/budare/budare/internal/command"
@@ -91,12 +92,21 @@ func (s *storeFlags) open(ctx context.Context, stderr io.Writer) (*config.Config
 	return cfg, st, log, nil
 }
 
+// signingKeyPath is the private key file --key names, else the config's.
+func signingKeyPath(cfg *config.Config, flagPath string) string {
+	if flagPath != "" {
+		return flagPath
+	}
+	return cfg.SigningKeyFile
+}
+
+// publicKeyPath is where the public half of private key file priv goes by
+// default: its name with .pub for .key.
+func publicKeyPath(priv string) string { return strings.TrimSuffix(priv, ".key") + ".pub" }
+
 // signingKey loads the private key named by the config, or by --key.
 func signingKey(cfg *config.Config, flagPath string) (ed25519.PrivateKey, error) {
-	path := flagPath
-	if path == "" {
-		path = cfg.SigningKeyFile
-	}
+	path := signingKeyPath(cfg, flagPath)
 	if path == "" {
 		return nil, errors.New("no signing key: set signing_key_file in the config or give --key FILE (make one with budare-central keygen)")
 	}
